@@ -1,0 +1,238 @@
+//! Value fingerprints for the three-way data rule.
+//!
+//! A fingerprint is a structural hash of plain data (None, bool, int, float, str, bytes, tuple,
+//! list, dict, set, frozenset, enum members, nested, plus instances seen through their
+//! `__dict__`), taken without calling user code. Functions, classes and modules inside data are
+//! hashed by their qualified name, so a table holding a class still matches after that class was
+//! patched. What cannot be seen into at the top level is `Opaque`: the merge then compares the
+//! source text of its defining statement instead, and its identity for "did the live value move".
+
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use pyo3::prelude::*;
+use pyo3::types::{
+    PyBool, PyBytes, PyDict, PyFloat, PyFrozenSet, PyFunction, PyInt, PyList, PyModule, PySet,
+    PyString, PyTuple, PyType,
+};
+
+/// A value's fingerprint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fingerprint {
+    /// Structural hash of plain data.
+    Value(u64),
+    /// Not plain data (or too big to walk); carries the object's `id()` when it was taken.
+    Opaque(usize),
+}
+
+/// How many nodes one fingerprint may visit before the value counts as opaque: big live state
+/// (a game world reachable from a global) must not make a reload walk the heap.
+const NODE_BUDGET: usize = 2_000_000;
+
+/// Fingerprints `obj`.
+pub fn fingerprint(obj: &Bound<'_, PyAny>) -> Fingerprint {
+    let mut walker = Walker {
+        budget: NODE_BUDGET,
+        open: HashSet::new(),
+    };
+    let mut h = DefaultHasher::new();
+    match walker.hash(obj, &mut h, true) {
+        Ok(()) => Fingerprint::Value(h.finish()),
+        Err(Blind) => Fingerprint::Opaque(obj.as_ptr() as usize),
+    }
+}
+
+/// The walk could not see into the value (opaque at the top, or over budget).
+struct Blind;
+
+struct Walker {
+    budget: usize,
+    /// Containers being walked, to cut cycles.
+    open: HashSet<usize>,
+}
+
+fn type_tag(obj: &Bound<'_, PyAny>, h: &mut DefaultHasher) {
+    let ty = obj.get_type();
+    if let Ok(m) = ty.module() {
+        m.to_string_lossy().hash(h);
+    }
+    if let Ok(q) = ty.qualname() {
+        q.to_string_lossy().hash(h);
+    }
+}
+
+fn qualified_name(obj: &Bound<'_, PyAny>, h: &mut DefaultHasher) {
+    for attr in ["__module__", "__qualname__"] {
+        match obj.getattr(attr) {
+            Ok(v) => match v.cast::<PyString>() {
+                Ok(s) => s.to_string_lossy().hash(h),
+                Err(_) => 0u8.hash(h),
+            },
+            Err(_) => 0u8.hash(h),
+        }
+    }
+}
+
+impl Walker {
+    fn hash(&mut self, obj: &Bound<'_, PyAny>, h: &mut DefaultHasher, top: bool) -> Result<(), Blind> {
+        if self.budget == 0 {
+            return Err(Blind);
+        }
+        self.budget -= 1;
+        if obj.is_none() {
+            0u8.hash(h);
+        } else if let Ok(b) = obj.cast_exact::<PyBool>() {
+            1u8.hash(h);
+            b.is_true().hash(h);
+        } else if let Ok(i) = obj.cast_exact::<PyInt>() {
+            if let Ok(v) = i.extract::<i64>() {
+                2u8.hash(h);
+                v.hash(h);
+            } else {
+                3u8.hash(h);
+                i.str().map_err(|_| Blind)?.to_string_lossy().hash(h);
+            }
+        } else if let Ok(f) = obj.cast_exact::<PyFloat>() {
+            4u8.hash(h);
+            f.value().to_bits().hash(h);
+        } else if let Ok(s) = obj.cast_exact::<PyString>() {
+            5u8.hash(h);
+            s.to_string_lossy().hash(h);
+        } else if let Ok(b) = obj.cast_exact::<PyBytes>() {
+            6u8.hash(h);
+            b.as_bytes().hash(h);
+        } else if is_enum_member(obj) {
+            7u8.hash(h);
+            type_tag(obj, h);
+            if let Ok(name) = obj.getattr("_name_") {
+                if let Ok(s) = name.cast::<PyString>() {
+                    s.to_string_lossy().hash(h);
+                }
+            }
+        } else if let Ok(t) = obj.cast::<PyTuple>() {
+            8u8.hash(h);
+            self.subclass_tag::<PyTuple>(obj, h);
+            self.sequence(obj, t.iter(), t.len(), h)?;
+        } else if let Ok(l) = obj.cast::<PyList>() {
+            9u8.hash(h);
+            self.subclass_tag::<PyList>(obj, h);
+            self.sequence(obj, l.iter(), l.len(), h)?;
+        } else if let Ok(d) = obj.cast::<PyDict>() {
+            10u8.hash(h);
+            self.subclass_tag::<PyDict>(obj, h);
+            if !self.enter(obj) {
+                return Ok(cycle(h));
+            }
+            let mut acc = 0u64;
+            for (k, v) in d.iter() {
+                let mut sub = DefaultHasher::new();
+                self.hash(&k, &mut sub, false)?;
+                self.hash(&v, &mut sub, false)?;
+                acc = acc.wrapping_add(sub.finish());
+            }
+            self.leave(obj);
+            (d.len(), acc).hash(h);
+        } else if obj.is_instance_of::<PySet>() || obj.is_instance_of::<PyFrozenSet>() {
+            11u8.hash(h);
+            type_tag(obj, h);
+            if !self.enter(obj) {
+                return Ok(cycle(h));
+            }
+            let mut acc = 0u64;
+            let mut n = 0usize;
+            for item in obj.try_iter().map_err(|_| Blind)? {
+                let item = item.map_err(|_| Blind)?;
+                let mut sub = DefaultHasher::new();
+                self.hash(&item, &mut sub, false)?;
+                acc = acc.wrapping_add(sub.finish());
+                n += 1;
+            }
+            self.leave(obj);
+            (n, acc).hash(h);
+        } else if obj.is_instance_of::<PyType>() || obj.is_instance_of::<PyFunction>() {
+            12u8.hash(h);
+            qualified_name(obj, h);
+        } else if let Ok(m) = obj.cast::<PyModule>() {
+            13u8.hash(h);
+            m.name().map_err(|_| Blind)?.to_string_lossy().hash(h);
+        } else if let Some(d) = instance_dict(obj) {
+            14u8.hash(h);
+            type_tag(obj, h);
+            if !self.enter(obj) {
+                return Ok(cycle(h));
+            }
+            self.hash(&d, h, false)?;
+            self.leave(obj);
+        } else if top {
+            return Err(Blind);
+        } else {
+            15u8.hash(h);
+            type_tag(obj, h);
+        }
+        Ok(())
+    }
+
+    fn subclass_tag<T: pyo3::type_object::PyTypeInfo>(&self, obj: &Bound<'_, PyAny>, h: &mut DefaultHasher) {
+        if !obj.is_exact_instance_of::<T>() {
+            type_tag(obj, h);
+        }
+    }
+
+    fn sequence<'py>(
+        &mut self,
+        obj: &Bound<'py, PyAny>,
+        items: impl Iterator<Item = Bound<'py, PyAny>>,
+        len: usize,
+        h: &mut DefaultHasher,
+    ) -> Result<(), Blind> {
+        if !self.enter(obj) {
+                return Ok(cycle(h));
+            }
+        len.hash(h);
+        for item in items {
+            self.hash(&item, h, false)?;
+        }
+        self.leave(obj);
+        Ok(())
+    }
+
+    /// Marks `obj` as being walked; false when it already is (a cycle).
+    fn enter(&mut self, obj: &Bound<'_, PyAny>) -> bool {
+        self.open.insert(obj.as_ptr() as usize)
+    }
+
+    fn leave(&mut self, obj: &Bound<'_, PyAny>) {
+        self.open.remove(&(obj.as_ptr() as usize));
+    }
+}
+
+/// A container met again inside itself is hashed as a marker; the walk goes on.
+fn cycle(h: &mut DefaultHasher) {
+    16u8.hash(h);
+}
+
+fn is_enum_member(obj: &Bound<'_, PyAny>) -> bool {
+    let py = obj.py();
+    static ENUM: pyo3::sync::PyOnceLock<Py<PyType>> = pyo3::sync::PyOnceLock::new();
+    let Ok(enum_type) = ENUM.get_or_try_init(py, || -> PyResult<Py<PyType>> {
+        Ok(py.import("enum")?.getattr("Enum")?.cast_into::<PyType>()?.unbind())
+    }) else {
+        return false;
+    };
+    obj.is_instance(enum_type.bind(py)).unwrap_or(false)
+}
+
+/// The instance `__dict__` of an object whose class is defined in Python, read through the type's
+/// own `__dict__` descriptor (never a user `__getattr__`).
+fn instance_dict<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyDict>> {
+    let ty = obj.get_type();
+    // Heap types only: builtin objects with a __dict__ (functions, modules) are handled above or
+    // are opaque.
+    let flags: u64 = ty.getattr("__flags__").ok()?.extract().ok()?;
+    const HEAPTYPE: u64 = 1 << 9;
+    if flags & HEAPTYPE == 0 {
+        return None;
+    }
+    let dict = obj.getattr("__dict__").ok()?;
+    dict.cast_into::<PyDict>().ok()
+}

@@ -1,0 +1,222 @@
+//! The reload report: one shape for Rust, JSON and the Python dict (DESIGN.md "Report").
+//!
+//! Plain data only; no pyo3 here, so the runtime and the UI can use it without Python.
+
+use serde::{Deserialize, Serialize};
+
+/// How a reload ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The new code is in place (some entries may still say `replaced` or `not_applied`).
+    Applied,
+    /// The new source could not be read, decoded or compiled; the module was not touched.
+    Failed,
+    /// The module body raised; the namespace was restored to exactly the old mapping.
+    RolledBack,
+    /// A class cannot take the change in place (bases, `__slots__`, metaclass, layout); the module
+    /// was restored exactly, as on a failure.
+    Incompatible,
+}
+
+/// What kind of attribute an entry describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Function,
+    Class,
+    Method,
+    Classmethod,
+    Staticmethod,
+    Property,
+    Data,
+    Module,
+    Other,
+}
+
+/// What the reload did (or, in a dry run, would do) with an attribute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    CodeSwapped,
+    ClassPatched,
+    Added,
+    Removed,
+    KeptLive,
+    TookNew,
+    ConflictTookNew,
+    ConflictKeptLive,
+    Replaced,
+    NotApplied,
+    Unchanged,
+}
+
+impl Action {
+    /// True for the two conflict actions: the source and the live value both moved.
+    pub fn is_conflict(self) -> bool {
+        matches!(self, Action::ConflictTookNew | Action::ConflictKeptLive)
+    }
+}
+
+/// Where and why a reload failed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    pub file: String,
+    pub line: Option<u32>,
+    pub col: Option<u32>,
+    pub message: String,
+    /// The offending source line, when known.
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub traceback: String,
+}
+
+/// One attribute's fate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// The attribute's own name (`fire`).
+    pub name: String,
+    /// Its path from the module (`Player.fire`, `make_counter::n` for a closure cell).
+    pub qualname: String,
+    pub kind: Kind,
+    pub action: Action,
+    /// Short repr of the value before the reload (empty when there was none).
+    pub old: String,
+    /// Short repr of the value the new source produced (empty when there is none).
+    pub new: String,
+    /// Why, when the action needs a reason (replaced, not applied, conflicts, overrides).
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Another tracked module still holding an object this reload replaced
+/// (`from balance import DAMAGE` in `players`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaleRef {
+    /// The module holding the stale copy.
+    pub module: String,
+    /// The global name there.
+    pub name: String,
+    /// The attribute of the reloaded module it copied.
+    pub source: String,
+    /// Short repr of the stale value it holds.
+    pub value: String,
+}
+
+/// Everything one reload did, in DESIGN.md's shape.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReloadReport {
+    pub id: u64,
+    pub module: String,
+    pub file: String,
+    pub outcome: Outcome,
+    pub error: Option<ErrorInfo>,
+    pub duration_ms: f64,
+    /// True when nothing was changed because the caller asked for a dry run.
+    #[serde(default)]
+    pub dry_run: bool,
+    pub changes: Vec<Change>,
+    pub stale_refs: Vec<StaleRef>,
+}
+
+/// Per-action totals, as the history row shows them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub swapped: usize,
+    pub patched: usize,
+    pub kept: usize,
+    pub taken: usize,
+    pub added: usize,
+    pub removed: usize,
+    pub replaced: usize,
+    pub not_applied: usize,
+    pub conflicts: usize,
+    pub unchanged: usize,
+}
+
+impl ReloadReport {
+    /// Totals of the entries by action.
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for ch in &self.changes {
+            match ch.action {
+                Action::CodeSwapped => c.swapped += 1,
+                Action::ClassPatched => c.patched += 1,
+                Action::KeptLive | Action::ConflictKeptLive => c.kept += 1,
+                Action::TookNew | Action::ConflictTookNew => c.taken += 1,
+                Action::Added => c.added += 1,
+                Action::Removed => c.removed += 1,
+                Action::Replaced => c.replaced += 1,
+                Action::NotApplied => c.not_applied += 1,
+                Action::Unchanged => c.unchanged += 1,
+            }
+            if ch.action.is_conflict() {
+                c.conflicts += 1;
+            }
+        }
+        c
+    }
+
+    /// The entry for `qualname`, if the report has one.
+    pub fn change(&self, qualname: &str) -> Option<&Change> {
+        self.changes.iter().find(|c| c.qualname == qualname)
+    }
+
+    /// One line for a log or a status bar: `reloaded "balance": 2 taken, 1 kept (3.1 ms)`.
+    pub fn summary(&self) -> String {
+        match (&self.outcome, &self.error) {
+            (Outcome::Applied, _) => {
+                let c = self.counts();
+                let mut parts = Vec::new();
+                for (n, label) in [
+                    (c.swapped, "swapped"),
+                    (c.patched, "patched"),
+                    (c.taken, "taken"),
+                    (c.kept, "kept"),
+                    (c.added, "added"),
+                    (c.removed, "removed"),
+                    (c.replaced, "replaced"),
+                    (c.not_applied, "not applied"),
+                    (c.conflicts, "conflicts"),
+                ] {
+                    if n > 0 {
+                        parts.push(format!("{n} {label}"));
+                    }
+                }
+                if parts.is_empty() {
+                    parts.push("no changes".into());
+                }
+                let verb = if self.dry_run { "would reload" } else { "reloaded" };
+                format!(
+                    "{verb} {:?}: {} ({:.1} ms)",
+                    self.module,
+                    parts.join(", "),
+                    self.duration_ms
+                )
+            }
+            (outcome, error) => {
+                let what = match outcome {
+                    Outcome::Failed => "failed to reload",
+                    Outcome::RolledBack => "rolled back reload of",
+                    _ => "refused reload of",
+                };
+                let detail = error.as_ref().map_or_else(String::new, |e| {
+                    let place = match e.line {
+                        Some(line) => format!("{}:{line}", short_path(&e.file)),
+                        None => short_path(&e.file).to_string(),
+                    };
+                    format!(": {} ({place})", e.message)
+                });
+                format!(
+                    "{what} {:?}{detail}; the module keeps its old code",
+                    self.module
+                )
+            }
+        }
+    }
+}
+
+fn short_path(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}

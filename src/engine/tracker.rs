@@ -1,0 +1,302 @@
+//! Tracked modules: their source, path, mtime and baselines, and the import hook that records
+//! them (DESIGN.md "Tracked modules").
+//!
+//! The registry is a process-wide table locked only for short, Python-free sections, so that no
+//! thread ever waits for it while holding the GIL and the GIL while holding it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyList, PyModule, PyType};
+
+use super::classify::{Kind2, classify};
+use super::fingerprint::{Fingerprint, fingerprint};
+use super::report::Outcome;
+
+/// What the last load of a module produced, for the three-way rule.
+#[derive(Clone, Debug, Default)]
+pub struct Baseline {
+    /// Fingerprints of data, keyed by path (`DAMAGE`, `Player.MAX_HP`, `make_counter::n`).
+    pub fps: HashMap<String, Fingerprint>,
+    /// Every global and class member the source defined (`DAMAGE`, `Player.fire`): what a later
+    /// source may remove. Names not in it were created at run time and are live state.
+    pub defined: HashSet<String>,
+}
+
+/// One module under a watched root.
+#[derive(Clone, Debug)]
+pub struct TrackedModule {
+    pub name: String,
+    pub path: PathBuf,
+    /// The source text of the last load; `None` when it could not be read.
+    pub source: Option<String>,
+    pub mtime: Option<SystemTime>,
+    /// `None` for a module registered after it was loaded (no values of its source to compare).
+    pub baseline: Option<Baseline>,
+    pub last_outcome: Option<Outcome>,
+}
+
+static TRACKED: Mutex<BTreeMap<String, TrackedModule>> = Mutex::new(BTreeMap::new());
+static ROOTS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn tracked() -> MutexGuard<'static, BTreeMap<String, TrackedModule>> {
+    // A panic while holding the lock cannot leave the map half-written (single inserts), so a
+    // poisoned lock is still consistent.
+    TRACKED.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn roots_lock() -> MutexGuard<'static, Vec<PathBuf>> {
+    ROOTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A copy of the record of `name`, if it is tracked.
+pub fn get(name: &str) -> Option<TrackedModule> {
+    tracked().get(name).cloned()
+}
+
+/// Copies of all records.
+pub fn all() -> Vec<TrackedModule> {
+    tracked().values().cloned().collect()
+}
+
+pub(crate) fn store(module: TrackedModule) {
+    tracked().insert(module.name.clone(), module);
+}
+
+pub(crate) fn set_outcome(name: &str, outcome: Outcome) {
+    if let Some(m) = tracked().get_mut(name) {
+        m.last_outcome = Some(outcome);
+    }
+}
+
+/// The watched roots, canonicalised.
+pub fn roots() -> Vec<PathBuf> {
+    roots_lock().clone()
+}
+
+/// True if `path` lies under a watched root.
+pub fn under_roots(path: &Path) -> bool {
+    let real = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    roots_lock().iter().any(|r| real.starts_with(r))
+}
+
+/// The engine's Python helpers (`helpers.py`), loaded once as `_swapscope_engine`.
+pub(crate) fn helpers(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    static HELPERS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+    HELPERS
+        .get_or_try_init(py, || {
+            let code = CString::new(include_str!("helpers.py"))
+                .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+            Ok(PyModule::from_code(py, &code, c"<swapscope helpers.py>", c"_swapscope_engine")?.unbind())
+        })
+        .map(|m| m.bind(py))
+}
+
+/// Installs the tracking finder at the front of `sys.meta_path` (once) and adds `roots`.
+/// Modules already imported from under the roots are registered lazily (no baseline values).
+pub fn install(py: Python<'_>, roots: &[PathBuf]) -> PyResult<()> {
+    let finder = finder(py)?;
+    let meta_path = py.import("sys")?.getattr("meta_path")?.cast_into::<PyList>()?;
+    if !meta_path.contains(finder)? {
+        meta_path.insert(0, finder)?;
+    }
+    {
+        let mut current = roots_lock();
+        for root in roots {
+            let real = root.canonicalize().unwrap_or_else(|_| root.clone());
+            if !current.contains(&real) {
+                current.push(real);
+            }
+        }
+    }
+    let strs: Vec<String> = self::roots().iter().map(|r| r.to_string_lossy().into_owned()).collect();
+    finder.setattr("roots", strs)?;
+    register_loaded(py)
+}
+
+fn finder(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    static FINDER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    FINDER
+        .get_or_try_init(py, || {
+            let record = pyo3::wrap_pyfunction!(record_module, py)?;
+            Ok(helpers(py)?.getattr("SwapscopeFinder")?.call1((record,))?.unbind())
+        })
+        .map(|f| f.bind(py))
+}
+
+/// Called by the tracking loader after a module under a root was executed.
+#[pyfunction]
+fn record_module(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    let name = module.name()?.to_string();
+    let Some(path) = module_file(module) else {
+        return Ok(());
+    };
+    let source = std::fs::read(&path).ok().and_then(|b| decode(module.py(), &b, &path).ok());
+    let baseline = Baseline::of(module.dict().as_any(), &name)?;
+    store(TrackedModule {
+        name,
+        mtime: mtime(&path),
+        path,
+        source,
+        baseline: Some(baseline),
+        last_outcome: None,
+    });
+    Ok(())
+}
+
+/// Registers modules imported before the hook whose files lie under a root (source text only).
+fn register_loaded(py: Python<'_>) -> PyResult<()> {
+    let modules = py.import("sys")?.getattr("modules")?.cast_into::<PyDict>()?.copy()?;
+    for (name, module) in modules.iter() {
+        let (Ok(name), Ok(module)) = (name.extract::<String>(), module.cast::<PyModule>()) else {
+            continue;
+        };
+        if name == "__main__" || get(&name).is_some() {
+            continue;
+        }
+        let Some(path) = module_file(module) else { continue };
+        if !under_roots(&path) {
+            continue;
+        }
+        let source = std::fs::read(&path).ok().and_then(|b| decode(py, &b, &path).ok());
+        store(TrackedModule {
+            name,
+            mtime: mtime(&path),
+            path,
+            source,
+            baseline: None,
+            last_outcome: None,
+        });
+    }
+    Ok(())
+}
+
+/// The `.py` file a module was loaded from, if it has one.
+pub fn module_file(module: &Bound<'_, PyModule>) -> Option<PathBuf> {
+    let origin = module
+        .getattr("__spec__")
+        .ok()
+        .filter(|s| !s.is_none())
+        .and_then(|s| s.getattr("origin").ok())
+        .filter(|o| !o.is_none())
+        .or_else(|| module.getattr("__file__").ok())?;
+    let path: String = origin.extract().ok()?;
+    let p = PathBuf::from(path);
+    matches!(p.extension().and_then(|e| e.to_str()), Some("py" | "pyw")).then_some(p)
+}
+
+pub fn mtime(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Decodes source bytes like the import system does (PEP 263, BOM). The error is a dict with
+/// file, line, col, message, text.
+pub(crate) fn decode<'py>(py: Python<'py>, data: &[u8], path: &Path) -> Result<String, Bound<'py, PyAny>> {
+    let fail = |e: PyErr| e.value(py).clone().into_any();
+    let result = helpers(py)
+        .map_err(fail)?
+        .getattr("decode")
+        .and_then(|f| f.call1((pyo3::types::PyBytes::new(py, data), path.to_string_lossy())))
+        .map_err(fail)?;
+    let (text, err): (Option<String>, Bound<'py, PyAny>) = result.extract().map_err(fail)?;
+    text.ok_or(err)
+}
+
+impl Baseline {
+    /// The baseline of a namespace just produced by a module body.
+    pub fn of(ns: &Bound<'_, PyAny>, module_name: &str) -> PyResult<Baseline> {
+        let mut b = Baseline::default();
+        let ns = ns.cast::<PyDict>()?;
+        for (k, v) in ns.iter() {
+            let Ok(name) = k.extract::<String>() else { continue };
+            b.record(&name, &v, module_name, 0);
+        }
+        Ok(b)
+    }
+
+    fn record(&mut self, path: &str, value: &Bound<'_, PyAny>, module_name: &str, depth: usize) {
+        self.defined.insert(path.to_string());
+        match classify(value) {
+            Kind2::Data => {
+                self.fps.insert(path.to_string(), fingerprint(value));
+            }
+            Kind2::Function => self.record_function(path, value, depth),
+            Kind2::Wrapper(inner) | Kind2::ClassMethod(inner) | Kind2::StaticMethod(inner) => {
+                self.record_function(path, &inner, depth);
+            }
+            Kind2::Property(accessors) => {
+                for (name, f) in accessors {
+                    self.record_function(&format!("{path}.{name}"), &f, depth);
+                }
+            }
+            Kind2::Class => {
+                if let Ok(cls) = value.cast::<PyType>() {
+                    if owned_by(cls, module_name, path) && depth < 16 {
+                        if let Ok(d) = cls.getattr("__dict__") {
+                            if let Ok(items) = d.call_method0("items").and_then(|i| i.try_iter()) {
+                                for item in items.flatten() {
+                                    if let Ok((k, v)) = item.extract::<(String, Bound<'_, PyAny>)>() {
+                                        if !super::merge::skip_member(&k) {
+                                            self.record(&format!("{path}.{k}"), &v, module_name, depth + 1);
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Kind2::Module | Kind2::Other => {}
+        }
+    }
+
+    fn record_function(&mut self, path: &str, f: &Bound<'_, PyAny>, depth: usize) {
+        if depth > 16 {
+            return;
+        }
+        if let Ok(wrapped) = f.getattr("__dict__").and_then(|d| d.get_item("__wrapped__")) {
+            if classify(&wrapped) == Kind2::Function {
+                self.record_function(&format!("{path}.__wrapped__"), &wrapped, depth + 1);
+            }
+        }
+        let Ok(closure) = f.getattr("__closure__") else { return };
+        if closure.is_none() {
+            return;
+        }
+        let Ok(freevars) = f
+            .getattr("__code__")
+            .and_then(|c| c.getattr("co_freevars"))
+            .and_then(|v| v.extract::<Vec<String>>())
+        else {
+            return;
+        };
+        let Ok(cells) = closure.try_iter() else { return };
+        for (var, cell) in freevars.iter().zip(cells.flatten()) {
+            let Ok(content) = cell.getattr("cell_contents") else { continue };
+            let key = format!("{path}::{var}");
+            match classify(&content) {
+                Kind2::Data => {
+                    self.fps.insert(key, fingerprint(&content));
+                }
+                Kind2::Function => self.record_function(&key, &content, depth + 1),
+                Kind2::Wrapper(inner) => self.record_function(&key, &inner, depth + 1),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// True if `cls` was defined by this module's source at `path` (not an import or an alias).
+pub(crate) fn owned_by(cls: &Bound<'_, PyType>, module_name: &str, path: &str) -> bool {
+    let module_ok = cls
+        .getattr("__module__")
+        .and_then(|m| m.extract::<String>())
+        .is_ok_and(|m| m == module_name);
+    let qual_ok = cls.qualname().is_ok_and(|q| q.to_string_lossy() == path);
+    module_ok && qual_ok
+}

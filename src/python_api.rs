@@ -1,0 +1,171 @@
+//! The built-in module `swapscope` that scripts import: `reload`, `safepoint`, `modules`,
+//! `propagate`.
+//!
+//! Registered with `append_to_inittab!` before the interpreter starts. Bad arguments raise
+//! `TypeError`/`ValueError`/`KeyError`; failures of the user's code never raise out of `reload`:
+//! they are the report's outcome and error.
+
+use std::sync::{Arc, RwLock};
+
+use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyModule, PyString};
+
+use crate::engine::{self, EngineError, Overrides, ReloadOptions, ReloadReport};
+
+type ReportHook = Arc<dyn Fn(&ReloadReport) + Send + Sync>;
+type SafepointHook = Arc<dyn Fn(Python<'_>) -> usize + Send + Sync>;
+
+static REPORT_HOOK: RwLock<Option<ReportHook>> = RwLock::new(None);
+static SAFEPOINT_HOOK: RwLock<Option<SafepointHook>> = RwLock::new(None);
+
+/// Called with every report of a reload made through the Python API (the runtime turns them into
+/// events).
+pub fn set_report_hook(hook: Option<ReportHook>) {
+    *REPORT_HOOK.write().unwrap_or_else(std::sync::PoisonError::into_inner) = hook;
+}
+
+/// What `swapscope.safepoint()` runs; returns how many reloads it applied.
+pub fn set_safepoint_hook(hook: Option<SafepointHook>) {
+    *SAFEPOINT_HOOK.write().unwrap_or_else(std::sync::PoisonError::into_inner) = hook;
+}
+
+/// Converts an engine error into the Python exception the API documents.
+pub fn to_pyerr(e: &EngineError) -> PyErr {
+    match e {
+        EngineError::UnknownModule(_) => PyKeyError::new_err(e.to_string()),
+        EngineError::NotReloadable { .. } | EngineError::BadOverrides(_) => PyValueError::new_err(e.to_string()),
+        EngineError::Internal(_) => PyRuntimeError::new_err(e.to_string()),
+    }
+}
+
+/// Runs `f` with the switch interval raised, so other Python threads do not run (and see a
+/// half-merged module) while the GIL is held by a reload.
+pub fn with_switch_interval<T>(py: Python<'_>, f: impl FnOnce() -> T) -> T {
+    let sys = py.import("sys").ok();
+    let previous = sys
+        .as_ref()
+        .and_then(|s| s.call_method0("getswitchinterval").ok())
+        .and_then(|v| v.extract::<f64>().ok());
+    if let (Some(sys), Some(_)) = (&sys, previous) {
+        // Raising it can only fail on a broken sys; the reload then runs with the default.
+        sys.call_method1("setswitchinterval", (100.0,)).ok();
+    }
+    let out = f();
+    if let (Some(sys), Some(prev)) = (&sys, previous) {
+        sys.call_method1("setswitchinterval", (prev,)).ok();
+    }
+    out
+}
+
+/// Reloads `name` through the engine with the switch interval raised, and tells the report hook.
+pub fn reload_and_notify(py: Python<'_>, name: &str, opts: &ReloadOptions) -> Result<ReloadReport, EngineError> {
+    let report = with_switch_interval(py, || engine::reload(py, name, opts))?;
+    let hook = REPORT_HOOK.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    if let Some(hook) = hook {
+        hook(&report);
+    }
+    Ok(report)
+}
+
+/// A list of names from `keep=`/`take=`: any iterable of str, but not a bare str.
+fn names(arg: &str, value: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    if value.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(format!(
+            "{arg} must be a list of attribute names, not a single string; write {arg}=[{:?}]",
+            value.to_string()
+        )));
+    }
+    let iter = value
+        .try_iter()
+        .map_err(|_| PyTypeError::new_err(format!("{arg} must be a list of attribute names, got {}", value.get_type().name().map(|n| n.to_string()).unwrap_or_default())))?;
+    iter.map(|item| {
+        let item = item?;
+        item.extract::<String>().map_err(|_| {
+            PyTypeError::new_err(format!("{arg} must contain attribute names (str), got {}", item.repr().map(|r| r.to_string()).unwrap_or_default()))
+        })
+    })
+    .collect()
+}
+
+fn to_dict<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
+    let json = serde_json::to_string(value).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    py.import("json")?.call_method1("loads", (json,))
+}
+
+/// The Python module.
+#[pymodule]
+#[pyo3(name = "swapscope")]
+pub mod swapscope_module {
+    use super::*;
+
+    /// reload(module, *, keep=(), take=(), dry_run=False, replace_incompatible=False) -> dict
+    ///
+    /// Reloads a module in place and returns the report. `module` is a module object or its
+    /// name. `keep`/`take` name attributes (`"DAMAGE"`, `"Player.MAX_HP"`) whose live value to
+    /// keep or whose new value to take, whatever the data rule says.
+    #[pyfunction]
+    #[pyo3(signature = (module, *, keep = None, take = None, dry_run = false, replace_incompatible = false))]
+    fn reload<'py>(
+        py: Python<'py>,
+        module: &Bound<'py, PyAny>,
+        keep: Option<&Bound<'py, PyAny>>,
+        take: Option<&Bound<'py, PyAny>>,
+        dry_run: bool,
+        replace_incompatible: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let name = if let Ok(m) = module.cast::<PyModule>() {
+            m.name()?.to_string()
+        } else if let Ok(s) = module.cast::<PyString>() {
+            s.to_string()
+        } else {
+            return Err(PyTypeError::new_err(format!(
+                "reload() takes a module or a module name, got {}",
+                module.get_type().name()?
+            )));
+        };
+        let overrides = Overrides {
+            keep: keep.map(|k| names("keep", k)).transpose()?.unwrap_or_default(),
+            take: take.map(|t| names("take", t)).transpose()?.unwrap_or_default(),
+        };
+        let opts = ReloadOptions {
+            overrides,
+            dry_run,
+            replace_incompatible,
+        };
+        let report = reload_and_notify(py, &name, &opts).map_err(|e| to_pyerr(&e))?;
+        to_dict(py, &report)
+    }
+
+    /// safepoint() -> int
+    ///
+    /// Call it in your main loop: reloads queued by swapscope run here, between two iterations,
+    /// where no code of the reloaded module is half-way through. Returns how many ran.
+    #[pyfunction]
+    fn safepoint(py: Python<'_>) -> usize {
+        let hook = SAFEPOINT_HOOK.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        hook.map_or(0, |h| h(py))
+    }
+
+    /// modules() -> list[dict]
+    ///
+    /// Every loaded module: name, file, group (project, site_packages, stdlib, builtin), whether
+    /// swapscope tracks it, whether its file changed since it was loaded, the last reload outcome.
+    #[pyfunction]
+    fn modules(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+        let list = engine::modules(py)?;
+        to_dict(py, &list)
+    }
+
+    /// propagate(report) -> int
+    ///
+    /// Copies the new values of a reload into the stale copies its report lists
+    /// (`from balance import DAMAGE` elsewhere). Returns how many names were updated.
+    #[pyfunction]
+    fn propagate(py: Python<'_>, report: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let json: String = py.import("json")?.call_method1("dumps", (report,))?.extract()?;
+        let report: ReloadReport = serde_json::from_str(&json)
+            .map_err(|e| PyTypeError::new_err(format!("propagate() takes a report from swapscope.reload(): {e}")))?;
+        engine::propagate(py, &report.module, &report.stale_refs).map_err(|e| to_pyerr(&e))
+    }
+}
