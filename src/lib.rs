@@ -1,4 +1,8 @@
 //! swapscope: in-place hot reload for Python, with a report of every swap.
+pub mod demo;
 pub mod engine;
+pub mod headless;
 pub mod interp;
 pub mod python_api;
+pub mod runtime;
+pub mod watch;

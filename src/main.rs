@@ -1,1 +1,82 @@
-fn main() {}
+//! swapscope's command line: parse arguments, then run headless or open the inspector.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// In-place hot reload for Python, with a report of every swap.
+///
+/// Runs SCRIPT (default: the bundled demo game) inside an embedded CPython with swapscope's
+/// import hook installed and `import swapscope` available. Modules under the script's folder
+/// and each --watch folder are tracked and can be reloaded in place.
+#[derive(Debug, Parser)]
+#[command(name = "swapscope", version, about, long_about)]
+struct Cli {
+    /// Run without a window, like `python SCRIPT ARGS`: same sys.argv, sys.path[0], __main__ and
+    /// exit code. Prints nothing of its own on stdout; reload failures go to stderr.
+    #[arg(long)]
+    headless: bool,
+
+    /// Also track and watch this folder (repeatable). The script's folder is always watched.
+    #[arg(long = "watch", value_name = "DIR")]
+    watch: Vec<PathBuf>,
+
+    /// Reload a tracked module as soon as its file is saved (headless too).
+    #[arg(long)]
+    auto: bool,
+
+    /// Append every reload's report to FILE, one JSON object per line.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+
+    /// The Python script to run (default: the bundled demo game).
+    #[arg(value_name = "SCRIPT")]
+    script: Option<PathBuf>,
+
+    /// Arguments passed to the script as sys.argv[1:].
+    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1)),
+        Err(e) => {
+            eprintln!("swapscope: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    let script = match cli.script {
+        Some(s) => s,
+        None => swapscope::demo::script().map_err(anyhow::Error::msg)?,
+    };
+    if !script.exists() {
+        anyhow::bail!("cannot run {}: no such file", script.display());
+    }
+    if script.is_dir() {
+        anyhow::bail!("cannot run {}: it is a directory; give a Python script", script.display());
+    }
+    for dir in &cli.watch {
+        if !dir.is_dir() {
+            anyhow::bail!("cannot watch {}: not a folder", dir.display());
+        }
+    }
+    let config = swapscope::runtime::Config {
+        script,
+        args: cli.args,
+        watch: cli.watch,
+        capture_output: !cli.headless,
+        watch_files: true,
+        auto_reload: cli.auto,
+    };
+    if cli.headless {
+        let opts = swapscope::headless::Options { config, report: cli.report };
+        return swapscope::headless::run(&opts).map_err(anyhow::Error::msg);
+    }
+    anyhow::bail!("the inspector window is not built yet (issue 3); run with --headless")
+}

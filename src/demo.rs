@@ -1,0 +1,34 @@
+//! The bundled demo game (`assets/demo/`): used when no script is given.
+//!
+//! From a source checkout the files are used in place, so a designer edits
+//! `assets/demo/balance.py`. An installed binary writes its embedded copy to the user's data
+//! folder once and never overwrites the designer's edits there.
+
+use std::path::{Path, PathBuf};
+
+const FILES: [(&str, &str); 3] = [
+    ("game.py", include_str!("../assets/demo/game.py")),
+    ("balance.py", include_str!("../assets/demo/balance.py")),
+    ("players.py", include_str!("../assets/demo/players.py")),
+];
+
+/// The demo's `game.py`, extracting the demo first if needed.
+pub fn script() -> Result<PathBuf, String> {
+    let in_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo/game.py");
+    if in_tree.is_file() {
+        return Ok(in_tree);
+    }
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(std::env::temp_dir);
+    let dir = base.join("swapscope/demo");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create the demo folder {}: {e}", dir.display()))?;
+    for (name, text) in FILES {
+        let path = dir.join(name);
+        if !path.exists() {
+            std::fs::write(&path, text).map_err(|e| format!("cannot write the demo file {}: {e}", path.display()))?;
+        }
+    }
+    Ok(dir.join("game.py"))
+}

@@ -1,0 +1,73 @@
+//! The messages between the UI (or the headless driver) and the runtime: plain, serialisable
+//! data, so attach mode can later speak the same protocol over a socket.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{ModuleInfo, ReloadReport, StaleRef};
+use crate::engine::Overrides;
+
+/// A module's dotted name.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ModuleName(pub String);
+
+impl std::fmt::Display for ModuleName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What the UI asks the runtime to do.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    /// Reload a module (at the script's next safe point if it has them).
+    Reload {
+        module: ModuleName,
+        overrides: Overrides,
+        dry_run: bool,
+        replace_incompatible: bool,
+    },
+    /// Reload the tracked modules whose files are these (from the watcher, auto mode).
+    ReloadFiles(Vec<PathBuf>),
+    /// Files changed on disk (from the watcher): report them, and reload them in auto mode.
+    FilesChanged(Vec<PathBuf>),
+    /// Turn reload-on-save on or off.
+    SetAutoReload(bool),
+    /// Send a fresh `Event::Modules`.
+    ListModules,
+    /// Copy a reload's new values into the stale copies its report listed.
+    Propagate { module: ModuleName, stale: Vec<StaleRef> },
+    /// Stop the worker.
+    Shutdown,
+}
+
+/// Which output stream a line came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// What the runtime tells the UI.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Event {
+    /// The interpreter is up and the script started.
+    Started { python_version: String, roots: Vec<PathBuf>, script: PathBuf },
+    /// The interpreter or the script could not start (the worker then stops).
+    StartFailed(String),
+    Modules(Vec<ModuleInfo>),
+    /// Files of tracked modules changed on disk.
+    FilesChanged { modules: Vec<ModuleName>, paths: Vec<PathBuf> },
+    /// A reload was queued for the script's next safe point.
+    ReloadQueued { module: ModuleName },
+    ReloadFinished(ReloadReport),
+    /// A reload could not start (unknown module, not reloadable, bad overrides).
+    ReloadRefused { module: ModuleName, reason: String },
+    Propagated { module: ModuleName, count: usize },
+    AutoReload(bool),
+    Output { stream: Stream, text: String },
+    ScriptExited { code: i32 },
+    /// Something went wrong in the app itself (watch failed, ...), not in a reload.
+    Problem(String),
+}

@@ -1,0 +1,385 @@
+//! The worker thread, the script thread and safe points.
+
+use std::collections::VecDeque;
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyModule};
+
+use super::protocol::{Command, Event, ModuleName, Stream};
+use crate::engine::{self, ReloadOptions, tracker};
+use crate::python_api;
+
+/// Wakes the UI when an event was sent (`ctx.request_repaint()` in the GUI).
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// What to run and how.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// The script run as `__main__`.
+    pub script: PathBuf,
+    /// `sys.argv[1:]`.
+    pub args: Vec<String>,
+    /// Extra watched roots (the script's folder is always one).
+    pub watch: Vec<PathBuf>,
+    /// Send the script's stdout/stderr as `Event::Output` instead of to the process's own.
+    pub capture_output: bool,
+    /// Watch the roots for saves (`Event::FilesChanged`).
+    pub watch_files: bool,
+    /// Reload changed modules on save (needs `watch_files`).
+    pub auto_reload: bool,
+}
+
+impl Config {
+    /// The watched roots: the script's folder, then each `--watch` folder.
+    pub fn roots(&self) -> Vec<PathBuf> {
+        let mut roots = vec![script_dir(&self.script)];
+        roots.extend(self.watch.iter().cloned());
+        roots
+    }
+}
+
+fn script_dir(script: &Path) -> PathBuf {
+    let abs = std::path::absolute(script).unwrap_or_else(|_| script.to_path_buf());
+    abs.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// Handle on a running runtime.
+pub struct Runtime {
+    pub commands: Sender<Command>,
+    pub events: Receiver<Event>,
+    worker: Option<JoinHandle<()>>,
+}
+
+/// How many messages may wait in each direction before the sender feels back-pressure.
+const CHANNEL_CAPACITY: usize = 8192;
+
+/// How long after the script's last `safepoint()` call reloads still wait for the next one.
+const SAFEPOINT_FRESH: Duration = Duration::from_millis(500);
+/// How long a queued reload waits for a safe point before the worker applies it itself.
+const SAFEPOINT_WAIT: Duration = Duration::from_secs(2);
+
+/// Sends events and wakes the UI.
+#[derive(Clone)]
+struct Sink {
+    tx: Sender<Event>,
+    waker: Option<Waker>,
+}
+
+impl Sink {
+    fn send(&self, event: Event) {
+        // The receiver is gone only when the app is shutting down; nothing to tell then.
+        if self.tx.send(event).is_ok() {
+            if let Some(w) = &self.waker {
+                w();
+            }
+        }
+    }
+}
+
+struct Job {
+    id: u64,
+    module: String,
+    opts: ReloadOptions,
+    done: Sender<()>,
+}
+
+/// Reloads waiting for the script's next `swapscope.safepoint()`.
+struct Safepoints {
+    queue: Mutex<VecDeque<Job>>,
+    /// Milliseconds since `epoch` of the last safepoint() call; 0 = never.
+    last_call: AtomicU64,
+    epoch: Instant,
+    next_id: AtomicU64,
+}
+
+impl Safepoints {
+    fn new() -> Self {
+        Safepoints {
+            queue: Mutex::new(VecDeque::new()),
+            last_call: AtomicU64::new(0),
+            epoch: Instant::now(),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<Job>> {
+        self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn active(&self) -> bool {
+        let last = self.last_call.load(Ordering::Relaxed);
+        last != 0 && self.epoch.elapsed().as_millis() as u64 <= last + SAFEPOINT_FRESH.as_millis() as u64
+    }
+
+    fn mark(&self) {
+        let now = (self.epoch.elapsed().as_millis() as u64).max(1);
+        self.last_call.store(now, Ordering::Relaxed);
+    }
+
+    fn take(&self, id: u64) -> Option<Job> {
+        let mut q = self.queue();
+        let pos = q.iter().position(|j| j.id == id)?;
+        q.remove(pos)
+    }
+}
+
+impl Runtime {
+    /// Starts the worker (which starts the interpreter and the script). The first event is
+    /// `Started` or `StartFailed`.
+    pub fn start(config: Config, waker: Option<Waker>) -> Runtime {
+        let (cmd_tx, cmd_rx) = bounded(CHANNEL_CAPACITY);
+        let (ev_tx, ev_rx) = bounded(CHANNEL_CAPACITY);
+        let sink = Sink { tx: ev_tx, waker };
+        let commands = cmd_tx.clone();
+        let own = cmd_tx;
+        let worker = std::thread::Builder::new()
+            .name("swapscope-python".into())
+            .spawn(move || worker_main(&config, &cmd_rx, &own, &sink));
+        let worker = match worker {
+            Ok(h) => Some(h),
+            Err(e) => {
+                // Report through the channel so every front end shows it the same way.
+                let (tx, rx) = bounded(1);
+                tx.send(Event::StartFailed(format!("cannot start the Python worker thread: {e}"))).ok();
+                return Runtime { commands, events: rx, worker: None };
+            }
+        };
+        Runtime { commands, events: ev_rx, worker }
+    }
+
+    /// Asks the worker to stop and waits for it (the script thread is left to the process).
+    pub fn shutdown(mut self) {
+        self.commands.send(Command::Shutdown).ok();
+        if let Some(h) = self.worker.take() {
+            h.join().ok();
+        }
+    }
+}
+
+fn worker_main(config: &Config, commands: &Receiver<Command>, own: &Sender<Command>, sink: &Sink) {
+    let safepoints = Arc::new(Safepoints::new());
+    let started = start(config, sink, &safepoints);
+    match started {
+        Ok(event) => sink.send(event),
+        Err(message) => {
+            sink.send(Event::StartFailed(message));
+            return;
+        }
+    }
+    // Kept alive for as long as the worker runs.
+    let _watcher = if config.watch_files { start_watcher(config, own, sink) } else { None };
+    let mut auto = config.auto_reload;
+    while let Ok(cmd) = commands.recv() {
+        match cmd {
+            Command::Shutdown => break,
+            Command::SetAutoReload(on) => {
+                auto = on;
+                sink.send(Event::AutoReload(on));
+            }
+            Command::FilesChanged(paths) => {
+                let modules = modules_for(&paths);
+                sink.send(Event::FilesChanged { modules: modules.clone(), paths });
+                if auto {
+                    for module in modules {
+                        reload(&safepoints, sink, module.0, ReloadOptions::default());
+                    }
+                }
+            }
+            Command::ListModules => {
+                let modules = Python::attach(|py| engine::modules(py).map_err(|e| e.to_string()));
+                match modules {
+                    Ok(list) => sink.send(Event::Modules(list)),
+                    Err(e) => sink.send(Event::Problem(format!("cannot list modules: {e}"))),
+                }
+            }
+            Command::Reload { module, overrides, dry_run, replace_incompatible } => {
+                let opts = ReloadOptions { overrides, dry_run, replace_incompatible };
+                reload(&safepoints, sink, module.0, opts);
+            }
+            Command::ReloadFiles(paths) => {
+                for module in modules_for(&paths) {
+                    reload(&safepoints, sink, module.0, ReloadOptions::default());
+                }
+            }
+            Command::Propagate { module, stale } => {
+                let result = Python::attach(|py| engine::propagate(py, &module.0, &stale));
+                match result {
+                    Ok(count) => sink.send(Event::Propagated { module, count }),
+                    Err(e) => sink.send(Event::Problem(format!("cannot propagate {module}: {e}"))),
+                }
+            }
+        }
+    }
+}
+
+fn start_watcher(config: &Config, commands: &Sender<Command>, sink: &Sink) -> Option<crate::watch::FolderWatcher> {
+    let tx = commands.clone();
+    let problems = sink.clone();
+    match crate::watch::watch(
+        &config.roots(),
+        move |paths| {
+            tx.send(Command::FilesChanged(paths)).ok();
+        },
+        move |message| problems.send(Event::Problem(message)),
+    ) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            sink.send(Event::Problem(format!("{e}; saves will not be noticed, reload by hand")));
+            None
+        }
+    }
+}
+
+/// The tracked modules whose source files are among `paths`.
+pub(crate) fn modules_for(paths: &[PathBuf]) -> Vec<ModuleName> {
+    let wanted: Vec<PathBuf> = paths.iter().map(|p| p.canonicalize().unwrap_or_else(|_| p.clone())).collect();
+    tracker::all()
+        .into_iter()
+        .filter(|m| {
+            let real = m.path.canonicalize().unwrap_or_else(|_| m.path.clone());
+            wanted.contains(&real)
+        })
+        .map(|m| ModuleName(m.name))
+        .collect()
+}
+
+/// Runs a reload now, or hands it to the script's next safe point when the script has them.
+fn reload(safepoints: &Arc<Safepoints>, sink: &Sink, module: String, opts: ReloadOptions) {
+    if !opts.dry_run && safepoints.active() {
+        let (done_tx, done_rx) = bounded(1);
+        let id = safepoints.next_id.fetch_add(1, Ordering::Relaxed);
+        safepoints.queue().push_back(Job { id, module: module.clone(), opts, done: done_tx });
+        sink.send(Event::ReloadQueued { module: ModuleName(module) });
+        if done_rx.recv_timeout(SAFEPOINT_WAIT).is_ok() {
+            return;
+        }
+        // The script stopped calling safepoint(): apply it here, unless it just started there.
+        match safepoints.take(id) {
+            Some(job) => run_job(sink, &job.module, &job.opts),
+            None => {
+                done_rx.recv().ok();
+            }
+        }
+        return;
+    }
+    run_job(sink, &module, &opts);
+}
+
+fn run_job(sink: &Sink, module: &str, opts: &ReloadOptions) {
+    // The report itself reaches the sink through the report hook.
+    let result = Python::attach(|py| python_api::reload_and_notify(py, module, opts));
+    if let Err(e) = result {
+        sink.send(Event::ReloadRefused { module: ModuleName(module.to_string()), reason: e.to_string() });
+    }
+}
+
+/// Starts the interpreter, the hooks and the script thread.
+fn start(config: &Config, sink: &Sink, safepoints: &Arc<Safepoints>) -> Result<Event, String> {
+    let script = std::path::absolute(&config.script).unwrap_or_else(|_| config.script.clone());
+    if !script.is_file() {
+        return Err(if script.is_dir() {
+            format!("cannot run {}: it is a directory; give a Python script", script.display())
+        } else {
+            format!("cannot run {}: no such file", script.display())
+        });
+    }
+    let roots = config.roots();
+    crate::interp::initialize();
+    let report_sink = sink.clone();
+    python_api::set_report_hook(Some(Arc::new(move |r| report_sink.send(Event::ReloadFinished(r.clone())))));
+    let sp = Arc::clone(safepoints);
+    let sp_sink = sink.clone();
+    python_api::set_safepoint_hook(Some(Arc::new(move |py| run_safepoint(py, &sp, &sp_sink))));
+    let python_version = Python::attach(|py| -> PyResult<String> {
+        tracker::install(py, &roots)?;
+        let sys = py.import("sys")?;
+        let path = sys.getattr("path")?.cast_into::<PyList>()?;
+        path.insert(0, script_dir(&script).to_string_lossy())?;
+        if config.capture_output {
+            for (name, stream) in [("stdout", Stream::Stdout), ("stderr", Stream::Stderr)] {
+                let writer = Bound::new(py, OutputWriter { stream, sink: sink.clone() })?;
+                sys.setattr(name, writer)?;
+            }
+        }
+        Ok(sys.getattr("version")?.extract::<String>()?.split_whitespace().next().unwrap_or("").to_string())
+    })
+    .map_err(|e| format!("cannot set up the Python interpreter: {e}"))?;
+
+    let mut argv = vec![script.to_string_lossy().into_owned()];
+    argv.extend(config.args.iter().cloned());
+    let script_sink = sink.clone();
+    let script_path = script.clone();
+    std::thread::Builder::new()
+        .name("swapscope-script".into())
+        .spawn(move || {
+            let code = Python::attach(|py| run_script(py, &script_path, &argv));
+            let code = code.unwrap_or_else(|e| {
+                script_sink.send(Event::Output { stream: Stream::Stderr, text: format!("swapscope: cannot run the script: {e}\n") });
+                1
+            });
+            script_sink.send(Event::ScriptExited { code });
+        })
+        .map_err(|e| format!("cannot start the script thread: {e}"))?;
+    Ok(Event::Started { python_version, roots, script })
+}
+
+fn run_script(py: Python<'_>, script: &Path, argv: &[String]) -> PyResult<i32> {
+    let code = CString::new(include_str!("script.py")).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    let runner = PyModule::from_code(py, &code, c"<swapscope script.py>", c"_swapscope_script")?;
+    runner.getattr("run")?.call1((script.to_string_lossy(), argv.to_vec()))?.extract()
+}
+
+/// `swapscope.safepoint()`: runs the queued reloads on the script's own thread.
+fn run_safepoint(py: Python<'_>, safepoints: &Safepoints, sink: &Sink) -> usize {
+    safepoints.mark();
+    let mut n = 0;
+    loop {
+        let Some(job) = safepoints.queue().pop_front() else { break };
+        if let Err(e) = python_api::reload_and_notify(py, &job.module, &job.opts) {
+            sink.send(Event::ReloadRefused { module: ModuleName(job.module.clone()), reason: e.to_string() });
+        }
+        job.done.send(()).ok();
+        n += 1;
+    }
+    n
+}
+
+/// `sys.stdout`/`sys.stderr` replacement that turns writes into events.
+#[pyclass(module = "swapscope")]
+struct OutputWriter {
+    stream: Stream,
+    sink: Sink,
+}
+
+#[pymethods]
+impl OutputWriter {
+    fn write(&self, py: Python<'_>, text: String) -> usize {
+        let n = text.chars().count();
+        let event = Event::Output { stream: self.stream, text };
+        // Sending may wait for a slow UI: let other Python threads run meanwhile.
+        py.detach(|| self.sink.send(event));
+        n
+    }
+
+    fn flush(&self) {}
+
+    fn isatty(&self) -> bool {
+        false
+    }
+
+    fn writable(&self) -> bool {
+        true
+    }
+
+    #[getter]
+    fn encoding(&self) -> &'static str {
+        "utf-8"
+    }
+}

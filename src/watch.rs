@@ -1,0 +1,223 @@
+//! File watching: notify on the watched folders, with editor saves (plain write, atomic rename,
+//! several raw events per save) coalesced into one "these files changed" batch.
+//!
+//! Never talks to Python; it reports changed paths.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{RecvTimeoutError, bounded};
+use notify::{EventKind, RecursiveMode, Watcher as _};
+
+/// How long the folder must be quiet after an event before the batch is reported: editors
+/// write a save as 3–7 raw events within a few milliseconds.
+pub const QUIET: Duration = Duration::from_millis(30);
+
+/// The kinds of raw event the coalescer cares about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RawKind {
+    Create,
+    Modify,
+    Remove,
+    Rename,
+    /// Access and anything else: ignored.
+    Other,
+}
+
+impl From<&EventKind> for RawKind {
+    fn from(kind: &EventKind) -> Self {
+        match kind {
+            EventKind::Create(_) => RawKind::Create,
+            EventKind::Modify(notify::event::ModifyKind::Name(_)) => RawKind::Rename,
+            EventKind::Modify(notify::event::ModifyKind::Metadata(_)) | EventKind::Access(_) | EventKind::Any | EventKind::Other => RawKind::Other,
+            EventKind::Modify(_) => RawKind::Modify,
+            EventKind::Remove(_) => RawKind::Remove,
+        }
+    }
+}
+
+/// True for a Python source file, not an editor's temporary or backup file.
+pub fn is_source(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    !name.starts_with(".#") && !name.starts_with('#') && (name.ends_with(".py") || name.ends_with(".pyw"))
+}
+
+/// Collects raw events and releases them as one batch once the folder is quiet.
+#[derive(Debug)]
+pub struct Coalescer {
+    quiet: Duration,
+    pending: BTreeSet<PathBuf>,
+    last: Option<Instant>,
+}
+
+impl Coalescer {
+    pub fn new(quiet: Duration) -> Self {
+        Coalescer { quiet, pending: BTreeSet::new(), last: None }
+    }
+
+    /// Takes one raw event.
+    pub fn push(&mut self, kind: RawKind, paths: &[PathBuf], at: Instant) {
+        if kind == RawKind::Other {
+            return;
+        }
+        let mut any = false;
+        for p in paths.iter().filter(|p| is_source(p)) {
+            self.pending.insert(p.clone());
+            any = true;
+        }
+        if any {
+            self.last = Some(at);
+        }
+    }
+
+    /// When the pending batch will be ready, if there is one.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.last.map(|t| t + self.quiet)
+    }
+
+    /// The batch, if the folder has been quiet long enough.
+    pub fn ready(&mut self, now: Instant) -> Option<Vec<PathBuf>> {
+        let deadline = self.deadline()?;
+        if now < deadline {
+            return None;
+        }
+        self.last = None;
+        let batch: Vec<PathBuf> = std::mem::take(&mut self.pending).into_iter().collect();
+        (!batch.is_empty()).then_some(batch)
+    }
+}
+
+/// Why watching could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error("cannot watch {path:?}: {source}")]
+    Folder { path: PathBuf, source: notify::Error },
+    #[error("cannot start the file watcher: {0}")]
+    Start(notify::Error),
+    #[error("cannot start the watch thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// A running watcher; dropping it stops watching.
+pub struct FolderWatcher {
+    _watcher: notify::RecommendedWatcher,
+}
+
+/// Watches `folders` recursively; calls `on_change` with each coalesced batch of changed source
+/// files and `on_problem` with errors (a folder that disappeared, ...).
+pub fn watch(
+    folders: &[PathBuf],
+    on_change: impl Fn(Vec<PathBuf>) + Send + 'static,
+    on_problem: impl Fn(String) + Send + 'static,
+) -> Result<FolderWatcher, WatchError> {
+    let (tx, rx) = bounded::<notify::Result<notify::Event>>(4096);
+    let mut watcher = notify::recommended_watcher(move |res| {
+        // The receiver only goes away when the watcher is being dropped.
+        tx.send(res).ok();
+    })
+    .map_err(WatchError::Start)?;
+    for folder in folders {
+        watcher
+            .watch(folder, RecursiveMode::Recursive)
+            .map_err(|source| WatchError::Folder { path: folder.clone(), source })?;
+    }
+    let watched: Vec<PathBuf> = folders.to_vec();
+    std::thread::Builder::new()
+        .name("swapscope-watch".into())
+        .spawn(move || {
+            let mut coalescer = Coalescer::new(QUIET);
+            loop {
+                let timeout = coalescer.deadline().map_or(Duration::from_secs(3600), |d| d.saturating_duration_since(Instant::now()));
+                match rx.recv_timeout(timeout) {
+                    Ok(Ok(event)) => {
+                        if matches!(event.kind, EventKind::Remove(_)) {
+                            for gone in event.paths.iter().filter(|p| watched.contains(p)) {
+                                on_problem(format!("watched folder {} disappeared; changes in it are no longer seen", gone.display()));
+                            }
+                        }
+                        coalescer.push(RawKind::from(&event.kind), &event.paths, Instant::now());
+                    }
+                    Ok(Err(e)) => on_problem(format!("file watching failed: {e}")),
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+                if let Some(batch) = coalescer.ready(Instant::now()) {
+                    on_change(batch);
+                }
+            }
+        })
+        .map_err(WatchError::Thread)?;
+    Ok(FolderWatcher { _watcher: watcher })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> PathBuf {
+        PathBuf::from(s)
+    }
+
+    /// (events at millisecond offsets, poll time, expected batch)
+    #[test]
+    fn coalescing_table() {
+        use RawKind::*;
+        type Case = (&'static str, Vec<(u64, RawKind, Vec<&'static str>)>, u64, Option<Vec<&'static str>>);
+        let cases: Vec<Case> = vec![
+            ("plain write: one batch after quiet", vec![(0, Modify, vec!["/p/a.py"]), (2, Modify, vec!["/p/a.py"])], 40, Some(vec!["/p/a.py"])),
+            ("still within the quiet window", vec![(0, Modify, vec!["/p/a.py"]), (20, Modify, vec!["/p/a.py"])], 40, None),
+            (
+                "atomic save: temp created, written, renamed over",
+                vec![(0, Create, vec!["/p/.a.py.swp"]), (1, Modify, vec!["/p/a.py.tmp"]), (2, Rename, vec!["/p/a.py.tmp", "/p/a.py"]), (3, Remove, vec!["/p/a.py~"])],
+                40,
+                Some(vec!["/p/a.py"]),
+            ),
+            ("emacs lock files ignored", vec![(0, Create, vec!["/p/.#a.py"])], 40, None),
+            ("access and metadata ignored", vec![(0, Other, vec!["/p/a.py"])], 40, None),
+            ("two files in one save burst", vec![(0, Modify, vec!["/p/b.py"]), (1, Modify, vec!["/p/a.py"])], 40, Some(vec!["/p/a.py", "/p/b.py"])),
+            ("non-python files ignored", vec![(0, Modify, vec!["/p/notes.txt"])], 40, None),
+        ];
+        for (name, events, poll, expected) in cases {
+            let t0 = Instant::now();
+            let mut c = Coalescer::new(Duration::from_millis(30));
+            for (at, kind, paths) in events {
+                let paths: Vec<PathBuf> = paths.into_iter().map(p).collect();
+                c.push(kind, &paths, t0 + Duration::from_millis(at));
+            }
+            let got = c.ready(t0 + Duration::from_millis(poll));
+            let expected = expected.map(|v| v.into_iter().map(p).collect::<Vec<_>>());
+            assert_eq!(got, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn batch_is_released_once() {
+        let t0 = Instant::now();
+        let mut c = Coalescer::new(Duration::from_millis(30));
+        c.push(RawKind::Modify, &[p("/p/a.py")], t0);
+        assert!(c.ready(t0 + Duration::from_millis(31)).is_some());
+        assert_eq!(c.ready(t0 + Duration::from_millis(100)), None);
+        assert_eq!(c.deadline(), None);
+    }
+
+    #[test]
+    fn real_folder_save_arrives_as_one_batch() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("mod_a.py");
+        std::fs::write(&file, "x = 1\n").expect("write");
+        let (tx, rx) = bounded(16);
+        let _w = watch(&[dir.path().to_path_buf()], move |b| { tx.send(b).ok(); }, |_| {}).expect("watch");
+        std::thread::sleep(Duration::from_millis(50));
+        // An atomic save: write a temp file, rename it over.
+        let tmp = dir.path().join("mod_a.py.tmp");
+        std::fs::write(&tmp, "x = 2\n").expect("write temp");
+        std::fs::rename(&tmp, &file).expect("rename");
+        let batch = rx.recv_timeout(Duration::from_secs(5)).expect("a batch");
+        let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        assert!(batch.iter().any(|p| canon(p) == canon(&file)), "{batch:?}");
+        assert!(rx.recv_timeout(Duration::from_millis(200)).is_err(), "one save, one batch");
+    }
+}
