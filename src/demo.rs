@@ -23,11 +23,13 @@ pub fn script() -> Result<PathBuf, String> {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
         .unwrap_or_else(std::env::temp_dir);
     let dir = base.join("swapscope/demo");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create the demo folder {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("cannot create the demo folder {}: {e}", dir.display()))?;
     for (name, text) in FILES {
         let path = dir.join(name);
         if !path.exists() {
-            std::fs::write(&path, text).map_err(|e| format!("cannot write the demo file {}: {e}", path.display()))?;
+            std::fs::write(&path, text)
+                .map_err(|e| format!("cannot write the demo file {}: {e}", path.display()))?;
         }
     }
     Ok(dir.join("game.py"))

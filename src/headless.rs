@@ -41,10 +41,13 @@ pub fn run(opts: &Options) -> Result<i32, String> {
                 }
                 if report.outcome != Outcome::Applied || verbose {
                     eprintln!("swapscope: {}", report.summary());
-                    if let Some(err) = report.error.as_ref().filter(|_| report.outcome != Outcome::Applied) {
-                        if let Some(text) = &err.text {
-                            eprintln!("swapscope:     {}", text.trim());
-                        }
+                    if let Some(err) = report
+                        .error
+                        .as_ref()
+                        .filter(|_| report.outcome != Outcome::Applied)
+                        && let Some(text) = &err.text
+                    {
+                        eprintln!("swapscope:     {}", text.trim());
                     }
                 }
             }

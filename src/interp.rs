@@ -1,4 +1,4 @@
-//! Starting the embedded interpreter: the `swapscope` module is registered first, then CPython
+//! Starting the embedded interpreter: the `swapscope` module is registered first, then `CPython`
 //! starts once per process.
 
 use std::path::PathBuf;

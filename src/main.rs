@@ -7,7 +7,7 @@ use clap::Parser;
 
 /// In-place hot reload for Python, with a report of every swap.
 ///
-/// Runs SCRIPT (default: the bundled demo game) inside an embedded CPython with swapscope's
+/// Runs SCRIPT (default: the bundled demo game) inside an embedded `CPython` with swapscope's
 /// import hook installed and `import swapscope` available. Modules under the script's folder
 /// and each --watch folder are tracked and can be reloaded in place.
 #[derive(Debug, Parser)]
@@ -35,7 +35,11 @@ struct Cli {
     script: Option<PathBuf>,
 
     /// Arguments passed to the script as sys.argv[1:].
-    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     args: Vec<String>,
 }
 
@@ -59,7 +63,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         anyhow::bail!("cannot run {}: no such file", script.display());
     }
     if script.is_dir() {
-        anyhow::bail!("cannot run {}: it is a directory; give a Python script", script.display());
+        anyhow::bail!(
+            "cannot run {}: it is a directory; give a Python script",
+            script.display()
+        );
     }
     for dir in &cli.watch {
         if !dir.is_dir() {
@@ -75,7 +82,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         auto_reload: cli.auto,
     };
     if cli.headless {
-        let opts = swapscope::headless::Options { config, report: cli.report };
+        let opts = swapscope::headless::Options {
+            config,
+            report: cli.report,
+        };
         return swapscope::headless::run(&opts).map_err(anyhow::Error::msg);
     }
     anyhow::bail!("the inspector window is not built yet (issue 3); run with --headless")

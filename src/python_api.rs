@@ -11,7 +11,7 @@ use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyModule, PyString};
 
-use crate::engine::{self, EngineError, Overrides, ReloadOptions, ReloadReport};
+use crate::engine::{self, EngineError, ReloadOptions, ReloadReport};
 
 type ReportHook = Arc<dyn Fn(&ReloadReport) + Send + Sync>;
 type SafepointHook = Arc<dyn Fn(Python<'_>) -> usize + Send + Sync>;
@@ -22,19 +22,25 @@ static SAFEPOINT_HOOK: RwLock<Option<SafepointHook>> = RwLock::new(None);
 /// Called with every report of a reload made through the Python API (the runtime turns them into
 /// events).
 pub fn set_report_hook(hook: Option<ReportHook>) {
-    *REPORT_HOOK.write().unwrap_or_else(std::sync::PoisonError::into_inner) = hook;
+    *REPORT_HOOK
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = hook;
 }
 
 /// What `swapscope.safepoint()` runs; returns how many reloads it applied.
 pub fn set_safepoint_hook(hook: Option<SafepointHook>) {
-    *SAFEPOINT_HOOK.write().unwrap_or_else(std::sync::PoisonError::into_inner) = hook;
+    *SAFEPOINT_HOOK
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = hook;
 }
 
 /// Converts an engine error into the Python exception the API documents.
 pub fn to_pyerr(e: &EngineError) -> PyErr {
     match e {
         EngineError::UnknownModule(_) => PyKeyError::new_err(e.to_string()),
-        EngineError::NotReloadable { .. } | EngineError::BadOverrides(_) => PyValueError::new_err(e.to_string()),
+        EngineError::NotReloadable { .. } | EngineError::BadOverrides(_) => {
+            PyValueError::new_err(e.to_string())
+        }
         EngineError::Internal(_) => PyRuntimeError::new_err(e.to_string()),
     }
 }
@@ -59,9 +65,16 @@ pub fn with_switch_interval<T>(py: Python<'_>, f: impl FnOnce() -> T) -> T {
 }
 
 /// Reloads `name` through the engine with the switch interval raised, and tells the report hook.
-pub fn reload_and_notify(py: Python<'_>, name: &str, opts: &ReloadOptions) -> Result<ReloadReport, EngineError> {
+pub fn reload_and_notify(
+    py: Python<'_>,
+    name: &str,
+    opts: &ReloadOptions,
+) -> Result<ReloadReport, EngineError> {
     let report = with_switch_interval(py, || engine::reload(py, name, opts))?;
-    let hook = REPORT_HOOK.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+    let hook = REPORT_HOOK
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
     if let Some(hook) = hook {
         hook(&report);
     }
@@ -76,13 +89,23 @@ fn names(arg: &str, value: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
             value.to_string()
         )));
     }
-    let iter = value
-        .try_iter()
-        .map_err(|_| PyTypeError::new_err(format!("{arg} must be a list of attribute names, got {}", value.get_type().name().map(|n| n.to_string()).unwrap_or_default())))?;
+    let iter = value.try_iter().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "{arg} must be a list of attribute names, got {}",
+            value
+                .get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        ))
+    })?;
     iter.map(|item| {
         let item = item?;
         item.extract::<String>().map_err(|_| {
-            PyTypeError::new_err(format!("{arg} must contain attribute names (str), got {}", item.repr().map(|r| r.to_string()).unwrap_or_default()))
+            PyTypeError::new_err(format!(
+                "{arg} must contain attribute names (str), got {}",
+                item.repr().map(|r| r.to_string()).unwrap_or_default()
+            ))
         })
     })
     .collect()
@@ -96,8 +119,17 @@ fn to_dict<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> PyResult<Bou
 /// The Python module.
 #[pymodule]
 #[pyo3(name = "swapscope")]
+#[expect(
+    clippy::doc_markdown,
+    reason = "these doc comments are the Python docstrings users read"
+)]
 pub mod swapscope_module {
-    use super::*;
+    use super::{
+        Bound, PyAny, PyAnyMethods, PyModule, PyModuleMethods, PyResult, PyString, PyTypeError,
+        PyTypeMethods, Python, ReloadOptions, ReloadReport, SAFEPOINT_HOOK, engine, names,
+        pyfunction, reload_and_notify, to_dict, to_pyerr,
+    };
+    use crate::engine::Overrides;
 
     /// reload(module, *, keep=(), take=(), dry_run=False, replace_incompatible=False) -> dict
     ///
@@ -125,8 +157,14 @@ pub mod swapscope_module {
             )));
         };
         let overrides = Overrides {
-            keep: keep.map(|k| names("keep", k)).transpose()?.unwrap_or_default(),
-            take: take.map(|t| names("take", t)).transpose()?.unwrap_or_default(),
+            keep: keep
+                .map(|k| names("keep", k))
+                .transpose()?
+                .unwrap_or_default(),
+            take: take
+                .map(|t| names("take", t))
+                .transpose()?
+                .unwrap_or_default(),
         };
         let opts = ReloadOptions {
             overrides,
@@ -137,19 +175,22 @@ pub mod swapscope_module {
         to_dict(py, &report)
     }
 
-    /// safepoint() -> int
+    /// `safepoint()` -> int
     ///
     /// Call it in your main loop: reloads queued by swapscope run here, between two iterations,
     /// where no code of the reloaded module is half-way through. Returns how many ran.
     #[pyfunction]
     fn safepoint(py: Python<'_>) -> usize {
-        let hook = SAFEPOINT_HOOK.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        let hook = SAFEPOINT_HOOK
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         hook.map_or(0, |h| h(py))
     }
 
-    /// modules() -> list[dict]
+    /// `modules()` -> list[dict]
     ///
-    /// Every loaded module: name, file, group (project, site_packages, stdlib, builtin), whether
+    /// Every loaded module: name, file, group (project, `site_packages`, stdlib, builtin), whether
     /// swapscope tracks it, whether its file changed since it was loaded, the last reload outcome.
     #[pyfunction]
     fn modules(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
@@ -163,9 +204,15 @@ pub mod swapscope_module {
     /// (`from balance import DAMAGE` elsewhere). Returns how many names were updated.
     #[pyfunction]
     fn propagate(py: Python<'_>, report: &Bound<'_, PyAny>) -> PyResult<usize> {
-        let json: String = py.import("json")?.call_method1("dumps", (report,))?.extract()?;
-        let report: ReloadReport = serde_json::from_str(&json)
-            .map_err(|e| PyTypeError::new_err(format!("propagate() takes a report from swapscope.reload(): {e}")))?;
+        let json: String = py
+            .import("json")?
+            .call_method1("dumps", (report,))?
+            .extract()?;
+        let report: ReloadReport = serde_json::from_str(&json).map_err(|e| {
+            PyTypeError::new_err(format!(
+                "propagate() takes a report from swapscope.reload(): {e}"
+            ))
+        })?;
         engine::propagate(py, &report.module, &report.stale_refs).map_err(|e| to_pyerr(&e))
     }
 }

@@ -30,7 +30,10 @@ impl From<&EventKind> for RawKind {
         match kind {
             EventKind::Create(_) => RawKind::Create,
             EventKind::Modify(notify::event::ModifyKind::Name(_)) => RawKind::Rename,
-            EventKind::Modify(notify::event::ModifyKind::Metadata(_)) | EventKind::Access(_) | EventKind::Any | EventKind::Other => RawKind::Other,
+            EventKind::Modify(notify::event::ModifyKind::Metadata(_))
+            | EventKind::Access(_)
+            | EventKind::Any
+            | EventKind::Other => RawKind::Other,
             EventKind::Modify(_) => RawKind::Modify,
             EventKind::Remove(_) => RawKind::Remove,
         }
@@ -42,7 +45,8 @@ pub fn is_source(path: &Path) -> bool {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
-    !name.starts_with(".#") && !name.starts_with('#') && (name.ends_with(".py") || name.ends_with(".pyw"))
+    let python = path.extension().is_some_and(|e| e == "py" || e == "pyw");
+    python && !name.starts_with(".#") && !name.starts_with('#')
 }
 
 /// Collects raw events and releases them as one batch once the folder is quiet.
@@ -55,7 +59,11 @@ pub struct Coalescer {
 
 impl Coalescer {
     pub fn new(quiet: Duration) -> Self {
-        Coalescer { quiet, pending: BTreeSet::new(), last: None }
+        Coalescer {
+            quiet,
+            pending: BTreeSet::new(),
+            last: None,
+        }
     }
 
     /// Takes one raw event.
@@ -94,7 +102,10 @@ impl Coalescer {
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
     #[error("cannot watch {path:?}: {source}")]
-    Folder { path: PathBuf, source: notify::Error },
+    Folder {
+        path: PathBuf,
+        source: notify::Error,
+    },
     #[error("cannot start the file watcher: {0}")]
     Start(notify::Error),
     #[error("cannot start the watch thread: {0}")]
@@ -122,19 +133,22 @@ pub fn watch(
     for folder in folders {
         watcher
             .watch(folder, RecursiveMode::Recursive)
-            .map_err(|source| WatchError::Folder { path: folder.clone(), source })?;
+            .map_err(|source| WatchError::Folder {
+                path: folder.clone(),
+                source,
+            })?;
     }
-    let watched: Vec<PathBuf> = folders.to_vec();
+    let roots: Vec<PathBuf> = folders.to_vec();
     std::thread::Builder::new()
         .name("swapscope-watch".into())
         .spawn(move || {
             let mut coalescer = Coalescer::new(QUIET);
             loop {
-                let timeout = coalescer.deadline().map_or(Duration::from_secs(3600), |d| d.saturating_duration_since(Instant::now()));
+                let timeout = coalescer.deadline().map_or(Duration::from_hours(1), |d| d.saturating_duration_since(Instant::now()));
                 match rx.recv_timeout(timeout) {
                     Ok(Ok(event)) => {
                         if matches!(event.kind, EventKind::Remove(_)) {
-                            for gone in event.paths.iter().filter(|p| watched.contains(p)) {
+                            for gone in event.paths.iter().filter(|p| roots.contains(p)) {
                                 on_problem(format!("watched folder {} disappeared; changes in it are no longer seen", gone.display()));
                             }
                         }
@@ -165,20 +179,60 @@ mod tests {
     #[test]
     fn coalescing_table() {
         use RawKind::*;
-        type Case = (&'static str, Vec<(u64, RawKind, Vec<&'static str>)>, u64, Option<Vec<&'static str>>);
+        type Case = (
+            &'static str,
+            Vec<(u64, RawKind, Vec<&'static str>)>,
+            u64,
+            Option<Vec<&'static str>>,
+        );
         let cases: Vec<Case> = vec![
-            ("plain write: one batch after quiet", vec![(0, Modify, vec!["/p/a.py"]), (2, Modify, vec!["/p/a.py"])], 40, Some(vec!["/p/a.py"])),
-            ("still within the quiet window", vec![(0, Modify, vec!["/p/a.py"]), (20, Modify, vec!["/p/a.py"])], 40, None),
             (
-                "atomic save: temp created, written, renamed over",
-                vec![(0, Create, vec!["/p/.a.py.swp"]), (1, Modify, vec!["/p/a.py.tmp"]), (2, Rename, vec!["/p/a.py.tmp", "/p/a.py"]), (3, Remove, vec!["/p/a.py~"])],
+                "plain write: one batch after quiet",
+                vec![(0, Modify, vec!["/p/a.py"]), (2, Modify, vec!["/p/a.py"])],
                 40,
                 Some(vec!["/p/a.py"]),
             ),
-            ("emacs lock files ignored", vec![(0, Create, vec!["/p/.#a.py"])], 40, None),
-            ("access and metadata ignored", vec![(0, Other, vec!["/p/a.py"])], 40, None),
-            ("two files in one save burst", vec![(0, Modify, vec!["/p/b.py"]), (1, Modify, vec!["/p/a.py"])], 40, Some(vec!["/p/a.py", "/p/b.py"])),
-            ("non-python files ignored", vec![(0, Modify, vec!["/p/notes.txt"])], 40, None),
+            (
+                "still within the quiet window",
+                vec![(0, Modify, vec!["/p/a.py"]), (20, Modify, vec!["/p/a.py"])],
+                40,
+                None,
+            ),
+            (
+                "atomic save: temp created, written, renamed over",
+                vec![
+                    (0, Create, vec!["/p/.a.py.swp"]),
+                    (1, Modify, vec!["/p/a.py.tmp"]),
+                    (2, Rename, vec!["/p/a.py.tmp", "/p/a.py"]),
+                    (3, Remove, vec!["/p/a.py~"]),
+                ],
+                40,
+                Some(vec!["/p/a.py"]),
+            ),
+            (
+                "emacs lock files ignored",
+                vec![(0, Create, vec!["/p/.#a.py"])],
+                40,
+                None,
+            ),
+            (
+                "access and metadata ignored",
+                vec![(0, Other, vec!["/p/a.py"])],
+                40,
+                None,
+            ),
+            (
+                "two files in one save burst",
+                vec![(0, Modify, vec!["/p/b.py"]), (1, Modify, vec!["/p/a.py"])],
+                40,
+                Some(vec!["/p/a.py", "/p/b.py"]),
+            ),
+            (
+                "non-python files ignored",
+                vec![(0, Modify, vec!["/p/notes.txt"])],
+                40,
+                None,
+            ),
         ];
         for (name, events, poll, expected) in cases {
             let t0 = Instant::now();
@@ -209,7 +263,14 @@ mod tests {
         let file = dir.path().join("mod_a.py");
         std::fs::write(&file, "x = 1\n").expect("write");
         let (tx, rx) = bounded(16);
-        let _w = watch(&[dir.path().to_path_buf()], move |b| { tx.send(b).ok(); }, |_| {}).expect("watch");
+        let _w = watch(
+            &[dir.path().to_path_buf()],
+            move |b| {
+                tx.send(b).ok();
+            },
+            |_| {},
+        )
+        .expect("watch");
         std::thread::sleep(Duration::from_millis(50));
         // An atomic save: write a temp file, rename it over.
         let tmp = dir.path().join("mod_a.py.tmp");
@@ -218,6 +279,9 @@ mod tests {
         let batch = rx.recv_timeout(Duration::from_secs(5)).expect("a batch");
         let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
         assert!(batch.iter().any(|p| canon(p) == canon(&file)), "{batch:?}");
-        assert!(rx.recv_timeout(Duration::from_millis(200)).is_err(), "one save, one batch");
+        assert!(
+            rx.recv_timeout(Duration::from_millis(200)).is_err(),
+            "one save, one batch"
+        );
     }
 }

@@ -113,7 +113,9 @@ pub fn classify<'py>(v: &Bound<'py, PyAny>) -> Kind2<'py> {
     if v.is_instance_of::<PyCFunction>() {
         return Kind2::Other;
     }
-    let Ok(t) = types(py) else { return Kind2::Other };
+    let Ok(t) = types(py) else {
+        return Kind2::Other;
+    };
     let ty = v.get_type();
     let inner = |attr: &str| v.getattr(attr).ok();
     if ty.is(t.lru_wrapper.bind(py)) {

@@ -74,7 +74,16 @@ fn qualified_name(obj: &Bound<'_, PyAny>, h: &mut DefaultHasher) {
 }
 
 impl Walker {
-    fn hash(&mut self, obj: &Bound<'_, PyAny>, h: &mut DefaultHasher, top: bool) -> Result<(), Blind> {
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one flat dispatch over the value types reads best"
+    )]
+    fn hash(
+        &mut self,
+        obj: &Bound<'_, PyAny>,
+        h: &mut DefaultHasher,
+        top: bool,
+    ) -> Result<(), Blind> {
         if self.budget == 0 {
             return Err(Blind);
         }
@@ -104,24 +113,27 @@ impl Walker {
         } else if is_enum_member(obj) {
             7u8.hash(h);
             type_tag(obj, h);
-            if let Ok(name) = obj.getattr("_name_") {
-                if let Ok(s) = name.cast::<PyString>() {
-                    s.to_string_lossy().hash(h);
-                }
+            if let Ok(name) = obj.getattr("_name_")
+                && let Ok(s) = name.cast::<PyString>()
+            {
+                s.to_string_lossy().hash(h);
             }
         } else if let Ok(t) = obj.cast::<PyTuple>() {
             8u8.hash(h);
-            self.subclass_tag::<PyTuple>(obj, h);
+            subclass_tag::<PyTuple>(obj, h);
             self.sequence(obj, t.iter(), t.len(), h)?;
         } else if let Ok(l) = obj.cast::<PyList>() {
             9u8.hash(h);
-            self.subclass_tag::<PyList>(obj, h);
+            subclass_tag::<PyList>(obj, h);
             self.sequence(obj, l.iter(), l.len(), h)?;
         } else if let Ok(d) = obj.cast::<PyDict>() {
             10u8.hash(h);
-            self.subclass_tag::<PyDict>(obj, h);
+            subclass_tag::<PyDict>(obj, h);
             if !self.enter(obj) {
-                return Ok(cycle(h));
+                return {
+                    cycle(h);
+                    Ok(())
+                };
             }
             let mut acc = 0u64;
             for (k, v) in d.iter() {
@@ -136,7 +148,10 @@ impl Walker {
             11u8.hash(h);
             type_tag(obj, h);
             if !self.enter(obj) {
-                return Ok(cycle(h));
+                return {
+                    cycle(h);
+                    Ok(())
+                };
             }
             let mut acc = 0u64;
             let mut n = 0usize;
@@ -159,7 +174,10 @@ impl Walker {
             14u8.hash(h);
             type_tag(obj, h);
             if !self.enter(obj) {
-                return Ok(cycle(h));
+                return {
+                    cycle(h);
+                    Ok(())
+                };
             }
             self.hash(&d, h, false)?;
             self.leave(obj);
@@ -172,12 +190,6 @@ impl Walker {
         Ok(())
     }
 
-    fn subclass_tag<T: pyo3::type_object::PyTypeInfo>(&self, obj: &Bound<'_, PyAny>, h: &mut DefaultHasher) {
-        if !obj.is_exact_instance_of::<T>() {
-            type_tag(obj, h);
-        }
-    }
-
     fn sequence<'py>(
         &mut self,
         obj: &Bound<'py, PyAny>,
@@ -186,8 +198,11 @@ impl Walker {
         h: &mut DefaultHasher,
     ) -> Result<(), Blind> {
         if !self.enter(obj) {
-                return Ok(cycle(h));
-            }
+            return {
+                cycle(h);
+                Ok(())
+            };
+        }
         len.hash(h);
         for item in items {
             self.hash(&item, h, false)?;
@@ -206,21 +221,36 @@ impl Walker {
     }
 }
 
+/// Tags a subclass of a builtin container with its type, so an `OrderedDict` is not a `dict`.
+fn subclass_tag<T: pyo3::type_object::PyTypeInfo>(obj: &Bound<'_, PyAny>, h: &mut DefaultHasher) {
+    if !obj.is_exact_instance_of::<T>() {
+        type_tag(obj, h);
+    }
+}
+
 /// A container met again inside itself is hashed as a marker; the walk goes on.
 fn cycle(h: &mut DefaultHasher) {
     16u8.hash(h);
 }
 
+static ENUM: pyo3::sync::PyOnceLock<Py<PyType>> = pyo3::sync::PyOnceLock::new();
+
 fn is_enum_member(obj: &Bound<'_, PyAny>) -> bool {
     let py = obj.py();
-    static ENUM: pyo3::sync::PyOnceLock<Py<PyType>> = pyo3::sync::PyOnceLock::new();
     let Ok(enum_type) = ENUM.get_or_try_init(py, || -> PyResult<Py<PyType>> {
-        Ok(py.import("enum")?.getattr("Enum")?.cast_into::<PyType>()?.unbind())
+        Ok(py
+            .import("enum")?
+            .getattr("Enum")?
+            .cast_into::<PyType>()?
+            .unbind())
     }) else {
         return false;
     };
     obj.is_instance(enum_type.bind(py)).unwrap_or(false)
 }
+
+/// `Py_TPFLAGS_HEAPTYPE`: the type was made by a class statement (or `type()`), not in C.
+const HEAPTYPE: u64 = 1 << 9;
 
 /// The instance `__dict__` of an object whose class is defined in Python, read through the type's
 /// own `__dict__` descriptor (never a user `__getattr__`).
@@ -229,7 +259,6 @@ fn instance_dict<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyDict>> {
     // Heap types only: builtin objects with a __dict__ (functions, modules) are handled above or
     // are opaque.
     let flags: u64 = ty.getattr("__flags__").ok()?.extract().ok()?;
-    const HEAPTYPE: u64 = 1 << 9;
     if flags & HEAPTYPE == 0 {
         return None;
     }

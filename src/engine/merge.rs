@@ -49,7 +49,11 @@ pub(crate) fn skip_member(name: &str) -> bool {
 }
 
 /// Dataclass machinery: always regenerated from the new class.
-const DATACLASS_MACHINERY: [&str; 3] = ["__dataclass_fields__", "__dataclass_params__", "__match_args__"];
+const DATACLASS_MACHINERY: [&str; 3] = [
+    "__dataclass_fields__",
+    "__dataclass_params__",
+    "__match_args__",
+];
 
 /// Enum bookkeeping on the class (members are merged separately).
 fn enum_internal(name: &str) -> bool {
@@ -59,7 +63,15 @@ fn enum_internal(name: &str) -> bool {
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Reloads module `name` in place (or, with `dry_run`, reports what a reload would do).
-pub fn reload(py: Python<'_>, name: &str, opts: &ReloadOptions) -> Result<ReloadReport, EngineError> {
+#[expect(
+    clippy::too_many_lines,
+    reason = "DESIGN.md's steps in order, each short"
+)]
+pub fn reload(
+    py: Python<'_>,
+    name: &str,
+    opts: &ReloadOptions,
+) -> Result<ReloadReport, EngineError> {
     let started = Instant::now();
     let contradictions = opts.overrides.contradictions();
     if !contradictions.is_empty() {
@@ -96,7 +108,9 @@ pub fn reload(py: Python<'_>, name: &str, opts: &ReloadOptions) -> Result<Reload
             report.outcome = Outcome::Failed;
             report.error = Some(ErrorInfo {
                 file: report.file.clone(),
-                message: format!("cannot read the source file: {e}; check that it exists and is readable"),
+                message: format!(
+                    "cannot read the source file: {e}; check that it exists and is readable"
+                ),
                 ..ErrorInfo::default()
             });
             return Ok(finish(report));
@@ -123,7 +137,11 @@ pub fn reload(py: Python<'_>, name: &str, opts: &ReloadOptions) -> Result<Reload
     let dict = module.dict();
     let internal = |e: PyErr| EngineError::Internal(e.to_string());
     let old_ns = dict.copy().map_err(internal)?;
-    let target = if opts.dry_run { PyDict::new(py) } else { dict.clone() };
+    let target = if opts.dry_run {
+        PyDict::new(py)
+    } else {
+        dict.clone()
+    };
     if !opts.dry_run {
         target.clear();
     }
@@ -154,7 +172,7 @@ pub fn reload(py: Python<'_>, name: &str, opts: &ReloadOptions) -> Result<Reload
     let new_ns = target.copy().map_err(internal)?;
 
     let record = tracker::get(name);
-    let mut m = Merge::new(py, name, &record, &text, opts);
+    let mut m = Merge::new(py, name, record.as_ref(), &text, opts);
 
     // Pass 1: class compatibility, before anything is changed.
     m.map_classes(&old_ns, &new_ns).map_err(internal)?;
@@ -170,7 +188,11 @@ pub fn reload(py: Python<'_>, name: &str, opts: &ReloadOptions) -> Result<Reload
             message: format!(
                 "class {qual} cannot change in place: {reason}{}; restart the program, or reload \
                  with replace_incompatible=True to bind the new class (existing instances keep the old one)",
-                if others > 0 { format!(" (and {others} more)") } else { String::new() }
+                if others > 0 {
+                    format!(" (and {others} more)")
+                } else {
+                    String::new()
+                }
             ),
             text: None,
             traceback: String::new(),
@@ -223,10 +245,12 @@ fn find_module<'py>(py: Python<'py>, name: &str) -> Result<Bound<'py, PyModule>,
     let module = modules
         .get_item(name)
         .map_err(|_| EngineError::UnknownModule(name.to_string()))?;
-    module.cast_into::<PyModule>().map_err(|_| EngineError::NotReloadable {
-        name: name.to_string(),
-        reason: "sys.modules holds something that is not a module under this name".into(),
-    })
+    module
+        .cast_into::<PyModule>()
+        .map_err(|_| EngineError::NotReloadable {
+            name: name.to_string(),
+            reason: "sys.modules holds something that is not a module under this name".into(),
+        })
 }
 
 fn reloadable_file(module: &Bound<'_, PyModule>, name: &str) -> Result<PathBuf, EngineError> {
@@ -245,8 +269,13 @@ fn reloadable_file(module: &Bound<'_, PyModule>, name: &str) -> Result<PathBuf, 
     }
     let file = module.getattr("__file__").ok().filter(|f| !f.is_none());
     match file.and_then(|f| f.extract::<String>().ok()) {
-        Some(f) if [".so", ".pyd", ".dylib"].iter().any(|ext| f.ends_with(ext)) || f.contains(".cpython-") => {
-            Err(not(&format!("it is a C extension ({f}); only Python source modules can be reloaded")))
+        Some(f)
+            if [".so", ".pyd", ".dylib"].iter().any(|ext| f.ends_with(ext))
+                || f.contains(".cpython-") =>
+        {
+            Err(not(&format!(
+                "it is a C extension ({f}); only Python source modules can be reloaded"
+            )))
         }
         Some(f) => Err(not(&format!("it was not loaded from Python source ({f})"))),
         None => {
@@ -254,9 +283,13 @@ fn reloadable_file(module: &Bound<'_, PyModule>, name: &str) -> Result<PathBuf, 
                 .getattr("__path__")
                 .is_ok_and(|p| !p.is_none() && p.getattr("_path").is_ok());
             if namespace {
-                Err(not("it is a namespace package (no __init__.py); reload its modules instead"))
+                Err(not(
+                    "it is a namespace package (no __init__.py); reload its modules instead",
+                ))
             } else {
-                Err(not("it has no source file (a builtin module, or one created at run time)"))
+                Err(not(
+                    "it has no source file (a builtin module, or one created at run time)",
+                ))
             }
         }
     }
@@ -273,7 +306,9 @@ fn compile<'py>(py: Python<'py>, text: &str, file: &str) -> PyResult<Bound<'py, 
 fn error_info(err: &Bound<'_, PyAny>, file: &str) -> ErrorInfo {
     let get = |k: &str| err.get_item(k).ok().filter(|v| !v.is_none());
     ErrorInfo {
-        file: get("file").and_then(|v| v.extract().ok()).unwrap_or_else(|| file.to_string()),
+        file: get("file")
+            .and_then(|v| v.extract().ok())
+            .unwrap_or_else(|| file.to_string()),
         line: get("line").and_then(|v| v.extract().ok()),
         col: get("col").and_then(|v| v.extract().ok()),
         message: get("message")
@@ -281,7 +316,9 @@ fn error_info(err: &Bound<'_, PyAny>, file: &str) -> ErrorInfo {
             .or_else(|| err.str().ok().map(|s| s.to_string_lossy().into_owned()))
             .unwrap_or_default(),
         text: get("text").and_then(|v| v.extract().ok()),
-        traceback: get("traceback").and_then(|v| v.extract().ok()).unwrap_or_default(),
+        traceback: get("traceback")
+            .and_then(|v| v.extract().ok())
+            .unwrap_or_default(),
     }
 }
 
@@ -307,7 +344,11 @@ fn class_line(ns: &Bound<'_, PyDict>, qual: &str) -> Option<u32> {
         obj = obj.getattr(p).ok()?;
     }
     let inspect = obj.py().import("inspect").ok()?;
-    let (_, line): (Bound<'_, PyAny>, u32) = inspect.call_method1("getsourcelines", (obj,)).ok()?.extract().ok()?;
+    let (_, line): (Bound<'_, PyAny>, u32) = inspect
+        .call_method1("getsourcelines", (obj,))
+        .ok()?
+        .extract()
+        .ok()?;
     Some(line)
 }
 
@@ -430,7 +471,7 @@ fn code_equal(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<bool> {
             if !code_equal(&x, &y)? {
                 return Ok(false);
             }
-        } else if !x.get_type().is(&y.get_type()) || !x.eq(&y)? {
+        } else if !x.get_type().is(y.get_type()) || !x.eq(&y)? {
             return Ok(false);
         }
     }
@@ -451,7 +492,7 @@ impl<'py, 'a> Merge<'py, 'a> {
     fn new(
         py: Python<'py>,
         module: &'a str,
-        record: &'a Option<TrackedModule>,
+        record: Option<&'a TrackedModule>,
         new_source: &'a str,
         opts: &'a ReloadOptions,
     ) -> Self {
@@ -460,8 +501,8 @@ impl<'py, 'a> Merge<'py, 'a> {
             module,
             apply: !opts.dry_run,
             overrides: &opts.overrides,
-            base: record.as_ref().and_then(|r| r.baseline.as_ref()),
-            old_source: record.as_ref().and_then(|r| r.source.as_deref()),
+            base: record.and_then(|r| r.baseline.as_ref()),
+            old_source: record.and_then(|r| r.source.as_deref()),
             new_source,
             statements: None,
             kept: HashMap::new(),
@@ -478,11 +519,22 @@ impl<'py, 'a> Merge<'py, 'a> {
         }
     }
 
-    fn push(&mut self, qual: &str, kind: Kind, action: Action, old: Option<&Bound<'_, PyAny>>, new: Option<&Bound<'_, PyAny>>, note: impl Into<String>) {
+    fn push(
+        &mut self,
+        qual: &str,
+        kind: Kind,
+        action: Action,
+        old: Option<&Bound<'_, PyAny>>,
+        new: Option<&Bound<'_, PyAny>>,
+        note: impl Into<String>,
+    ) {
         let (old, new) = if action == Action::Unchanged {
             (String::new(), String::new())
         } else {
-            (old.map(short_repr).unwrap_or_default(), new.map(short_repr).unwrap_or_default())
+            (
+                old.map(short_repr).unwrap_or_default(),
+                new.map(short_repr).unwrap_or_default(),
+            )
         };
         let name = qual.rsplit(['.', ':']).next().unwrap_or(qual).to_string();
         self.changes.push(Change {
@@ -498,9 +550,15 @@ impl<'py, 'a> Merge<'py, 'a> {
 
     // ---- pass 1: classes -------------------------------------------------------------------
 
-    fn map_classes(&mut self, old_ns: &Bound<'py, PyDict>, new_ns: &Bound<'py, PyDict>) -> PyResult<()> {
+    fn map_classes(
+        &mut self,
+        old_ns: &Bound<'py, PyDict>,
+        new_ns: &Bound<'py, PyDict>,
+    ) -> PyResult<()> {
         for (k, new) in new_ns.iter() {
-            let Ok(name) = k.extract::<String>() else { continue };
+            let Ok(name) = k.extract::<String>() else {
+                continue;
+            };
             if let Some(old) = old_ns.get_item(&name)? {
                 self.map_class_pair(&name, &old, &new, 0)?;
             }
@@ -508,7 +566,13 @@ impl<'py, 'a> Merge<'py, 'a> {
         Ok(())
     }
 
-    fn map_class_pair(&mut self, qual: &str, old: &Bound<'py, PyAny>, new: &Bound<'py, PyAny>, depth: usize) -> PyResult<()> {
+    fn map_class_pair(
+        &mut self,
+        qual: &str,
+        old: &Bound<'py, PyAny>,
+        new: &Bound<'py, PyAny>,
+        depth: usize,
+    ) -> PyResult<()> {
         let (Ok(old), Ok(new)) = (old.cast::<PyType>(), new.cast::<PyType>()) else {
             return Ok(());
         };
@@ -516,11 +580,13 @@ impl<'py, 'a> Merge<'py, 'a> {
             return Ok(());
         }
         // Only classes this module defines are patched; an imported class is just rebound.
-        if !tracker::owned_by(old, self.module, qual) || !tracker::owned_by(new, self.module, qual) {
+        if !tracker::owned_by(old, self.module, qual) || !tracker::owned_by(new, self.module, qual)
+        {
             return Ok(());
         }
         self.kept.insert(ptr(new.as_any()), old.clone().into_any());
-        self.classes.push((qual.to_string(), new.clone(), old.clone()));
+        self.classes
+            .push((qual.to_string(), new.clone(), old.clone()));
         if let Some(reason) = self.incompatibility(old, new)? {
             self.incompatible.push((qual.to_string(), reason));
         }
@@ -537,21 +603,38 @@ impl<'py, 'a> Merge<'py, 'a> {
         self.kept.get(&ptr(o)).unwrap_or(o)
     }
 
-    fn incompatibility(&self, old: &Bound<'py, PyType>, new: &Bound<'py, PyType>) -> PyResult<Option<String>> {
+    fn incompatibility(
+        &self,
+        old: &Bound<'py, PyType>,
+        new: &Bound<'py, PyType>,
+    ) -> PyResult<Option<String>> {
         let name = |t: &Bound<'py, PyAny>| -> String {
-            t.getattr("__qualname__").map_or_else(|_| "?".into(), |q| q.to_string())
+            t.getattr("__qualname__")
+                .map_or_else(|_| "?".into(), |q| q.to_string())
         };
         let (old_meta, new_meta) = (old.get_type().into_any(), new.get_type().into_any());
         if !self.mapped(&new_meta).is(&old_meta) {
-            return Ok(Some(format!("its metaclass changed from {} to {}", name(&old_meta), name(&new_meta))));
+            return Ok(Some(format!(
+                "its metaclass changed from {} to {}",
+                name(&old_meta),
+                name(&new_meta)
+            )));
         }
         let old_bases = old.getattr("__bases__")?.cast_into::<PyTuple>()?;
         let new_bases = new.getattr("__bases__")?.cast_into::<PyTuple>()?;
         let same_bases = old_bases.len() == new_bases.len()
-            && old_bases.iter().zip(new_bases.iter()).all(|(o, n)| self.mapped(&n).is(&o));
+            && old_bases
+                .iter()
+                .zip(new_bases.iter())
+                .all(|(o, n)| self.mapped(&n).is(&o));
         if !same_bases {
-            let list = |t: &Bound<'py, PyTuple>| t.iter().map(|b| name(&b)).collect::<Vec<_>>().join(", ");
-            return Ok(Some(format!("its bases changed from ({}) to ({})", list(&old_bases), list(&new_bases))));
+            let list =
+                |t: &Bound<'py, PyTuple>| t.iter().map(|b| name(&b)).collect::<Vec<_>>().join(", ");
+            return Ok(Some(format!(
+                "its bases changed from ({}) to ({})",
+                list(&old_bases),
+                list(&new_bases)
+            )));
         }
         let slots = |c: &Bound<'py, PyType>| -> PyResult<Option<String>> {
             match c.getattr("__dict__")?.get_item("__slots__") {
@@ -567,7 +650,12 @@ impl<'py, 'a> Merge<'py, 'a> {
                 ns.as_deref().unwrap_or("(none)")
             )));
         }
-        for attr in ["__basicsize__", "__itemsize__", "__dictoffset__", "__weakrefoffset__"] {
+        for attr in [
+            "__basicsize__",
+            "__itemsize__",
+            "__dictoffset__",
+            "__weakrefoffset__",
+        ] {
             if !old.getattr(attr)?.eq(new.getattr(attr)?)? {
                 return Ok(Some(format!("its instance layout changed ({attr})")));
             }
@@ -575,14 +663,14 @@ impl<'py, 'a> Merge<'py, 'a> {
         let is_tuple = old.is_subclass(&self.py.get_type::<PyTuple>())?;
         if is_tuple {
             let (of, nf) = (old.getattr("_fields").ok(), new.getattr("_fields").ok());
-            if let (Some(of), Some(nf)) = (of, nf) {
-                if !of.eq(&nf)? {
-                    return Ok(Some(format!(
-                        "its NamedTuple fields changed from {} to {}: existing instances are tuples of the old shape",
-                        of.repr()?,
-                        nf.repr()?
-                    )));
-                }
+            if let (Some(of), Some(nf)) = (of, nf)
+                && !of.eq(&nf)?
+            {
+                return Ok(Some(format!(
+                    "its NamedTuple fields changed from {} to {}: existing instances are tuples of the old shape",
+                    of.repr()?,
+                    nf.repr()?
+                )));
             }
         }
         Ok(None)
@@ -590,9 +678,16 @@ impl<'py, 'a> Merge<'py, 'a> {
 
     // ---- pass 2: merge -----------------------------------------------------------------------
 
-    fn merge_module(&mut self, dict: &Bound<'py, PyDict>, old_ns: &Bound<'py, PyDict>, new_ns: &Bound<'py, PyDict>) -> PyResult<()> {
+    fn merge_module(
+        &mut self,
+        dict: &Bound<'py, PyDict>,
+        old_ns: &Bound<'py, PyDict>,
+        new_ns: &Bound<'py, PyDict>,
+    ) -> PyResult<()> {
         for (k, new) in new_ns.iter() {
-            let Ok(name) = k.extract::<String>() else { continue };
+            let Ok(name) = k.extract::<String>() else {
+                continue;
+            };
             self.defined.insert(name.clone());
             if MACHINERY.contains(&name.as_str()) {
                 continue;
@@ -607,7 +702,14 @@ impl<'py, 'a> Merge<'py, 'a> {
                 None => {
                     self.record_new_fps(&name, &new);
                     self.fresh.push(new.clone());
-                    self.push(&name, classify(&new).report_kind(false), Action::Added, None, Some(&new), "");
+                    self.push(
+                        &name,
+                        classify(&new).report_kind(false),
+                        Action::Added,
+                        None,
+                        Some(&new),
+                        "",
+                    );
                 }
                 Some(old) => {
                     let keep_old = self.merge_value(&name, &old, &new, false)?;
@@ -623,7 +725,9 @@ impl<'py, 'a> Merge<'py, 'a> {
             }
         }
         for (k, old) in old_ns.iter() {
-            let Ok(name) = k.extract::<String>() else { continue };
+            let Ok(name) = k.extract::<String>() else {
+                continue;
+            };
             if new_ns.contains(&name)? || MACHINERY.contains(&name.as_str()) {
                 continue;
             }
@@ -632,7 +736,14 @@ impl<'py, 'a> Merge<'py, 'a> {
             let ov = self.overrides.get(&name);
             let dunder = name.starts_with("__") && name.ends_with("__");
             if defined_by_source && ov != Override::Keep && !dunder {
-                self.push(&name, kind, Action::Removed, Some(&old), None, "no longer in the source");
+                self.push(
+                    &name,
+                    kind,
+                    Action::Removed,
+                    Some(&old),
+                    None,
+                    "no longer in the source",
+                );
             } else {
                 let note = if defined_by_source && !dunder {
                     "removed from the source, kept by override"
@@ -666,7 +777,9 @@ impl<'py, 'a> Merge<'py, 'a> {
     fn statement_texts(&mut self) -> &(HashMap<String, String>, HashMap<String, String>) {
         if self.statements.is_none() {
             let parse = |src: Option<&str>| -> HashMap<String, String> {
-                let Some(src) = src else { return HashMap::new() };
+                let Some(src) = src else {
+                    return HashMap::new();
+                };
                 tracker::helpers(self.py)
                     .and_then(|h| h.getattr("statements"))
                     .and_then(|f| f.call1((src,)))
@@ -685,24 +798,32 @@ impl<'py, 'a> Merge<'py, 'a> {
     /// Records the fingerprints a freshly added value contributes to the next baseline.
     fn record_new_fps(&mut self, qual: &str, new: &Bound<'py, PyAny>) {
         let mut b = Baseline::default();
-        if let Ok(d) = PyDict::new(self.py).into_any().cast_into::<PyDict>() {
-            if d.set_item(qual.rsplit('.').next().unwrap_or(qual), new).is_ok() {
-                if let Ok(one) = Baseline::of(d.as_any(), self.module) {
-                    b = one;
-                }
-            }
+        if let Ok(d) = PyDict::new(self.py).into_any().cast_into::<PyDict>()
+            && d.set_item(qual.rsplit('.').next().unwrap_or(qual), new)
+                .is_ok()
+            && let Ok(one) = Baseline::of(d.as_any(), self.module)
+        {
+            b = one;
         }
         let prefix = qual.rsplit_once('.').map(|(p, _)| format!("{p}."));
         for (k, v) in b.fps {
-            self.new_fps.insert(prefix.as_ref().map_or(k.clone(), |p| format!("{p}{k}")), v);
+            self.new_fps
+                .insert(prefix.as_ref().map_or(k.clone(), |p| format!("{p}{k}")), v);
         }
         for k in b.defined {
-            self.defined.insert(prefix.as_ref().map_or(k.clone(), |p| format!("{p}{k}")));
+            self.defined
+                .insert(prefix.as_ref().map_or(k.clone(), |p| format!("{p}{k}")));
         }
     }
 
     /// Merges one attribute present before and after. Returns true when the old object stays.
-    fn merge_value(&mut self, qual: &str, old: &Bound<'py, PyAny>, new: &Bound<'py, PyAny>, in_class: bool) -> PyResult<bool> {
+    fn merge_value(
+        &mut self,
+        qual: &str,
+        old: &Bound<'py, PyAny>,
+        new: &Bound<'py, PyAny>,
+        in_class: bool,
+    ) -> PyResult<bool> {
         let (ko, kn) = (classify(old), classify(new));
         let kind = kn.report_kind(in_class);
         if old.is(new) {
@@ -715,7 +836,11 @@ impl<'py, 'a> Merge<'py, 'a> {
         if ko != kn {
             self.record_new_fps(qual, new);
             self.fresh.push(new.clone());
-            let note = format!("was a {}, now a {}: took the new object", ko.word(), kn.word());
+            let note = format!(
+                "was a {}, now a {}: took the new object",
+                ko.word(),
+                kn.word()
+            );
             self.push(qual, kind, Action::Replaced, Some(old), Some(new), note);
             return Ok(false);
         }
@@ -728,24 +853,43 @@ impl<'py, 'a> Merge<'py, 'a> {
                 if changed && self.apply {
                     old.call_method0("cache_clear")?;
                 }
-                self.report_patch(qual, kind, old, new, result, "cache cleared")
+                Ok(self.report_patched(qual, kind, old, new, result, "cache cleared"))
             }
-            (Kind2::ClassMethod(oi), Kind2::ClassMethod(ni)) | (Kind2::StaticMethod(oi), Kind2::StaticMethod(ni)) => {
+            (Kind2::ClassMethod(oi), Kind2::ClassMethod(ni))
+            | (Kind2::StaticMethod(oi), Kind2::StaticMethod(ni)) => {
                 if classify(&oi) == Kind2::Function && classify(&ni) == Kind2::Function {
                     let result = self.patch_function(qual, &oi, &ni, 0);
-                    self.report_patch(qual, kind, old, new, result, "")
+                    Ok(self.report_patched(qual, kind, old, new, result, ""))
                 } else {
                     self.fresh.push(new.clone());
-                    self.push(qual, kind, Action::Replaced, Some(old), Some(new), "wraps something other than a plain function: took the new descriptor");
+                    self.push(
+                        qual,
+                        kind,
+                        Action::Replaced,
+                        Some(old),
+                        Some(new),
+                        "wraps something other than a plain function: took the new descriptor",
+                    );
                     Ok(false)
                 }
             }
             (Kind2::Property(oa), Kind2::Property(na)) => {
-                let names = |v: &Vec<(&'static str, Bound<'py, PyAny>)>| v.iter().map(|(n, _)| *n).collect::<Vec<_>>();
-                if names(&oa) != names(&na) || !oa.iter().chain(na.iter()).all(|(_, f)| classify(f) == Kind2::Function) {
+                let names = |v: &Vec<(&'static str, Bound<'py, PyAny>)>| {
+                    v.iter().map(|(n, _)| *n).collect::<Vec<_>>()
+                };
+                if names(&oa) != names(&na)
+                    || !oa
+                        .iter()
+                        .chain(na.iter())
+                        .all(|(_, f)| classify(f) == Kind2::Function)
+                {
                     self.record_new_fps(qual, new);
                     self.fresh.push(new.clone());
-                    let note = format!("accessors changed from {:?} to {:?}: took the new property", names(&oa), names(&na));
+                    let note = format!(
+                        "accessors changed from {:?} to {:?}: took the new property",
+                        names(&oa),
+                        names(&na)
+                    );
                     self.push(qual, kind, Action::Replaced, Some(old), Some(new), note);
                     return Ok(false);
                 }
@@ -763,10 +907,17 @@ impl<'py, 'a> Merge<'py, 'a> {
                 }
                 if let Patched::Replaced(why) = any {
                     self.fresh.push(new.clone());
-                    self.push(qual, kind, Action::Replaced, Some(old), Some(new), format!("an accessor could not be patched ({why}): took the new property"));
+                    self.push(
+                        qual,
+                        kind,
+                        Action::Replaced,
+                        Some(old),
+                        Some(new),
+                        format!("an accessor could not be patched ({why}): took the new property"),
+                    );
                     return Ok(false);
                 }
-                self.report_patch(qual, kind, old, new, any, "")
+                Ok(self.report_patched(qual, kind, old, new, any, ""))
             }
             (Kind2::Class, Kind2::Class) => self.merge_class_value(qual, old, new),
             (Kind2::Module, Kind2::Module) | (Kind2::Other, Kind2::Other) => {
@@ -778,40 +929,73 @@ impl<'py, 'a> Merge<'py, 'a> {
         }
     }
 
-    fn report_patch(&mut self, qual: &str, kind: Kind, old: &Bound<'py, PyAny>, new: &Bound<'py, PyAny>, result: Patched, swapped_note: &str) -> PyResult<bool> {
+    fn report_patched(
+        &mut self,
+        qual: &str,
+        kind: Kind,
+        old: &Bound<'py, PyAny>,
+        new: &Bound<'py, PyAny>,
+        result: Patched,
+        swapped_note: &str,
+    ) -> bool {
         match result {
             Patched::Unchanged => {
                 self.kept.insert(ptr(new), old.clone());
                 self.push(qual, kind, Action::Unchanged, None, None, "");
-                Ok(true)
+                true
             }
             Patched::Swapped => {
                 self.kept.insert(ptr(new), old.clone());
-                self.push(qual, kind, Action::CodeSwapped, Some(old), Some(new), swapped_note);
-                Ok(true)
+                self.push(
+                    qual,
+                    kind,
+                    Action::CodeSwapped,
+                    Some(old),
+                    Some(new),
+                    swapped_note,
+                );
+                true
             }
             Patched::Replaced(why) => {
                 self.fresh.push(new.clone());
                 self.push(qual, kind, Action::Replaced, Some(old), Some(new), format!("{why}: calls through the module or class run the new code, references held elsewhere keep the old"));
-                Ok(false)
+                false
             }
         }
     }
 
-    fn merge_function(&mut self, qual: &str, kind: Kind, old: &Bound<'py, PyAny>, new: &Bound<'py, PyAny>) -> bool {
+    fn merge_function(
+        &mut self,
+        qual: &str,
+        kind: Kind,
+        old: &Bound<'py, PyAny>,
+        new: &Bound<'py, PyAny>,
+    ) -> bool {
         let result = self.patch_function(qual, old, new, 0);
-        self.report_patch(qual, kind, old, new, result, "").unwrap_or(false)
+        self.report_patched(qual, kind, old, new, result, "")
     }
 
     /// Puts the new function's code into the old function object (DESIGN.md "function").
-    fn patch_function(&mut self, path: &str, old: &Bound<'py, PyAny>, new: &Bound<'py, PyAny>, depth: usize) -> Patched {
+    fn patch_function(
+        &mut self,
+        path: &str,
+        old: &Bound<'py, PyAny>,
+        new: &Bound<'py, PyAny>,
+        depth: usize,
+    ) -> Patched {
         match self.try_patch_function(path, old, new, depth) {
             Ok(p) => p,
             Err(e) => Patched::Replaced(format!("could not patch in place ({e})")),
         }
     }
 
-    fn try_patch_function(&mut self, path: &str, old: &Bound<'py, PyAny>, new: &Bound<'py, PyAny>, depth: usize) -> PyResult<Patched> {
+    fn try_patch_function(
+        &mut self,
+        path: &str,
+        old: &Bound<'py, PyAny>,
+        new: &Bound<'py, PyAny>,
+        depth: usize,
+    ) -> PyResult<Patched> {
         if old.is(new) {
             return Ok(Patched::Unchanged);
         }
@@ -835,25 +1019,36 @@ impl<'py, 'a> Merge<'py, 'a> {
         // __wrapped__ (functools.wraps): patch the inner function, keep the old object.
         let new_dict = new.getattr("__dict__")?.cast_into::<PyDict>()?.copy()?;
         let old_dict = old.getattr("__dict__")?.cast_into::<PyDict>()?;
-        if let (Some(ow), Some(nw)) = (old_dict.get_item("__wrapped__")?, new_dict.get_item("__wrapped__")?) {
-            if classify(&ow) == Kind2::Function && classify(&nw) == Kind2::Function && depth < 16 {
-                let wpath = format!("{path}.__wrapped__");
-                match self.patch_function(&wpath, &ow, &nw, depth + 1) {
-                    Patched::Unchanged => {}
-                    Patched::Swapped => {
-                        changed = true;
-                        new_dict.set_item("__wrapped__", &ow)?;
-                        self.kept.insert(ptr(&nw), ow.clone());
-                    }
-                    Patched::Replaced(why) => {
-                        changed = true;
-                        self.push(&wpath, Kind::Function, Action::Replaced, Some(&ow), Some(&nw), why);
-                    }
-                }
-                if matches!(self.changes.last(), Some(c) if c.qualname == wpath) {
-                } else if !changed {
+        if let (Some(ow), Some(nw)) = (
+            old_dict.get_item("__wrapped__")?,
+            new_dict.get_item("__wrapped__")?,
+        ) && classify(&ow) == Kind2::Function
+            && classify(&nw) == Kind2::Function
+            && depth < 16
+        {
+            let wpath = format!("{path}.__wrapped__");
+            match self.patch_function(&wpath, &ow, &nw, depth + 1) {
+                Patched::Unchanged => {}
+                Patched::Swapped => {
+                    changed = true;
                     new_dict.set_item("__wrapped__", &ow)?;
+                    self.kept.insert(ptr(&nw), ow.clone());
                 }
+                Patched::Replaced(why) => {
+                    changed = true;
+                    self.push(
+                        &wpath,
+                        Kind::Function,
+                        Action::Replaced,
+                        Some(&ow),
+                        Some(&nw),
+                        why,
+                    );
+                }
+            }
+            if matches!(self.changes.last(), Some(c) if c.qualname == wpath) {
+            } else if !changed {
+                new_dict.set_item("__wrapped__", &ow)?;
             }
         }
         // Closure cells, matched by name (the tuples are equal, so positions agree).
@@ -869,40 +1064,74 @@ impl<'py, 'a> Merge<'py, 'a> {
         }
         if self.apply {
             old.setattr("__code__", &nc)?;
-            for attr in ["__defaults__", "__kwdefaults__", "__doc__", "__annotations__"] {
+            for attr in [
+                "__defaults__",
+                "__kwdefaults__",
+                "__doc__",
+                "__annotations__",
+            ] {
                 old.setattr(attr, new.getattr(attr)?)?;
             }
             old.setattr("__dict__", new_dict)?;
             self.patched.push(old.clone());
         }
         self.kept.insert(ptr(new), old.clone());
-        Ok(if changed { Patched::Swapped } else { Patched::Unchanged })
+        Ok(if changed {
+            Patched::Swapped
+        } else {
+            Patched::Unchanged
+        })
     }
 
     /// Merges one closure cell's content; the old cell stays. True if something changed.
-    fn merge_cell(&mut self, key: &str, old_cell: &Bound<'py, PyAny>, new_cell: &Bound<'py, PyAny>, depth: usize) -> PyResult<bool> {
-        let (Ok(o), Ok(n)) = (old_cell.getattr("cell_contents"), new_cell.getattr("cell_contents")) else {
+    fn merge_cell(
+        &mut self,
+        key: &str,
+        old_cell: &Bound<'py, PyAny>,
+        new_cell: &Bound<'py, PyAny>,
+        depth: usize,
+    ) -> PyResult<bool> {
+        let (Ok(o), Ok(n)) = (
+            old_cell.getattr("cell_contents"),
+            new_cell.getattr("cell_contents"),
+        ) else {
             return Ok(false);
         };
         if o.is(&n) || self.mapped(&n).is(&o) {
             return Ok(false);
         }
         match (classify(&o), classify(&n)) {
-            (Kind2::Function, Kind2::Function) if depth < 16 => match self.patch_function(key, &o, &n, depth + 1) {
-                Patched::Unchanged => Ok(false),
-                Patched::Swapped => {
-                    self.push(key, Kind::Function, Action::CodeSwapped, Some(&o), Some(&n), "closure cell");
-                    Ok(true)
-                }
-                Patched::Replaced(why) => {
-                    if self.apply {
-                        old_cell.setattr("cell_contents", &n)?;
+            (Kind2::Function, Kind2::Function) if depth < 16 => {
+                match self.patch_function(key, &o, &n, depth + 1) {
+                    Patched::Unchanged => Ok(false),
+                    Patched::Swapped => {
+                        self.push(
+                            key,
+                            Kind::Function,
+                            Action::CodeSwapped,
+                            Some(&o),
+                            Some(&n),
+                            "closure cell",
+                        );
+                        Ok(true)
                     }
-                    self.fresh.push(n.clone());
-                    self.push(key, Kind::Function, Action::Replaced, Some(&o), Some(&n), why);
-                    Ok(true)
+                    Patched::Replaced(why) => {
+                        if self.apply {
+                            old_cell.setattr("cell_contents", &n)?;
+                        }
+                        self.fresh.push(n.clone());
+                        self.push(
+                            key,
+                            Kind::Function,
+                            Action::Replaced,
+                            Some(&o),
+                            Some(&n),
+                            why,
+                        );
+                        Ok(true)
+                    }
                 }
-            },
+            }
             (Kind2::Wrapper(oi), Kind2::Wrapper(ni)) if depth < 16 => {
                 let r = self.patch_function(key, &oi, &ni, depth + 1);
                 if !matches!(r, Patched::Unchanged) && self.apply {
@@ -929,7 +1158,13 @@ impl<'py, 'a> Merge<'py, 'a> {
     }
 
     /// The three-way rule for one data value. Returns true when the new value is taken.
-    fn merge_data(&mut self, qual: &str, kind: Kind, old: &Bound<'py, PyAny>, new: &Bound<'py, PyAny>) -> bool {
+    fn merge_data(
+        &mut self,
+        qual: &str,
+        kind: Kind,
+        old: &Bound<'py, PyAny>,
+        new: &Bound<'py, PyAny>,
+    ) -> bool {
         let new_fp = fingerprint(new);
         self.new_fps.insert(qual.to_string(), new_fp);
         let ov = self.overrides.get(qual);
@@ -947,23 +1182,39 @@ impl<'py, 'a> Merge<'py, 'a> {
                 (sc, lc, None)
             }
             // Defined now but not by the last load: it was created at run time.
-            Some(None) => (true, true, Some("the last load did not define it; the live value was created at run time")),
+            Some(None) => (
+                true,
+                true,
+                Some("the last load did not define it; the live value was created at run time"),
+            ),
             None => {
                 if self.old_source.is_some() {
                     let sc = self.statement_changed(qual);
                     let lc = !same_value(old, new);
-                    (sc, lc && !sc, Some("no baseline values (module loaded before tracking): compared source statements"))
+                    (
+                        sc,
+                        lc && !sc,
+                        Some(
+                            "no baseline values (module loaded before tracking): compared source statements",
+                        ),
+                    )
                 } else {
-                    (false, true, Some("no baseline (module loaded before tracking): live value kept; use take to force"))
+                    (
+                        false,
+                        true,
+                        Some(
+                            "no baseline (module loaded before tracking): live value kept; use take to force",
+                        ),
+                    )
                 }
             }
         };
         let d = decide(source_changed, live_changed, ov);
         let mut note_text = d.note.to_string();
-        if let Some(n) = note {
-            if d.action != Action::Unchanged {
-                note_text = format!("{note_text}; {n}");
-            }
+        if let Some(n) = note
+            && d.action != Action::Unchanged
+        {
+            note_text = format!("{note_text}; {n}");
         }
         if !d.take_new && d.action == Action::Unchanged && !same_value(old, new) {
             // Equal fingerprints but a different object: the old object stays, silently.
@@ -980,17 +1231,34 @@ impl<'py, 'a> Merge<'py, 'a> {
         }
     }
 
-    fn merge_class_value(&mut self, qual: &str, old: &Bound<'py, PyAny>, new: &Bound<'py, PyAny>) -> PyResult<bool> {
+    fn merge_class_value(
+        &mut self,
+        qual: &str,
+        old: &Bound<'py, PyAny>,
+        new: &Bound<'py, PyAny>,
+    ) -> PyResult<bool> {
         let is_pair = self.kept.get(&ptr(new)).is_some_and(|o| o.is(old));
         if !is_pair {
             // An imported class, or a name rebound to another class: take the new one.
             self.fresh.push(new.clone());
-            self.push(qual, Kind::Class, Action::TookNew, Some(old), Some(new), "not a class this module defines here: rebound");
+            self.push(
+                qual,
+                Kind::Class,
+                Action::TookNew,
+                Some(old),
+                Some(new),
+                "not a class this module defines here: rebound",
+            );
             return Ok(false);
         }
         let (oc, nc) = (old.cast::<PyType>()?.clone(), new.cast::<PyType>()?.clone());
         if self.incompatible.iter().any(|(q, _)| q == qual) {
-            let reason = self.incompatible.iter().find(|(q, _)| q == qual).map(|(_, r)| r.clone()).unwrap_or_default();
+            let reason = self
+                .incompatible
+                .iter()
+                .find(|(q, _)| q == qual)
+                .map(|(_, r)| r.clone())
+                .unwrap_or_default();
             self.kept.remove(&ptr(new));
             self.record_new_fps(qual, new);
             self.fresh.push(new.clone());
@@ -998,14 +1266,23 @@ impl<'py, 'a> Merge<'py, 'a> {
             return Ok(false);
         }
         if !self.merged_classes.insert(ptr(old)) {
-            self.push(qual, Kind::Class, Action::Unchanged, None, None, "alias of a class merged above");
+            self.push(
+                qual,
+                Kind::Class,
+                Action::Unchanged,
+                None,
+                None,
+                "alias of a class merged above",
+            );
             return Ok(true);
         }
         let before = self.changes.len();
         let idx = self.changes.len();
         self.push(qual, Kind::Class, Action::Unchanged, None, None, "");
         self.merge_class(qual, &oc, &nc)?;
-        let changed = self.changes[before + 1..].iter().any(|c| c.action != Action::Unchanged);
+        let changed = self.changes[before + 1..]
+            .iter()
+            .any(|c| c.action != Action::Unchanged);
         if changed {
             self.changes[idx].action = Action::ClassPatched;
             self.changes[idx].old = short_repr(old);
@@ -1014,7 +1291,12 @@ impl<'py, 'a> Merge<'py, 'a> {
         Ok(true)
     }
 
-    fn merge_class(&mut self, qual: &str, old: &Bound<'py, PyType>, new: &Bound<'py, PyType>) -> PyResult<()> {
+    fn merge_class(
+        &mut self,
+        qual: &str,
+        old: &Bound<'py, PyType>,
+        new: &Bound<'py, PyType>,
+    ) -> PyResult<()> {
         let is_enum = is_enum_class(old);
         let mut member_names: HashSet<String> = HashSet::new();
         if is_enum {
@@ -1022,7 +1304,8 @@ impl<'py, 'a> Merge<'py, 'a> {
         }
         let old_items: Vec<(String, Bound<'py, PyAny>)> = class_items(old)?;
         let new_items: Vec<(String, Bound<'py, PyAny>)> = class_items(new)?;
-        let old_map: HashMap<&str, &Bound<'py, PyAny>> = old_items.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        let old_map: HashMap<&str, &Bound<'py, PyAny>> =
+            old_items.iter().map(|(k, v)| (k.as_str(), v)).collect();
         let new_keys: HashSet<&str> = new_items.iter().map(|(k, _)| k.as_str()).collect();
         let skip = |k: &str, v: &Bound<'py, PyAny>| -> bool {
             if skip_member(k) || member_names.contains(k) {
@@ -1031,7 +1314,11 @@ impl<'py, 'a> Merge<'py, 'a> {
             if is_enum && enum_internal(k) && classify(v) == Kind2::Data {
                 return true;
             }
-            let tn = v.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+            let tn = v
+                .get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default();
             tn == "member_descriptor" || tn == "getset_descriptor"
         };
         for (k, n) in &new_items {
@@ -1048,9 +1335,26 @@ impl<'py, 'a> Merge<'py, 'a> {
                     type_setattr(old, k, n)?;
                 }
                 let repr = |x: &Bound<'py, PyAny>| x.repr().map(|r| r.to_string()).ok();
-                let changed = old_map.get(k.as_str()).is_none_or(|o| repr(o).is_none() || repr(o) != repr(n));
-                let action = if changed { Action::TookNew } else { Action::Unchanged };
-                self.push(&mq, Kind::Other, action, old_map.get(k.as_str()).copied(), Some(n), if changed { "dataclass machinery regenerated" } else { "" });
+                let changed = old_map
+                    .get(k.as_str())
+                    .is_none_or(|o| repr(o).is_none() || repr(o) != repr(n));
+                let action = if changed {
+                    Action::TookNew
+                } else {
+                    Action::Unchanged
+                };
+                self.push(
+                    &mq,
+                    Kind::Other,
+                    action,
+                    old_map.get(k.as_str()).copied(),
+                    Some(n),
+                    if changed {
+                        "dataclass machinery regenerated"
+                    } else {
+                        ""
+                    },
+                );
                 continue;
             }
             match old_map.get(k.as_str()) {
@@ -1060,20 +1364,41 @@ impl<'py, 'a> Merge<'py, 'a> {
                         type_setattr(old, k, n)?;
                     }
                     self.fresh.push(n.clone());
-                    self.push(&mq, classify(n).report_kind(true), Action::Added, None, Some(n), "");
+                    self.push(
+                        &mq,
+                        classify(n).report_kind(true),
+                        Action::Added,
+                        None,
+                        Some(n),
+                        "",
+                    );
                 }
                 Some(o) => {
                     let keep_old = match self.merge_value(&mq, o, n, true) {
                         Ok(k) => k,
                         Err(e) => {
-                            self.push(&mq, classify(n).report_kind(true), Action::NotApplied, Some(o), Some(n), format!("could not merge: {e}"));
+                            self.push(
+                                &mq,
+                                classify(n).report_kind(true),
+                                Action::NotApplied,
+                                Some(o),
+                                Some(n),
+                                format!("could not merge: {e}"),
+                            );
                             true
                         }
                     };
                     if self.apply {
                         let value = if keep_old { (*o).clone() } else { n.clone() };
                         if let Err(e) = type_setattr(old, k, &value) {
-                            self.push(&mq, classify(n).report_kind(true), Action::NotApplied, Some(o), Some(n), format!("could not set on the class: {e}"));
+                            self.push(
+                                &mq,
+                                classify(n).report_kind(true),
+                                Action::NotApplied,
+                                Some(o),
+                                Some(n),
+                                format!("could not set on the class: {e}"),
+                            );
                         }
                         if !keep_old {
                             self.taken.push((old.clone().into_any(), k.clone()));
@@ -1093,13 +1418,24 @@ impl<'py, 'a> Merge<'py, 'a> {
                 if self.apply {
                     type_delattr(old, k)?;
                 }
-                self.push(&mq, kind, Action::Removed, Some(o), None, "no longer in the class body");
+                self.push(
+                    &mq,
+                    kind,
+                    Action::Removed,
+                    Some(o),
+                    None,
+                    "no longer in the class body",
+                );
             } else {
                 self.defined.insert(mq.clone());
                 if matches!(classify(o), Kind2::Data) {
                     self.new_fps.insert(mq.clone(), fingerprint(o));
                 }
-                let note = if defined { "removed from the source, kept by override" } else { "set at run time, not by the class body: kept" };
+                let note = if defined {
+                    "removed from the source, kept by override"
+                } else {
+                    "set at run time, not by the class body: kept"
+                };
                 self.push(&mq, kind, Action::KeptLive, Some(o), Some(o), note);
             }
         }
@@ -1109,7 +1445,11 @@ impl<'py, 'a> Merge<'py, 'a> {
             }
             if old.hasattr("__abstractmethods__")? {
                 // abc.update_abstractmethods exists from 3.10; older versions keep the old set.
-                if let Ok(update) = self.py.import("abc").and_then(|abc| abc.getattr("update_abstractmethods")) {
+                if let Ok(update) = self
+                    .py
+                    .import("abc")
+                    .and_then(|abc| abc.getattr("update_abstractmethods"))
+                {
                     update.call1((old,))?;
                 }
             }
@@ -1118,7 +1458,12 @@ impl<'py, 'a> Merge<'py, 'a> {
     }
 
     /// Enum members keep their identity; new members join the old class; value changes apply.
-    fn merge_enum_members(&mut self, qual: &str, old: &Bound<'py, PyType>, new: &Bound<'py, PyType>) -> PyResult<HashSet<String>> {
+    fn merge_enum_members(
+        &mut self,
+        qual: &str,
+        old: &Bound<'py, PyType>,
+        new: &Bound<'py, PyType>,
+    ) -> PyResult<HashSet<String>> {
         let old_map = old.getattr("_member_map_")?.cast_into::<PyDict>()?;
         let new_map = new.getattr("_member_map_")?.cast_into::<PyDict>()?;
         let value_map = old.getattr("_value2member_map_")?.cast_into::<PyDict>()?;
@@ -1130,42 +1475,69 @@ impl<'py, 'a> Merge<'py, 'a> {
             names.insert(name.clone());
             self.defined.insert(mq.clone());
             let new_value = n.getattr("_value_")?;
-            match old_map.get_item(&name)? {
-                Some(o) => {
-                    self.kept.insert(ptr(&n), o.clone());
-                    let old_value = o.getattr("_value_")?;
-                    if same_value(&old_value, &new_value) {
-                        self.push(&mq, Kind::Data, Action::Unchanged, None, None, "");
-                    } else {
-                        if self.apply {
-                            if value_map.get_item(&old_value).ok().flatten().is_some_and(|m| m.is(&o)) {
-                                value_map.del_item(&old_value).ok();
-                            }
-                            o.setattr("_value_", &new_value)?;
-                            value_map.set_item(&new_value, &o).ok();
+            if let Some(o) = old_map.get_item(&name)? {
+                self.kept.insert(ptr(&n), o.clone());
+                let old_value = o.getattr("_value_")?;
+                if same_value(&old_value, &new_value) {
+                    self.push(&mq, Kind::Data, Action::Unchanged, None, None, "");
+                } else {
+                    if self.apply {
+                        if value_map
+                            .get_item(&old_value)
+                            .ok()
+                            .flatten()
+                            .is_some_and(|m| m.is(&o))
+                        {
+                            value_map.del_item(&old_value).ok();
                         }
-                        self.push(&mq, Kind::Data, Action::TookNew, Some(&old_value), Some(&new_value), "enum member value changed; the member object is the same");
+                        o.setattr("_value_", &new_value)?;
+                        value_map.set_item(&new_value, &o).ok();
                     }
+                    self.push(
+                        &mq,
+                        Kind::Data,
+                        Action::TookNew,
+                        Some(&old_value),
+                        Some(&new_value),
+                        "enum member value changed; the member object is the same",
+                    );
                 }
-                None => {
-                    let added = if self.apply {
-                        let r: PyResult<()> = (|| {
-                            self.py.get_type::<pyo3::types::PyAny>();
-                            self.py.import("builtins")?.getattr("object")?.getattr("__setattr__")?.call1((&n, "__class__", old))?;
-                            old_map.set_item(&name, &n)?;
-                            names_list.append(&name)?;
-                            value_map.set_item(&new_value, &n).ok();
-                            type_setattr(old, &name, &n)?;
-                            Ok(())
-                        })();
-                        r
-                    } else {
+            } else {
+                let added = if self.apply {
+                    let r: PyResult<()> = (|| {
+                        self.py.get_type::<pyo3::types::PyAny>();
+                        self.py
+                            .import("builtins")?
+                            .getattr("object")?
+                            .getattr("__setattr__")?
+                            .call1((&n, "__class__", old))?;
+                        old_map.set_item(&name, &n)?;
+                        names_list.append(&name)?;
+                        value_map.set_item(&new_value, &n).ok();
+                        type_setattr(old, &name, &n)?;
                         Ok(())
-                    };
-                    match added {
-                        Ok(()) => self.push(&mq, Kind::Data, Action::Added, None, Some(&n), "new enum member"),
-                        Err(e) => self.push(&mq, Kind::Data, Action::NotApplied, None, Some(&n), format!("could not add the member to the old class: {e}")),
-                    }
+                    })();
+                    r
+                } else {
+                    Ok(())
+                };
+                match added {
+                    Ok(()) => self.push(
+                        &mq,
+                        Kind::Data,
+                        Action::Added,
+                        None,
+                        Some(&n),
+                        "new enum member",
+                    ),
+                    Err(e) => self.push(
+                        &mq,
+                        Kind::Data,
+                        Action::NotApplied,
+                        None,
+                        Some(&n),
+                        format!("could not add the member to the old class: {e}"),
+                    ),
                 }
             }
         }
@@ -1181,16 +1553,27 @@ impl<'py, 'a> Merge<'py, 'a> {
                 if let Ok(i) = names_list.index(&name) {
                     names_list.del_item(i)?;
                 }
-                if let Ok(v) = o.getattr("_value_") {
-                    if value_map.get_item(&v).ok().flatten().is_some_and(|m| m.is(&o)) {
-                        value_map.del_item(&v).ok();
-                    }
+                if let Ok(v) = o.getattr("_value_")
+                    && value_map
+                        .get_item(&v)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|m| m.is(&o))
+                {
+                    value_map.del_item(&v).ok();
                 }
                 if old.getattr("__dict__")?.contains(&name)? {
                     type_delattr(old, &name)?;
                 }
             }
-            self.push(&mq, Kind::Data, Action::Removed, Some(&o), None, "enum member no longer in the source; held references keep it");
+            self.push(
+                &mq,
+                Kind::Data,
+                Action::Removed,
+                Some(&o),
+                None,
+                "enum member no longer in the source; held references keep it",
+            );
         }
         Ok(names)
     }
@@ -1204,7 +1587,9 @@ impl<'py, 'a> Merge<'py, 'a> {
         let mut budget = 100_000usize;
         for (owner, name) in std::mem::take(&mut self.taken) {
             let Ok(v) = (if let Ok(d) = owner.cast::<PyDict>() {
-                d.get_item(&name).and_then(|v| v.ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(name.clone())))
+                d.get_item(&name).and_then(|v| {
+                    v.ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(name.clone()))
+                })
             } else {
                 owner.getattr(name.as_str())
             }) else {
@@ -1231,10 +1616,10 @@ impl<'py, 'a> Merge<'py, 'a> {
 
     fn fix_defaults(&self, f: &Bound<'py, PyAny>, budget: &mut usize) {
         for attr in ["__defaults__", "__kwdefaults__"] {
-            if let Ok(v) = f.getattr(attr) {
-                if let Some(fixed) = self.fix_value(&v, 0, budget) {
-                    f.setattr(attr, fixed).ok();
-                }
+            if let Ok(v) = f.getattr(attr)
+                && let Some(fixed) = self.fix_value(&v, 0, budget)
+            {
+                f.setattr(attr, fixed).ok();
             }
         }
     }
@@ -1249,19 +1634,21 @@ impl<'py, 'a> Merge<'py, 'a> {
         match classify(obj) {
             Kind2::Function => {
                 self.fix_defaults(obj, budget);
-                if let Ok(cl) = obj.getattr("__closure__") {
-                    if let Ok(cells) = cl.try_iter() {
-                        for cell in cells.flatten() {
-                            if let Ok(c) = cell.getattr("cell_contents") {
-                                if let Some(fixed) = self.fix_value(&c, 0, budget) {
-                                    cell.setattr("cell_contents", fixed).ok();
-                                }
-                            }
+                if let Ok(cl) = obj.getattr("__closure__")
+                    && let Ok(cells) = cl.try_iter()
+                {
+                    for cell in cells.flatten() {
+                        if let Ok(c) = cell.getattr("cell_contents")
+                            && let Some(fixed) = self.fix_value(&c, 0, budget)
+                        {
+                            cell.setattr("cell_contents", fixed).ok();
                         }
                     }
                 }
             }
-            Kind2::Wrapper(inner) | Kind2::ClassMethod(inner) | Kind2::StaticMethod(inner) => self.fix_fresh(&inner, depth + 1, budget),
+            Kind2::Wrapper(inner) | Kind2::ClassMethod(inner) | Kind2::StaticMethod(inner) => {
+                self.fix_fresh(&inner, depth + 1, budget)
+            }
             Kind2::Property(acc) => {
                 for (_, f) in acc {
                     self.fix_fresh(&f, depth + 1, budget);
@@ -1269,17 +1656,26 @@ impl<'py, 'a> Merge<'py, 'a> {
             }
             Kind2::Class => {
                 if let Ok(cls) = obj.cast::<PyType>() {
-                    if let Ok(bases) = cls.getattr("__bases__").and_then(|b| b.cast_into::<PyTuple>().map_err(Into::into)) {
-                        if bases.iter().any(|b| self.kept.contains_key(&ptr(&b))) {
-                            let mapped: Vec<Bound<'py, PyAny>> = bases.iter().map(|b| self.mapped(&b).clone()).collect();
-                            if let Ok(t) = PyTuple::new(self.py, mapped) {
-                                cls.setattr("__bases__", t).ok();
-                            }
+                    if let Ok(bases) = cls
+                        .getattr("__bases__")
+                        .and_then(|b| b.cast_into::<PyTuple>().map_err(Into::into))
+                        && bases.iter().any(|b| self.kept.contains_key(&ptr(&b)))
+                    {
+                        let mapped: Vec<Bound<'py, PyAny>> =
+                            bases.iter().map(|b| self.mapped(&b).clone()).collect();
+                        if let Ok(t) = PyTuple::new(self.py, mapped) {
+                            cls.setattr("__bases__", t).ok();
                         }
                     }
                     if let Ok(items) = class_items(cls) {
                         for (_, v) in items {
-                            if matches!(classify(&v), Kind2::Function | Kind2::ClassMethod(_) | Kind2::StaticMethod(_) | Kind2::Property(_)) {
+                            if matches!(
+                                classify(&v),
+                                Kind2::Function
+                                    | Kind2::ClassMethod(_)
+                                    | Kind2::StaticMethod(_)
+                                    | Kind2::Property(_)
+                            ) {
                                 self.fix_fresh(&v, depth + 1, budget);
                             }
                         }
@@ -1292,7 +1688,12 @@ impl<'py, 'a> Merge<'py, 'a> {
 
     /// A value with throwaway objects replaced by the surviving ones: `Some` when the value itself
     /// must be replaced; containers are fixed in place (lists, dicts) or rebuilt (tuples).
-    fn fix_value(&self, v: &Bound<'py, PyAny>, depth: usize, budget: &mut usize) -> Option<Bound<'py, PyAny>> {
+    fn fix_value(
+        &self,
+        v: &Bound<'py, PyAny>,
+        depth: usize,
+        budget: &mut usize,
+    ) -> Option<Bound<'py, PyAny>> {
         if *budget == 0 || depth > 4 {
             return None;
         }
@@ -1308,10 +1709,10 @@ impl<'py, 'a> Merge<'py, 'a> {
         }
         if let Ok(l) = v.cast_exact::<PyList>() {
             for i in 0..l.len() {
-                if let Ok(item) = l.get_item(i) {
-                    if let Some(f) = self.fix_value(&item, depth + 1, budget) {
-                        l.set_item(i, f).ok();
-                    }
+                if let Ok(item) = l.get_item(i)
+                    && let Some(f) = self.fix_value(&item, depth + 1, budget)
+                {
+                    l.set_item(i, f).ok();
                 }
             }
         } else if let Ok(d) = v.cast::<PyDict>() {
@@ -1322,9 +1723,13 @@ impl<'py, 'a> Merge<'py, 'a> {
                 }
             }
         } else if let Ok(t) = v.cast_exact::<PyTuple>() {
-            let fixed: Vec<Option<Bound<'py, PyAny>>> = t.iter().map(|i| self.fix_value(&i, depth + 1, budget)).collect();
+            let fixed: Vec<Option<Bound<'py, PyAny>>> = t
+                .iter()
+                .map(|i| self.fix_value(&i, depth + 1, budget))
+                .collect();
             if fixed.iter().any(Option::is_some) {
-                let items: Vec<Bound<'py, PyAny>> = t.iter().zip(fixed).map(|(i, f)| f.unwrap_or(i)).collect();
+                let items: Vec<Bound<'py, PyAny>> =
+                    t.iter().zip(fixed).map(|(i, f)| f.unwrap_or(i)).collect();
                 return PyTuple::new(self.py, items).ok().map(Bound::into_any);
             }
         }
@@ -1345,8 +1750,12 @@ impl<'py, 'a> Merge<'py, 'a> {
             if other.name == module {
                 continue;
             }
-            let Ok(m) = modules.get_item(&other.name) else { continue };
-            let Ok(m) = m.cast::<PyModule>() else { continue };
+            let Ok(m) = modules.get_item(&other.name) else {
+                continue;
+            };
+            let Ok(m) = m.cast::<PyModule>() else {
+                continue;
+            };
             let dict = m.dict();
             for (name, old) in &self.replaced_globals {
                 let shared_constant = old.is_none()
@@ -1354,7 +1763,9 @@ impl<'py, 'a> Merge<'py, 'a> {
                     || old.is_instance_of::<PyString>()
                     || old.is_instance_of::<pyo3::types::PyFloat>();
                 for (k, v) in dict.iter() {
-                    let Ok(k) = k.extract::<String>() else { continue };
+                    let Ok(k) = k.extract::<String>() else {
+                        continue;
+                    };
                     if v.is(old) && (!shared_constant || &k == name) {
                         out.push(StaleRef {
                             module: other.name.clone(),
@@ -1376,7 +1787,9 @@ pub fn propagate(py: Python<'_>, module: &str, stale: &[StaleRef]) -> Result<usi
     let mut n = 0;
     for s in stale {
         let target = find_module(py, &s.module)?;
-        let value = source.getattr(s.source.as_str()).map_err(|_| EngineError::UnknownModule(format!("{module}.{}", s.source)))?;
+        let value = source
+            .getattr(s.source.as_str())
+            .map_err(|_| EngineError::UnknownModule(format!("{module}.{}", s.source)))?;
         target
             .setattr(s.name.as_str(), value)
             .map_err(|e| EngineError::Internal(e.to_string()))?;

@@ -33,7 +33,11 @@ pub struct ModuleInfo {
 
 /// All modules in `sys.modules`, project modules first, each group sorted by name.
 pub fn modules(py: Python<'_>) -> PyResult<Vec<ModuleInfo>> {
-    let all = py.import("sys")?.getattr("modules")?.cast_into::<PyDict>()?.copy()?;
+    let all = py
+        .import("sys")?
+        .getattr("modules")?
+        .cast_into::<PyDict>()?
+        .copy()?;
     let mut out = Vec::with_capacity(all.len());
     for (name, module) in all.iter() {
         let (Ok(name), Ok(module)) = (name.extract::<String>(), module.cast::<PyModule>()) else {
@@ -54,7 +58,9 @@ pub fn modules(py: Python<'_>) -> PyResult<Vec<ModuleInfo>> {
             }
             (None, None) => Group::Builtin,
         };
-        let changed_on_disk = record.as_ref().is_some_and(|r| r.mtime != tracker::mtime(&r.path));
+        let changed_on_disk = record
+            .as_ref()
+            .is_some_and(|r| r.mtime != tracker::mtime(&r.path));
         out.push(ModuleInfo {
             tracked: record.is_some(),
             last_outcome: record.as_ref().and_then(|r| r.last_outcome),

@@ -187,7 +187,11 @@ impl ReloadReport {
                 if parts.is_empty() {
                     parts.push("no changes".into());
                 }
-                let verb = if self.dry_run { "would reload" } else { "reloaded" };
+                let verb = if self.dry_run {
+                    "would reload"
+                } else {
+                    "reloaded"
+                };
                 format!(
                     "{verb} {:?}: {} ({:.1} ms)",
                     self.module,

@@ -35,13 +35,15 @@ pub fn decide(source_changed: bool, live_changed: bool, ov: Override) -> Decisio
         note,
     };
     match (ov, source_changed, live_changed) {
-        (Override::Auto | Override::Keep, false, false) => d(false, Action::Unchanged, ""),
+        (_, false, false) => d(false, Action::Unchanged, ""),
         (Override::Auto, false, true) => d(
             false,
             Action::KeptLive,
             "source unchanged, live value differs: live state kept",
         ),
-        (Override::Auto, true, false) => d(true, Action::TookNew, "source changed"),
+        (Override::Auto | Override::Take, true, false) => {
+            d(true, Action::TookNew, "source changed")
+        }
         (Override::Auto, true, true) => d(
             true,
             Action::ConflictTookNew,
@@ -58,13 +60,11 @@ pub fn decide(source_changed: bool, live_changed: bool, ov: Override) -> Decisio
             Action::ConflictKeptLive,
             "source changed and live value changed too: override keeps live",
         ),
-        (Override::Take, false, false) => d(false, Action::Unchanged, ""),
         (Override::Take, false, true) => d(
             true,
             Action::TookNew,
             "override: take (live state replaced by the source's value)",
         ),
-        (Override::Take, true, false) => d(true, Action::TookNew, "source changed"),
         (Override::Take, true, true) => d(
             true,
             Action::ConflictTookNew,

@@ -47,11 +47,15 @@ static ROOTS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 fn tracked() -> MutexGuard<'static, BTreeMap<String, TrackedModule>> {
     // A panic while holding the lock cannot leave the map half-written (single inserts), so a
     // poisoned lock is still consistent.
-    TRACKED.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    TRACKED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn roots_lock() -> MutexGuard<'static, Vec<PathBuf>> {
-    ROOTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    ROOTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A copy of the record of `name`, if it is tracked.
@@ -92,7 +96,10 @@ pub(crate) fn helpers(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
         .get_or_try_init(py, || {
             let code = CString::new(include_str!("helpers.py"))
                 .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
-            Ok(PyModule::from_code(py, &code, c"<swapscope helpers.py>", c"_swapscope_engine")?.unbind())
+            Ok(
+                PyModule::from_code(py, &code, c"<swapscope helpers.py>", c"_swapscope_engine")?
+                    .unbind(),
+            )
         })
         .map(|m| m.bind(py))
 }
@@ -101,7 +108,10 @@ pub(crate) fn helpers(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
 /// Modules already imported from under the roots are registered lazily (no baseline values).
 pub fn install(py: Python<'_>, roots: &[PathBuf]) -> PyResult<()> {
     let finder = finder(py)?;
-    let meta_path = py.import("sys")?.getattr("meta_path")?.cast_into::<PyList>()?;
+    let meta_path = py
+        .import("sys")?
+        .getattr("meta_path")?
+        .cast_into::<PyList>()?;
     if !meta_path.contains(finder)? {
         meta_path.insert(0, finder)?;
     }
@@ -114,7 +124,10 @@ pub fn install(py: Python<'_>, roots: &[PathBuf]) -> PyResult<()> {
             }
         }
     }
-    let strs: Vec<String> = self::roots().iter().map(|r| r.to_string_lossy().into_owned()).collect();
+    let strs: Vec<String> = self::roots()
+        .iter()
+        .map(|r| r.to_string_lossy().into_owned())
+        .collect();
     finder.setattr("roots", strs)?;
     register_loaded(py)
 }
@@ -124,7 +137,10 @@ fn finder(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     FINDER
         .get_or_try_init(py, || {
             let record = pyo3::wrap_pyfunction!(record_module, py)?;
-            Ok(helpers(py)?.getattr("SwapscopeFinder")?.call1((record,))?.unbind())
+            Ok(helpers(py)?
+                .getattr("SwapscopeFinder")?
+                .call1((record,))?
+                .unbind())
         })
         .map(|f| f.bind(py))
 }
@@ -136,7 +152,9 @@ fn record_module(module: &Bound<'_, PyModule>) -> PyResult<()> {
     let Some(path) = module_file(module) else {
         return Ok(());
     };
-    let source = std::fs::read(&path).ok().and_then(|b| decode(module.py(), &b, &path).ok());
+    let source = std::fs::read(&path)
+        .ok()
+        .and_then(|b| decode(module.py(), &b, &path).ok());
     let baseline = Baseline::of(module.dict().as_any(), &name)?;
     store(TrackedModule {
         name,
@@ -151,7 +169,11 @@ fn record_module(module: &Bound<'_, PyModule>) -> PyResult<()> {
 
 /// Registers modules imported before the hook whose files lie under a root (source text only).
 fn register_loaded(py: Python<'_>) -> PyResult<()> {
-    let modules = py.import("sys")?.getattr("modules")?.cast_into::<PyDict>()?.copy()?;
+    let modules = py
+        .import("sys")?
+        .getattr("modules")?
+        .cast_into::<PyDict>()?
+        .copy()?;
     for (name, module) in modules.iter() {
         let (Ok(name), Ok(module)) = (name.extract::<String>(), module.cast::<PyModule>()) else {
             continue;
@@ -159,11 +181,15 @@ fn register_loaded(py: Python<'_>) -> PyResult<()> {
         if name == "__main__" || get(&name).is_some() {
             continue;
         }
-        let Some(path) = module_file(module) else { continue };
+        let Some(path) = module_file(module) else {
+            continue;
+        };
         if !under_roots(&path) {
             continue;
         }
-        let source = std::fs::read(&path).ok().and_then(|b| decode(py, &b, &path).ok());
+        let source = std::fs::read(&path)
+            .ok()
+            .and_then(|b| decode(py, &b, &path).ok());
         store(TrackedModule {
             name,
             mtime: mtime(&path),
@@ -196,7 +222,11 @@ pub fn mtime(path: &Path) -> Option<SystemTime> {
 
 /// Decodes source bytes like the import system does (PEP 263, BOM). The error is a dict with
 /// file, line, col, message, text.
-pub(crate) fn decode<'py>(py: Python<'py>, data: &[u8], path: &Path) -> Result<String, Bound<'py, PyAny>> {
+pub(crate) fn decode<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    path: &Path,
+) -> Result<String, Bound<'py, PyAny>> {
     let fail = |e: PyErr| e.value(py).clone().into_any();
     let result = helpers(py)
         .map_err(fail)?
@@ -213,7 +243,9 @@ impl Baseline {
         let mut b = Baseline::default();
         let ns = ns.cast::<PyDict>()?;
         for (k, v) in ns.iter() {
-            let Ok(name) = k.extract::<String>() else { continue };
+            let Ok(name) = k.extract::<String>() else {
+                continue;
+            };
             b.record(&name, &v, module_name, 0);
         }
         Ok(b)
@@ -235,18 +267,17 @@ impl Baseline {
                 }
             }
             Kind2::Class => {
-                if let Ok(cls) = value.cast::<PyType>() {
-                    if owned_by(cls, module_name, path) && depth < 16 {
-                        if let Ok(d) = cls.getattr("__dict__") {
-                            if let Ok(items) = d.call_method0("items").and_then(|i| i.try_iter()) {
-                                for item in items.flatten() {
-                                    if let Ok((k, v)) = item.extract::<(String, Bound<'_, PyAny>)>() {
-                                        if !super::merge::skip_member(&k) {
-                                            self.record(&format!("{path}.{k}"), &v, module_name, depth + 1);
-                                        }
-                                    }
-                                }
-                            }
+                if let Ok(cls) = value.cast::<PyType>()
+                    && owned_by(cls, module_name, path)
+                    && depth < 16
+                    && let Ok(d) = cls.getattr("__dict__")
+                    && let Ok(items) = d.call_method0("items").and_then(|i| i.try_iter())
+                {
+                    for item in items.flatten() {
+                        if let Ok((k, v)) = item.extract::<(String, Bound<'_, PyAny>)>()
+                            && !super::merge::skip_member(&k)
+                        {
+                            self.record(&format!("{path}.{k}"), &v, module_name, depth + 1);
                         }
                     }
                 }
@@ -259,12 +290,16 @@ impl Baseline {
         if depth > 16 {
             return;
         }
-        if let Ok(wrapped) = f.getattr("__dict__").and_then(|d| d.get_item("__wrapped__")) {
-            if classify(&wrapped) == Kind2::Function {
-                self.record_function(&format!("{path}.__wrapped__"), &wrapped, depth + 1);
-            }
+        if let Ok(wrapped) = f
+            .getattr("__dict__")
+            .and_then(|d| d.get_item("__wrapped__"))
+            && classify(&wrapped) == Kind2::Function
+        {
+            self.record_function(&format!("{path}.__wrapped__"), &wrapped, depth + 1);
         }
-        let Ok(closure) = f.getattr("__closure__") else { return };
+        let Ok(closure) = f.getattr("__closure__") else {
+            return;
+        };
         if closure.is_none() {
             return;
         }
@@ -275,9 +310,13 @@ impl Baseline {
         else {
             return;
         };
-        let Ok(cells) = closure.try_iter() else { return };
+        let Ok(cells) = closure.try_iter() else {
+            return;
+        };
         for (var, cell) in freevars.iter().zip(cells.flatten()) {
-            let Ok(content) = cell.getattr("cell_contents") else { continue };
+            let Ok(content) = cell.getattr("cell_contents") else {
+                continue;
+            };
             let key = format!("{path}::{var}");
             match classify(&content) {
                 Kind2::Data => {

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{ModuleInfo, ReloadReport, StaleRef};
 use crate::engine::Overrides;
+use crate::engine::{ModuleInfo, ReloadReport, StaleRef};
 
 /// A module's dotted name.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -37,7 +37,10 @@ pub enum Command {
     /// Send a fresh `Event::Modules`.
     ListModules,
     /// Copy a reload's new values into the stale copies its report listed.
-    Propagate { module: ModuleName, stale: Vec<StaleRef> },
+    Propagate {
+        module: ModuleName,
+        stale: Vec<StaleRef>,
+    },
     /// Stop the worker.
     Shutdown,
 }
@@ -53,21 +56,41 @@ pub enum Stream {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Event {
     /// The interpreter is up and the script started.
-    Started { python_version: String, roots: Vec<PathBuf>, script: PathBuf },
+    Started {
+        python_version: String,
+        roots: Vec<PathBuf>,
+        script: PathBuf,
+    },
     /// The interpreter or the script could not start (the worker then stops).
     StartFailed(String),
     Modules(Vec<ModuleInfo>),
     /// Files of tracked modules changed on disk.
-    FilesChanged { modules: Vec<ModuleName>, paths: Vec<PathBuf> },
+    FilesChanged {
+        modules: Vec<ModuleName>,
+        paths: Vec<PathBuf>,
+    },
     /// A reload was queued for the script's next safe point.
-    ReloadQueued { module: ModuleName },
+    ReloadQueued {
+        module: ModuleName,
+    },
     ReloadFinished(ReloadReport),
     /// A reload could not start (unknown module, not reloadable, bad overrides).
-    ReloadRefused { module: ModuleName, reason: String },
-    Propagated { module: ModuleName, count: usize },
+    ReloadRefused {
+        module: ModuleName,
+        reason: String,
+    },
+    Propagated {
+        module: ModuleName,
+        count: usize,
+    },
     AutoReload(bool),
-    Output { stream: Stream, text: String },
-    ScriptExited { code: i32 },
+    Output {
+        stream: Stream,
+        text: String,
+    },
+    ScriptExited {
+        code: i32,
+    },
     /// Something went wrong in the app itself (watch failed, ...), not in a reload.
     Problem(String),
 }

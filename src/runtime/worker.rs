@@ -47,7 +47,8 @@ impl Config {
 
 fn script_dir(script: &Path) -> PathBuf {
     let abs = std::path::absolute(script).unwrap_or_else(|_| script.to_path_buf());
-    abs.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    abs.parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 /// Handle on a running runtime.
@@ -75,10 +76,10 @@ struct Sink {
 impl Sink {
     fn send(&self, event: Event) {
         // The receiver is gone only when the app is shutting down; nothing to tell then.
-        if self.tx.send(event).is_ok() {
-            if let Some(w) = &self.waker {
-                w();
-            }
+        if self.tx.send(event).is_ok()
+            && let Some(w) = &self.waker
+        {
+            w();
         }
     }
 }
@@ -93,7 +94,7 @@ struct Job {
 /// Reloads waiting for the script's next `swapscope.safepoint()`.
 struct Safepoints {
     queue: Mutex<VecDeque<Job>>,
-    /// Milliseconds since `epoch` of the last safepoint() call; 0 = never.
+    /// Milliseconds since `epoch` of the last `safepoint()` call; 0 = never.
     last_call: AtomicU64,
     epoch: Instant,
     next_id: AtomicU64,
@@ -110,17 +111,24 @@ impl Safepoints {
     }
 
     fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<Job>> {
-        self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     fn active(&self) -> bool {
         let last = self.last_call.load(Ordering::Relaxed);
-        last != 0 && self.epoch.elapsed().as_millis() as u64 <= last + SAFEPOINT_FRESH.as_millis() as u64
+        let fresh = u64::try_from(SAFEPOINT_FRESH.as_millis()).unwrap_or(u64::MAX);
+        last != 0 && self.now_ms() <= last.saturating_add(fresh)
     }
 
     fn mark(&self) {
-        let now = (self.epoch.elapsed().as_millis() as u64).max(1);
-        self.last_call.store(now, Ordering::Relaxed);
+        self.last_call
+            .store(self.now_ms().max(1), Ordering::Relaxed);
     }
 
     fn take(&self, id: u64) -> Option<Job> {
@@ -147,11 +155,22 @@ impl Runtime {
             Err(e) => {
                 // Report through the channel so every front end shows it the same way.
                 let (tx, rx) = bounded(1);
-                tx.send(Event::StartFailed(format!("cannot start the Python worker thread: {e}"))).ok();
-                return Runtime { commands, events: rx, worker: None };
+                tx.send(Event::StartFailed(format!(
+                    "cannot start the Python worker thread: {e}"
+                )))
+                .ok();
+                return Runtime {
+                    commands,
+                    events: rx,
+                    worker: None,
+                };
             }
         };
-        Runtime { commands, events: ev_rx, worker }
+        Runtime {
+            commands,
+            events: ev_rx,
+            worker,
+        }
     }
 
     /// Asks the worker to stop and waits for it (the script thread is left to the process).
@@ -174,7 +193,11 @@ fn worker_main(config: &Config, commands: &Receiver<Command>, own: &Sender<Comma
         }
     }
     // Kept alive for as long as the worker runs.
-    let _watcher = if config.watch_files { start_watcher(config, own, sink) } else { None };
+    let _watcher = if config.watch_files {
+        start_watcher(config, own, sink)
+    } else {
+        None
+    };
     let mut auto = config.auto_reload;
     while let Ok(cmd) = commands.recv() {
         match cmd {
@@ -185,7 +208,10 @@ fn worker_main(config: &Config, commands: &Receiver<Command>, own: &Sender<Comma
             }
             Command::FilesChanged(paths) => {
                 let modules = modules_for(&paths);
-                sink.send(Event::FilesChanged { modules: modules.clone(), paths });
+                sink.send(Event::FilesChanged {
+                    modules: modules.clone(),
+                    paths,
+                });
                 if auto {
                     for module in modules {
                         reload(&safepoints, sink, module.0, ReloadOptions::default());
@@ -199,8 +225,17 @@ fn worker_main(config: &Config, commands: &Receiver<Command>, own: &Sender<Comma
                     Err(e) => sink.send(Event::Problem(format!("cannot list modules: {e}"))),
                 }
             }
-            Command::Reload { module, overrides, dry_run, replace_incompatible } => {
-                let opts = ReloadOptions { overrides, dry_run, replace_incompatible };
+            Command::Reload {
+                module,
+                overrides,
+                dry_run,
+                replace_incompatible,
+            } => {
+                let opts = ReloadOptions {
+                    overrides,
+                    dry_run,
+                    replace_incompatible,
+                };
                 reload(&safepoints, sink, module.0, opts);
             }
             Command::ReloadFiles(paths) => {
@@ -219,7 +254,11 @@ fn worker_main(config: &Config, commands: &Receiver<Command>, own: &Sender<Comma
     }
 }
 
-fn start_watcher(config: &Config, commands: &Sender<Command>, sink: &Sink) -> Option<crate::watch::FolderWatcher> {
+fn start_watcher(
+    config: &Config,
+    commands: &Sender<Command>,
+    sink: &Sink,
+) -> Option<crate::watch::FolderWatcher> {
     let tx = commands.clone();
     let problems = sink.clone();
     match crate::watch::watch(
@@ -231,7 +270,9 @@ fn start_watcher(config: &Config, commands: &Sender<Command>, sink: &Sink) -> Op
     ) {
         Ok(w) => Some(w),
         Err(e) => {
-            sink.send(Event::Problem(format!("{e}; saves will not be noticed, reload by hand")));
+            sink.send(Event::Problem(format!(
+                "{e}; saves will not be noticed, reload by hand"
+            )));
             None
         }
     }
@@ -239,7 +280,10 @@ fn start_watcher(config: &Config, commands: &Sender<Command>, sink: &Sink) -> Op
 
 /// The tracked modules whose source files are among `paths`.
 pub(crate) fn modules_for(paths: &[PathBuf]) -> Vec<ModuleName> {
-    let wanted: Vec<PathBuf> = paths.iter().map(|p| p.canonicalize().unwrap_or_else(|_| p.clone())).collect();
+    let wanted: Vec<PathBuf> = paths
+        .iter()
+        .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
+        .collect();
     tracker::all()
         .into_iter()
         .filter(|m| {
@@ -255,8 +299,15 @@ fn reload(safepoints: &Arc<Safepoints>, sink: &Sink, module: String, opts: Reloa
     if !opts.dry_run && safepoints.active() {
         let (done_tx, done_rx) = bounded(1);
         let id = safepoints.next_id.fetch_add(1, Ordering::Relaxed);
-        safepoints.queue().push_back(Job { id, module: module.clone(), opts, done: done_tx });
-        sink.send(Event::ReloadQueued { module: ModuleName(module) });
+        safepoints.queue().push_back(Job {
+            id,
+            module: module.clone(),
+            opts,
+            done: done_tx,
+        });
+        sink.send(Event::ReloadQueued {
+            module: ModuleName(module),
+        });
         if done_rx.recv_timeout(SAFEPOINT_WAIT).is_ok() {
             return;
         }
@@ -276,7 +327,10 @@ fn run_job(sink: &Sink, module: &str, opts: &ReloadOptions) {
     // The report itself reaches the sink through the report hook.
     let result = Python::attach(|py| python_api::reload_and_notify(py, module, opts));
     if let Err(e) = result {
-        sink.send(Event::ReloadRefused { module: ModuleName(module.to_string()), reason: e.to_string() });
+        sink.send(Event::ReloadRefused {
+            module: ModuleName(module.to_string()),
+            reason: e.to_string(),
+        });
     }
 }
 
@@ -285,7 +339,10 @@ fn start(config: &Config, sink: &Sink, safepoints: &Arc<Safepoints>) -> Result<E
     let script = std::path::absolute(&config.script).unwrap_or_else(|_| config.script.clone());
     if !script.is_file() {
         return Err(if script.is_dir() {
-            format!("cannot run {}: it is a directory; give a Python script", script.display())
+            format!(
+                "cannot run {}: it is a directory; give a Python script",
+                script.display()
+            )
         } else {
             format!("cannot run {}: no such file", script.display())
         });
@@ -293,7 +350,9 @@ fn start(config: &Config, sink: &Sink, safepoints: &Arc<Safepoints>) -> Result<E
     let roots = config.roots();
     crate::interp::initialize();
     let report_sink = sink.clone();
-    python_api::set_report_hook(Some(Arc::new(move |r| report_sink.send(Event::ReloadFinished(r.clone())))));
+    python_api::set_report_hook(Some(Arc::new(move |r| {
+        report_sink.send(Event::ReloadFinished(r.clone()))
+    })));
     let sp = Arc::clone(safepoints);
     let sp_sink = sink.clone();
     python_api::set_safepoint_hook(Some(Arc::new(move |py| run_safepoint(py, &sp, &sp_sink))));
@@ -304,11 +363,23 @@ fn start(config: &Config, sink: &Sink, safepoints: &Arc<Safepoints>) -> Result<E
         path.insert(0, script_dir(&script).to_string_lossy())?;
         if config.capture_output {
             for (name, stream) in [("stdout", Stream::Stdout), ("stderr", Stream::Stderr)] {
-                let writer = Bound::new(py, OutputWriter { stream, sink: sink.clone() })?;
+                let writer = Bound::new(
+                    py,
+                    OutputWriter {
+                        stream,
+                        sink: sink.clone(),
+                    },
+                )?;
                 sys.setattr(name, writer)?;
             }
         }
-        Ok(sys.getattr("version")?.extract::<String>()?.split_whitespace().next().unwrap_or("").to_string())
+        Ok(sys
+            .getattr("version")?
+            .extract::<String>()?
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_string())
     })
     .map_err(|e| format!("cannot set up the Python interpreter: {e}"))?;
 
@@ -321,19 +392,30 @@ fn start(config: &Config, sink: &Sink, safepoints: &Arc<Safepoints>) -> Result<E
         .spawn(move || {
             let code = Python::attach(|py| run_script(py, &script_path, &argv));
             let code = code.unwrap_or_else(|e| {
-                script_sink.send(Event::Output { stream: Stream::Stderr, text: format!("swapscope: cannot run the script: {e}\n") });
+                script_sink.send(Event::Output {
+                    stream: Stream::Stderr,
+                    text: format!("swapscope: cannot run the script: {e}\n"),
+                });
                 1
             });
             script_sink.send(Event::ScriptExited { code });
         })
         .map_err(|e| format!("cannot start the script thread: {e}"))?;
-    Ok(Event::Started { python_version, roots, script })
+    Ok(Event::Started {
+        python_version,
+        roots,
+        script,
+    })
 }
 
 fn run_script(py: Python<'_>, script: &Path, argv: &[String]) -> PyResult<i32> {
-    let code = CString::new(include_str!("script.py")).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    let code = CString::new(include_str!("script.py"))
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
     let runner = PyModule::from_code(py, &code, c"<swapscope script.py>", c"_swapscope_script")?;
-    runner.getattr("run")?.call1((script.to_string_lossy(), argv.to_vec()))?.extract()
+    runner
+        .getattr("run")?
+        .call1((script.to_string_lossy(), argv.to_vec()))?
+        .extract()
 }
 
 /// `swapscope.safepoint()`: runs the queued reloads on the script's own thread.
@@ -341,9 +423,14 @@ fn run_safepoint(py: Python<'_>, safepoints: &Safepoints, sink: &Sink) -> usize 
     safepoints.mark();
     let mut n = 0;
     loop {
-        let Some(job) = safepoints.queue().pop_front() else { break };
+        let Some(job) = safepoints.queue().pop_front() else {
+            break;
+        };
         if let Err(e) = python_api::reload_and_notify(py, &job.module, &job.opts) {
-            sink.send(Event::ReloadRefused { module: ModuleName(job.module.clone()), reason: e.to_string() });
+            sink.send(Event::ReloadRefused {
+                module: ModuleName(job.module.clone()),
+                reason: e.to_string(),
+            });
         }
         job.done.send(()).ok();
         n += 1;
@@ -359,10 +446,17 @@ struct OutputWriter {
 }
 
 #[pymethods]
+#[expect(
+    clippy::unused_self,
+    reason = "Python's file protocol: these are methods"
+)]
 impl OutputWriter {
     fn write(&self, py: Python<'_>, text: String) -> usize {
         let n = text.chars().count();
-        let event = Event::Output { stream: self.stream, text };
+        let event = Event::Output {
+            stream: self.stream,
+            text,
+        };
         // Sending may wait for a slow UI: let other Python threads run meanwhile.
         py.detach(|| self.sink.send(event));
         n

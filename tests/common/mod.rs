@@ -17,7 +17,8 @@ impl Project {
     /// A new folder on `sys.path`, under a watched root.
     pub fn new() -> Project {
         let dir = tempfile::tempdir().expect("temp dir");
-        swapscope::interp::initialize_with_roots(&[dir.path().to_path_buf()]).expect("install hook");
+        swapscope::interp::initialize_with_roots(&[dir.path().to_path_buf()])
+            .expect("install hook");
         let ns = Python::attach(|py| {
             let sys = py.import("sys").unwrap();
             sys.getattr("path")
@@ -25,7 +26,8 @@ impl Project {
                 .call_method1("insert", (0, dir.path().to_string_lossy().to_string()))
                 .unwrap();
             let ns = PyDict::new(py);
-            ns.set_item("__builtins__", py.import("builtins").unwrap()).unwrap();
+            ns.set_item("__builtins__", py.import("builtins").unwrap())
+                .unwrap();
             py.run(c"import swapscope", Some(&ns), None).unwrap();
             ns.unbind()
         });
@@ -33,7 +35,9 @@ impl Project {
     }
 
     pub fn path(&self, module: &str) -> PathBuf {
-        self.dir.path().join(format!("{}.py", module.replace('.', "/")))
+        self.dir
+            .path()
+            .join(format!("{}.py", module.replace('.', "/")))
     }
 
     /// Writes `module`'s source (dedented) and makes sure its mtime moves.
@@ -46,7 +50,8 @@ impl Project {
         std::fs::write(&path, dedent(source)).unwrap();
         if let Some(before) = before {
             let f = std::fs::File::options().write(true).open(&path).unwrap();
-            f.set_modified(before + std::time::Duration::from_secs(1)).unwrap();
+            f.set_modified(before + std::time::Duration::from_secs(1))
+                .unwrap();
         }
     }
 
@@ -72,7 +77,10 @@ impl Project {
     pub fn eval<T: for<'a, 'py> FromPyObjectOwned<'py>>(&self, expr: &str) -> T {
         Python::attach(|py| {
             let code = CString::new(expr).unwrap();
-            match py.eval(&code, Some(self.ns.bind(py)), None).and_then(|v| v.extract::<T>().map_err(Into::into)) {
+            match py
+                .eval(&code, Some(self.ns.bind(py)), None)
+                .and_then(|v| v.extract::<T>().map_err(Into::into))
+            {
                 Ok(v) => v,
                 Err(e) => panic!("evaluating {expr:?} failed: {e}"),
             }
@@ -94,7 +102,13 @@ pub fn dedent(s: &str) -> String {
         .unwrap_or(0);
     let mut out: String = lines
         .iter()
-        .map(|l| if l.len() >= indent { &l[indent..] } else { l.trim_start() })
+        .map(|l| {
+            if l.len() >= indent {
+                &l[indent..]
+            } else {
+                l.trim_start()
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n");
     out.push('\n');
