@@ -66,7 +66,9 @@ pub fn run(opts: &Options) -> Result<i32, String> {
             | Event::FilesChanged { .. }
             | Event::ReloadQueued { .. }
             | Event::Propagated { .. }
-            | Event::AutoReload(_) => {}
+            | Event::AutoReload(_)
+            | Event::Attributes { .. }
+            | Event::Policy { .. } => {}
         }
     }
     Err("the Python worker stopped without saying why".into())

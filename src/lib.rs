@@ -2,6 +2,7 @@
 pub mod demo;
 pub mod engine;
 pub mod headless;
+pub mod policy;
 pub mod interp;
 pub mod python_api;
 pub mod runtime;

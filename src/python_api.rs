@@ -11,13 +11,20 @@ use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyModule, PyString};
 
-use crate::engine::{self, EngineError, ReloadOptions, ReloadReport};
+use crate::engine::{self, EngineError, Overrides, ReloadOptions, ReloadReport};
 
 type ReportHook = Arc<dyn Fn(&ReloadReport) + Send + Sync>;
 type SafepointHook = Arc<dyn Fn(Python<'_>) -> usize + Send + Sync>;
+type PolicyHook = Arc<dyn Fn(&str) -> Overrides + Send + Sync>;
 
 static REPORT_HOOK: RwLock<Option<ReportHook>> = RwLock::new(None);
 static SAFEPOINT_HOOK: RwLock<Option<SafepointHook>> = RwLock::new(None);
+static POLICY_HOOK: RwLock<Option<PolicyHook>> = RwLock::new(None);
+
+/// Gives the saved per-attribute policy of a module; explicit `keep`/`take` win over it.
+pub fn set_policy_hook(hook: Option<PolicyHook>) {
+    *POLICY_HOOK.write().unwrap_or_else(std::sync::PoisonError::into_inner) = hook;
+}
 
 /// Called with every report of a reload made through the Python API (the runtime turns them into
 /// events).
@@ -70,6 +77,21 @@ pub fn reload_and_notify(
     name: &str,
     opts: &ReloadOptions,
 ) -> Result<ReloadReport, EngineError> {
+    let policy = POLICY_HOOK
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    let combined;
+    let opts = match policy {
+        Some(hook) => {
+            combined = ReloadOptions {
+                overrides: crate::policy::combine(&hook(name), &opts.overrides),
+                ..opts.clone()
+            };
+            &combined
+        }
+        None => opts,
+    };
     let report = with_switch_interval(py, || engine::reload(py, name, opts))?;
     let hook = REPORT_HOOK
         .read()
@@ -129,7 +151,7 @@ pub mod swapscope_module {
         PyTypeMethods, Python, ReloadOptions, ReloadReport, SAFEPOINT_HOOK, engine, names,
         pyfunction, reload_and_notify, to_dict, to_pyerr,
     };
-    use crate::engine::Overrides;
+    use super::Overrides;
 
     /// reload(module, *, keep=(), take=(), dry_run=False, replace_incompatible=False) -> dict
     ///

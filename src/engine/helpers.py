@@ -10,6 +10,7 @@ import os
 import reprlib
 import sys
 import traceback
+import types
 from importlib.machinery import SourceFileLoader
 from importlib.util import decode_source as _decode_source
 
@@ -169,6 +170,10 @@ _repr.maxlevel = 3
 
 def short_repr(obj):
     """A repr of at most about 80 characters that never raises."""
+    if isinstance(obj, type):
+        return f"<class {obj.__qualname__}>"
+    if isinstance(obj, (types.FunctionType, types.MethodType)):
+        return f"<function {obj.__qualname__}>"
     try:
         text = _repr.repr(obj)
     except Exception as exc:  # noqa: BLE001 - a user __repr__ may raise anything

@@ -395,7 +395,7 @@ fn ptr(o: &Bound<'_, PyAny>) -> usize {
     o.as_ptr() as usize
 }
 
-fn short_repr(o: &Bound<'_, PyAny>) -> String {
+pub(crate) fn short_repr(o: &Bound<'_, PyAny>) -> String {
     tracker::helpers(o.py())
         .and_then(|h| h.getattr("short_repr"))
         .and_then(|f| f.call1((o,)))
@@ -420,7 +420,7 @@ fn type_delattr(cls: &Bound<'_, PyType>, name: &str) -> PyResult<()> {
         .map(|_| ())
 }
 
-fn class_items<'py>(cls: &Bound<'py, PyType>) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
+pub(crate) fn class_items<'py>(cls: &Bound<'py, PyType>) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
     let mut out = Vec::new();
     for item in cls.getattr("__dict__")?.call_method0("items")?.try_iter()? {
         let (k, v): (Bound<'py, PyAny>, Bound<'py, PyAny>) = item?.extract()?;

@@ -12,7 +12,7 @@ pub mod rule;
 pub mod tracker;
 
 pub use merge::{propagate, reload};
-pub use modules::{Group, ModuleInfo, modules};
+pub use modules::{AttrInfo, Group, ModuleInfo, attributes, modules};
 pub use report::{Action, Change, ErrorInfo, Kind, Outcome, ReloadReport, StaleRef};
 pub use rule::{Override, Overrides};
 

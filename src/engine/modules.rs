@@ -73,3 +73,55 @@ pub fn modules(py: Python<'_>) -> PyResult<Vec<ModuleInfo>> {
     out.sort_by(|a, b| (a.group, &a.name).cmp(&(b.group, &b.name)));
     Ok(out)
 }
+
+/// A snapshot of one attribute of a module (or of a class the module defines).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttrInfo {
+    pub name: String,
+    /// `DAMAGE`, `Player.fire`.
+    pub qualname: String,
+    pub kind: super::report::Kind,
+    /// Short repr of the live value.
+    pub repr: String,
+}
+
+/// The attributes of module `name`: its globals, and the members of the classes it defines,
+/// each class followed by its members. Dunder names are left out.
+pub fn attributes(py: Python<'_>, name: &str) -> PyResult<Vec<AttrInfo>> {
+    let module = py
+        .import("sys")?
+        .getattr("modules")?
+        .get_item(name)
+        .map_err(|_| pyo3::exceptions::PyKeyError::new_err(format!("no module named {name:?} is loaded")))?;
+    let dict = module.getattr("__dict__")?.cast_into::<PyDict>()?.copy()?;
+    let mut out = Vec::new();
+    for (k, v) in dict.iter() {
+        let Ok(key) = k.extract::<String>() else { continue };
+        if key.starts_with("__") && key.ends_with("__") {
+            continue;
+        }
+        let kind = super::classify::classify(&v);
+        out.push(AttrInfo {
+            name: key.clone(),
+            qualname: key.clone(),
+            kind: kind.report_kind(false),
+            repr: super::merge::short_repr(&v),
+        });
+        if let Ok(cls) = v.cast::<pyo3::types::PyType>() {
+            if tracker::owned_by(cls, name, &key) {
+                for (mk, mv) in super::merge::class_items(cls)? {
+                    if super::merge::skip_member(&mk) || (mk.starts_with("__") && mk.ends_with("__")) {
+                        continue;
+                    }
+                    out.push(AttrInfo {
+                        name: mk.clone(),
+                        qualname: format!("{key}.{mk}"),
+                        kind: super::classify::classify(&mv).report_kind(true),
+                        repr: super::merge::short_repr(&mv),
+                    });
+                }
+            }
+        }
+    }
+    Ok(out)
+}

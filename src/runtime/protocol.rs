@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::Overrides;
-use crate::engine::{ModuleInfo, ReloadReport, StaleRef};
+use crate::engine::{AttrInfo, ModuleInfo, Override, Overrides, ReloadReport, StaleRef};
+use crate::policy::Policy;
 
 /// A module's dotted name.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -36,6 +36,10 @@ pub enum Command {
     SetAutoReload(bool),
     /// Send a fresh `Event::Modules`.
     ListModules,
+    /// Send `Event::Attributes` for this module (live values).
+    Inspect(ModuleName),
+    /// Set one attribute's data policy and save the policy file.
+    SetPolicy { module: ModuleName, qualname: String, choice: Override },
     /// Copy a reload's new values into the stale copies its report listed.
     Propagate {
         module: ModuleName,
@@ -84,6 +88,17 @@ pub enum Event {
         count: usize,
     },
     AutoReload(bool),
+    Attributes {
+        module: ModuleName,
+        attrs: Vec<AttrInfo>,
+    },
+    /// The data policy in force (at start and after each change); `error` when the file on disk
+    /// is malformed (it is then not written).
+    Policy {
+        policy: Policy,
+        path: PathBuf,
+        error: Option<String>,
+    },
     Output {
         stream: Stream,
         text: String,

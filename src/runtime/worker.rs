@@ -14,6 +14,7 @@ use pyo3::types::{PyList, PyModule};
 
 use super::protocol::{Command, Event, ModuleName, Stream};
 use crate::engine::{self, ReloadOptions, tracker};
+use crate::policy::PolicyFile;
 use crate::python_api;
 
 /// Wakes the UI when an event was sent (`ctx.request_repaint()` in the GUI).
@@ -184,7 +185,8 @@ impl Runtime {
 
 fn worker_main(config: &Config, commands: &Receiver<Command>, own: &Sender<Command>, sink: &Sink) {
     let safepoints = Arc::new(Safepoints::new());
-    let started = start(config, sink, &safepoints);
+    let policy = Arc::new(Mutex::new(PolicyFile::load(&script_dir(&config.script))));
+    let started = start(config, sink, &safepoints, &policy);
     match started {
         Ok(event) => sink.send(event),
         Err(message) => {
@@ -199,8 +201,23 @@ fn worker_main(config: &Config, commands: &Receiver<Command>, own: &Sender<Comma
         None
     };
     let mut auto = config.auto_reload;
+    send_policy(sink, &policy);
     while let Ok(cmd) = commands.recv() {
         match cmd {
+            Command::Inspect(module) => {
+                let attrs = Python::attach(|py| engine::attributes(py, &module.0).map_err(|e| e.to_string()));
+                match attrs {
+                    Ok(attrs) => sink.send(Event::Attributes { module, attrs }),
+                    Err(e) => sink.send(Event::Problem(format!("cannot inspect {module}: {e}"))),
+                }
+            }
+            Command::SetPolicy { module, qualname, choice } => {
+                let saved = lock(&policy).set(&module.0, &qualname, choice);
+                if let Err(e) = saved {
+                    sink.send(Event::Problem(e));
+                }
+                send_policy(sink, &policy);
+            }
             Command::Shutdown => break,
             Command::SetAutoReload(on) => {
                 auto = on;
@@ -334,8 +351,24 @@ fn run_job(sink: &Sink, module: &str, opts: &ReloadOptions) {
     }
 }
 
+fn lock(policy: &Mutex<PolicyFile>) -> std::sync::MutexGuard<'_, PolicyFile> {
+    policy.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn send_policy(sink: &Sink, policy: &Mutex<PolicyFile>) {
+    let (event, problem) = {
+        let file = lock(policy);
+        let error = file.error.as_ref().map(ToString::to_string);
+        (Event::Policy { policy: file.policy.clone(), path: file.path.clone(), error: error.clone() }, error)
+    };
+    sink.send(event);
+    if let Some(p) = problem {
+        sink.send(Event::Problem(p));
+    }
+}
+
 /// Starts the interpreter, the hooks and the script thread.
-fn start(config: &Config, sink: &Sink, safepoints: &Arc<Safepoints>) -> Result<Event, String> {
+fn start(config: &Config, sink: &Sink, safepoints: &Arc<Safepoints>, policy: &Arc<Mutex<PolicyFile>>) -> Result<Event, String> {
     let script = std::path::absolute(&config.script).unwrap_or_else(|_| config.script.clone());
     if !script.is_file() {
         return Err(if script.is_dir() {
@@ -356,6 +389,8 @@ fn start(config: &Config, sink: &Sink, safepoints: &Arc<Safepoints>) -> Result<E
     let sp = Arc::clone(safepoints);
     let sp_sink = sink.clone();
     python_api::set_safepoint_hook(Some(Arc::new(move |py| run_safepoint(py, &sp, &sp_sink))));
+    let pol = Arc::clone(policy);
+    python_api::set_policy_hook(Some(Arc::new(move |module| lock(&pol).policy.overrides(module))));
     let python_version = Python::attach(|py| -> PyResult<String> {
         tracker::install(py, &roots)?;
         let sys = py.import("sys")?;

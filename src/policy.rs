@@ -1,0 +1,234 @@
+//! The per-attribute data policy (Auto / Keep / Take new) the designer sets in the attributes
+//! table, saved in a human-readable file in the script's folder.
+//!
+//! Format (`swapscope-policy.txt`):
+//! ```text
+//! # comments start with '#'
+//! [balance]
+//! WEAPONS = keep
+//! Player.MAX_HP = take
+//! ```
+//! A `[module]` header, then `qualname = keep|take` lines; `auto` entries are not written.
+//! A malformed file is reported with its line and never overwritten.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{Override, Overrides};
+
+/// The policy file's name, in the script's folder.
+pub const FILE_NAME: &str = "swapscope-policy.txt";
+
+/// Per module, per attribute qualname, the override.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    pub modules: BTreeMap<String, BTreeMap<String, Override>>,
+}
+
+/// Why a policy file could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("policy file {}:{line}: {message}; fix or delete it (it will not be overwritten meanwhile)", path.display())]
+pub struct PolicyError {
+    pub path: PathBuf,
+    pub line: usize,
+    pub message: String,
+}
+
+impl Policy {
+    /// Parses the file format above; `path` only names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Policy, PolicyError> {
+        let mut policy = Policy::default();
+        let mut module: Option<String> = None;
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            let err = |message: String| PolicyError { path: path.to_path_buf(), line: i + 1, message };
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix('[') {
+                let name = rest
+                    .strip_suffix(']')
+                    .ok_or_else(|| err(format!("expected `[module]`, found {line:?}")))?
+                    .trim();
+                if name.is_empty() || name.contains(char::is_whitespace) {
+                    return Err(err(format!("{name:?} is not a module name")));
+                }
+                module = Some(name.to_string());
+                continue;
+            }
+            let Some((key, value)) = line.split_once('=') else {
+                return Err(err(format!("expected `attribute = keep|take`, found {line:?}")));
+            };
+            let Some(module) = &module else {
+                return Err(err("an attribute line before any `[module]` header".into()));
+            };
+            let key = key.trim();
+            if key.is_empty() || key.contains(char::is_whitespace) {
+                return Err(err(format!("{key:?} is not an attribute name")));
+            }
+            let ov = match value.trim() {
+                "keep" => Override::Keep,
+                "take" => Override::Take,
+                "auto" => Override::Auto,
+                other => return Err(err(format!("unknown choice {other:?}; use keep, take or auto"))),
+            };
+            policy.set(module, key, ov);
+        }
+        Ok(policy)
+    }
+
+    /// The file's text; `auto` entries and empty modules are left out.
+    pub fn render(&self) -> String {
+        let mut out = String::from(
+            "# swapscope data policy: what a reload does with each attribute's live value.\n\
+             # keep = always keep the live value, take = always take the source's value.\n\
+             # Attributes not listed follow the three-way rule (auto).\n",
+        );
+        for (module, attrs) in &self.modules {
+            if attrs.values().all(|o| *o == Override::Auto) {
+                continue;
+            }
+            out.push_str(&format!("\n[{module}]\n"));
+            for (name, ov) in attrs {
+                let word = match ov {
+                    Override::Keep => "keep",
+                    Override::Take => "take",
+                    Override::Auto => continue,
+                };
+                out.push_str(&format!("{name} = {word}\n"));
+            }
+        }
+        out
+    }
+
+    pub fn get(&self, module: &str, qualname: &str) -> Override {
+        self.modules.get(module).and_then(|m| m.get(qualname)).copied().unwrap_or_default()
+    }
+
+    pub fn set(&mut self, module: &str, qualname: &str, ov: Override) {
+        let attrs = self.modules.entry(module.to_string()).or_default();
+        if ov == Override::Auto {
+            attrs.remove(qualname);
+        } else {
+            attrs.insert(qualname.to_string(), ov);
+        }
+        if attrs.is_empty() {
+            self.modules.remove(module);
+        }
+    }
+
+    /// The overrides for one module's reload.
+    pub fn overrides(&self, module: &str) -> Overrides {
+        let mut o = Overrides::default();
+        if let Some(attrs) = self.modules.get(module) {
+            for (name, ov) in attrs {
+                match ov {
+                    Override::Keep => o.keep.push(name.clone()),
+                    Override::Take => o.take.push(name.clone()),
+                    Override::Auto => {}
+                }
+            }
+        }
+        o
+    }
+}
+
+/// Explicit overrides win over the policy for the names they mention.
+pub fn combine(policy: &Overrides, explicit: &Overrides) -> Overrides {
+    let named = |n: &String| explicit.keep.contains(n) || explicit.take.contains(n);
+    let mut out = explicit.clone();
+    out.keep.extend(policy.keep.iter().filter(|n| !named(n)).cloned());
+    out.take.extend(policy.take.iter().filter(|n| !named(n)).cloned());
+    out
+}
+
+/// The policy file of a project, as loaded at start.
+#[derive(Clone, Debug)]
+pub struct PolicyFile {
+    pub path: PathBuf,
+    pub policy: Policy,
+    /// Set when the file on disk is malformed: it is then never written.
+    pub error: Option<PolicyError>,
+}
+
+impl PolicyFile {
+    /// Loads `dir/swapscope-policy.txt`; a missing file is an empty policy.
+    pub fn load(dir: &Path) -> PolicyFile {
+        let path = dir.join(FILE_NAME);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => match Policy::parse(&text, &path) {
+                Ok(policy) => PolicyFile { path, policy, error: None },
+                Err(e) => PolicyFile { path, policy: Policy::default(), error: Some(e) },
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => PolicyFile { path, policy: Policy::default(), error: None },
+            Err(e) => {
+                let error = PolicyError { path: path.clone(), line: 0, message: format!("cannot read it: {e}") };
+                PolicyFile { path, policy: Policy::default(), error: Some(error) }
+            }
+        }
+    }
+
+    /// Changes one entry and saves, unless the file on disk was malformed.
+    pub fn set(&mut self, module: &str, qualname: &str, ov: Override) -> Result<(), String> {
+        self.policy.set(module, qualname, ov);
+        if let Some(e) = &self.error {
+            return Err(format!("not saved: {e}"));
+        }
+        std::fs::write(&self.path, self.policy.render()).map_err(|e| format!("cannot save the policy file {}: {e}", self.path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let mut p = Policy::default();
+        p.set("balance", "WEAPONS", Override::Keep);
+        p.set("balance", "Player.MAX_HP", Override::Take);
+        p.set("players", "X", Override::Auto);
+        let text = p.render();
+        assert!(text.contains("[balance]\nPlayer.MAX_HP = take\nWEAPONS = keep\n"), "{text}");
+        assert!(!text.contains("[players]"));
+        assert_eq!(Policy::parse(&text, Path::new("p")).expect("parses"), p);
+    }
+
+    #[test]
+    fn malformed_lines_name_the_line() {
+        let cases = [
+            ("X = keep\n", 1, "before any"),
+            ("[m]\nX = maybe\n", 2, "unknown choice"),
+            ("[m]\n\nX keep\n", 3, "expected `attribute"),
+            ("[m\n", 1, "expected `[module]`"),
+        ];
+        for (text, line, words) in cases {
+            let e = Policy::parse(text, Path::new("dir/swapscope-policy.txt")).expect_err(text);
+            assert_eq!(e.line, line, "{text:?}");
+            assert!(e.to_string().contains(words), "{e}");
+            assert!(e.to_string().contains("swapscope-policy.txt"), "{e}");
+        }
+    }
+
+    #[test]
+    fn explicit_overrides_win() {
+        let policy = Overrides { keep: vec!["A".into(), "B".into()], take: vec![] };
+        let explicit = Overrides { keep: vec![], take: vec!["A".into()] };
+        let c = combine(&policy, &explicit);
+        assert_eq!(c.take, vec!["A".to_string()]);
+        assert_eq!(c.keep, vec!["B".to_string()]);
+    }
+
+    #[test]
+    fn malformed_file_is_never_overwritten() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(&path, "[m]\nX = maybe\n").expect("write");
+        let mut f = PolicyFile::load(dir.path());
+        assert!(f.error.is_some());
+        assert!(f.set("m", "Y", Override::Keep).is_err());
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "[m]\nX = maybe\n");
+    }
+}
