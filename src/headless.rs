@@ -68,7 +68,8 @@ pub fn run(opts: &Options) -> Result<i32, String> {
             | Event::Propagated { .. }
             | Event::AutoReload(_)
             | Event::Attributes { .. }
-            | Event::Policy { .. } => {}
+            | Event::Policy { .. }
+            | Event::ReloadSources { .. } => {}
         }
     }
     Err("the Python worker stopped without saying why".into())

@@ -6,4 +6,5 @@ pub mod policy;
 pub mod interp;
 pub mod python_api;
 pub mod runtime;
+pub mod ui;
 pub mod watch;

@@ -88,5 +88,6 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         };
         return swapscope::headless::run(&opts).map_err(anyhow::Error::msg);
     }
-    anyhow::bail!("the inspector window is not built yet (issue 3); run with --headless")
+    swapscope::ui::run(config, None).map_err(anyhow::Error::msg)?;
+    Ok(0)
 }

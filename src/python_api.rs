@@ -13,7 +13,14 @@ use pyo3::types::{PyModule, PyString};
 
 use crate::engine::{self, EngineError, Overrides, ReloadOptions, ReloadReport};
 
-type ReportHook = Arc<dyn Fn(&ReloadReport) + Send + Sync>;
+/// The module's source before and after a reload (for source diffs).
+#[derive(Clone, Debug, Default)]
+pub struct Sources {
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+type ReportHook = Arc<dyn Fn(&ReloadReport, Sources) + Send + Sync>;
 type SafepointHook = Arc<dyn Fn(Python<'_>) -> usize + Send + Sync>;
 type PolicyHook = Arc<dyn Fn(&str) -> Overrides + Send + Sync>;
 
@@ -92,13 +99,19 @@ pub fn reload_and_notify(
         }
         None => opts,
     };
+    let old = engine::tracker::get(name).and_then(|t| t.source);
     let report = with_switch_interval(py, || engine::reload(py, name, opts))?;
     let hook = REPORT_HOOK
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone();
     if let Some(hook) = hook {
-        hook(&report);
+        let new = if report.dry_run || report.outcome != engine::Outcome::Applied {
+            None
+        } else {
+            engine::tracker::get(name).and_then(|t| t.source)
+        };
+        hook(&report, Sources { old, new });
     }
     Ok(report)
 }

@@ -78,6 +78,12 @@ pub enum Event {
         module: ModuleName,
     },
     ReloadFinished(ReloadReport),
+    /// The reloaded module's source before and after an applied reload (follows its report).
+    ReloadSources {
+        id: u64,
+        old: Option<String>,
+        new: Option<String>,
+    },
     /// A reload could not start (unknown module, not reloadable, bad overrides).
     ReloadRefused {
         module: ModuleName,

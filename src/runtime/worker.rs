@@ -383,8 +383,11 @@ fn start(config: &Config, sink: &Sink, safepoints: &Arc<Safepoints>, policy: &Ar
     let roots = config.roots();
     crate::interp::initialize();
     let report_sink = sink.clone();
-    python_api::set_report_hook(Some(Arc::new(move |r| {
-        report_sink.send(Event::ReloadFinished(r.clone()))
+    python_api::set_report_hook(Some(Arc::new(move |r, sources| {
+        report_sink.send(Event::ReloadFinished(r.clone()));
+        if sources.new.is_some() {
+            report_sink.send(Event::ReloadSources { id: r.id, old: sources.old, new: sources.new });
+        }
     })));
     let sp = Arc::clone(safepoints);
     let sp_sink = sink.clone();
