@@ -22,8 +22,12 @@ pub fn script() -> Result<PathBuf, String> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
         .unwrap_or_else(std::env::temp_dir);
-    let dir = base.join("swapscope/demo");
-    std::fs::create_dir_all(&dir)
+    write_copy(&base.join("swapscope/demo"))
+}
+
+/// Writes the demo's files into `dir` (those not already there) and returns its `game.py`.
+pub fn write_copy(dir: &Path) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir)
         .map_err(|e| format!("cannot create the demo folder {}: {e}", dir.display()))?;
     for (name, text) in FILES {
         let path = dir.join(name);

@@ -30,6 +30,12 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
 
+    /// Run the bundled demo on a temporary copy, take the README's screenshots of the window
+    /// (main view, a report with a function diff, a failed reload) into DIR, then exit.
+    /// Needs a display (use Xvfb on a headless machine).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["headless", "script"])]
+    capture: Option<PathBuf>,
+
     /// The Python script to run (default: the bundled demo game).
     #[arg(value_name = "SCRIPT")]
     script: Option<PathBuf>,
@@ -55,6 +61,9 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
+    if let Some(out) = cli.capture {
+        return capture(&out);
+    }
     let script = match cli.script {
         Some(s) => s,
         None => swapscope::demo::script().map_err(anyhow::Error::msg)?,
@@ -90,4 +99,38 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     }
     swapscope::ui::run(config, None).map_err(anyhow::Error::msg)?;
     Ok(0)
+}
+
+/// `--capture DIR`: the screenshot session on a temporary copy of the demo.
+fn capture(out: &std::path::Path) -> anyhow::Result<i32> {
+    std::fs::create_dir_all(out).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
+    let demo = tempfile_dir()?;
+    let script = swapscope::demo::write_copy(&demo).map_err(anyhow::Error::msg)?;
+    let config = swapscope::runtime::Config {
+        script,
+        capture_output: true,
+        watch_files: true,
+        ..Default::default()
+    };
+    let capture = swapscope::ui::CaptureScript::new(out.to_path_buf(), demo.clone());
+    let error = std::sync::Arc::clone(&capture.error);
+    let result = swapscope::ui::run(config, Some(capture));
+    std::fs::remove_dir_all(&demo).ok();
+    result.map_err(anyhow::Error::msg)?;
+    if let Some(e) = error.lock().map_err(|_| anyhow::anyhow!("capture state poisoned"))?.take() {
+        anyhow::bail!("capture failed: {e}");
+    }
+    for name in swapscope::ui::capture::SHOTS {
+        if !out.join(name).is_file() {
+            anyhow::bail!("capture did not write {}", out.join(name).display());
+        }
+    }
+    eprintln!("swapscope: wrote {} screenshots to {}", swapscope::ui::capture::SHOTS.len(), out.display());
+    Ok(0)
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("swapscope-capture-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    Ok(dir)
 }

@@ -21,6 +21,10 @@ XP_PER_KILL = 30
 XP_PER_LEVEL = 100
 HEAL_PER_LEVEL = 15
 
+# Monster hp multiplier. The game raises it as the party gets kills (live state): a reload keeps
+# the live value unless you change it here, which swapscope then reports as a conflict.
+DIFFICULTY = 1.0
+
 
 def damage_of(weapon, level):
     """Damage of one shot: the weapon's base damage, plus 10% per level above 1."""

@@ -21,8 +21,8 @@ stats = {"kills": 0, "ticks": 0, "bosses": 0}
 def spawn(n):
     if n % 5 == 4:
         stats["bosses"] += 1
-        return Monster(f"boss #{stats['bosses']}", balance.BOSS_HP)
-    return Monster(f"goblin #{n + 1}", balance.BASE_HP)
+        return Monster(f"boss #{stats['bosses']}", round(balance.BOSS_HP * balance.DIFFICULTY))
+    return Monster(f"goblin #{n + 1}", round(balance.BASE_HP * balance.DIFFICULTY))
 
 
 def tick(monster, shooter):
@@ -33,6 +33,8 @@ def tick(monster, shooter):
         shooter.kills += 1
         line += f" - {monster.name} is down (kills: {stats['kills']})"
         shooter.gain_xp(balance.XP_PER_KILL)
+        # Dynamic difficulty: live state kept across reloads of balance.py.
+        balance.DIFFICULTY = round(balance.DIFFICULTY + 0.05, 2)
     print(line, flush=True)
 
 

@@ -179,3 +179,34 @@ def short_repr(obj):
     except Exception as exc:  # noqa: BLE001 - a user __repr__ may raise anything
         text = f"<{type(obj).__qualname__} (repr raised {type(exc).__name__})>"
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def data_diff(old, new, limit=4):
+    """Where two plain-data values differ: ``['pistol']['damage']: 10 → 14; ...``."""
+    out = []
+
+    def walk(a, b, path):
+        if len(out) > limit:
+            return
+        if type(a) is type(b) and isinstance(a, dict):
+            for k in list(a) + [k for k in b if k not in a]:
+                if k not in b:
+                    out.append(f"{path}[{k!r}] removed")
+                elif k not in a:
+                    out.append(f"{path}[{k!r}] added: {short_repr(b[k])}")
+                else:
+                    walk(a[k], b[k], f"{path}[{k!r}]")
+        elif type(a) is type(b) and isinstance(a, (list, tuple)) and len(a) == len(b):
+            for i, (x, y) in enumerate(zip(a, b)):
+                walk(x, y, f"{path}[{i}]")
+        else:
+            try:
+                same = type(a) is type(b) and bool(a == b)
+            except Exception:  # noqa: BLE001 - a user __eq__ may raise
+                same = False
+            if not same:
+                out.append(f"{path or 'value'}: {short_repr(a)} → {short_repr(b)}")
+
+    walk(old, new, "")
+    text = "; ".join(out[:limit])
+    return text + ("; …" if len(out) > limit else "")

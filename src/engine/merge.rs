@@ -443,6 +443,20 @@ fn freevars(f: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     f.getattr("__code__")?.getattr("co_freevars")?.extract()
 }
 
+/// For two dicts, lists or tuples, where they differ (live → new), for the report's note.
+fn container_diff(old: &Bound<'_, PyAny>, new: &Bound<'_, PyAny>) -> Option<String> {
+    let container = |o: &Bound<'_, PyAny>| o.is_instance_of::<PyDict>() || o.is_instance_of::<PyList>() || o.is_instance_of::<PyTuple>();
+    if !container(old) || !container(new) {
+        return None;
+    }
+    tracker::helpers(old.py())
+        .and_then(|h| h.getattr("data_diff"))
+        .and_then(|f| f.call1((old, new)))
+        .and_then(|r| r.extract::<String>())
+        .ok()
+        .filter(|t| !t.is_empty())
+}
+
 /// Code compared by value, ignoring line numbers: "unchanged" means the same behaviour.
 fn code_equal(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<bool> {
     for attr in [
@@ -1218,6 +1232,11 @@ impl<'py, 'a> Merge<'py, 'a> {
         }
         if !d.take_new && d.action == Action::Unchanged && !same_value(old, new) {
             // Equal fingerprints but a different object: the old object stays, silently.
+        }
+        if d.action != Action::Unchanged {
+            if let Some(changes) = container_diff(old, new) {
+                note_text = format!("{note_text}; changes: {changes}");
+            }
         }
         self.push(qual, kind, d.action, Some(old), Some(new), note_text);
         d.take_new

@@ -41,6 +41,20 @@ pub struct TrackedModule {
     pub last_outcome: Option<Outcome>,
 }
 
+impl TrackedModule {
+    /// True when the file on disk is not the source of the last load or reload (edited,
+    /// deleted or unreadable). A save that rewrote the same text is not a change.
+    pub fn changed_on_disk(&self) -> bool {
+        if self.mtime.is_some() && self.mtime == mtime(&self.path) {
+            return false;
+        }
+        match (std::fs::read_to_string(&self.path), &self.source) {
+            (Ok(text), Some(source)) => &text != source,
+            _ => true,
+        }
+    }
+}
+
 static TRACKED: Mutex<BTreeMap<String, TrackedModule>> = Mutex::new(BTreeMap::new());
 static ROOTS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 

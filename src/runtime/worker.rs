@@ -224,7 +224,10 @@ fn worker_main(config: &Config, commands: &Receiver<Command>, own: &Sender<Comma
                 sink.send(Event::AutoReload(on));
             }
             Command::FilesChanged(paths) => {
-                let modules = modules_for(&paths);
+                let modules = changed_modules(&paths);
+                if modules.is_empty() {
+                    continue;
+                }
                 sink.send(Event::FilesChanged {
                     modules: modules.clone(),
                     paths,
@@ -308,6 +311,14 @@ pub(crate) fn modules_for(paths: &[PathBuf]) -> Vec<ModuleName> {
             wanted.contains(&real)
         })
         .map(|m| ModuleName(m.name))
+        .collect()
+}
+
+/// The tracked modules among `paths` whose file differs from their last loaded source.
+fn changed_modules(paths: &[PathBuf]) -> Vec<ModuleName> {
+    modules_for(paths)
+        .into_iter()
+        .filter(|m| tracker::get(&m.0).is_some_and(|t| t.changed_on_disk()))
         .collect()
 }
 

@@ -1,7 +1,7 @@
 //! The inspector window (eframe, glow). Renders state built only from `Event`s and sends
 //! `Command`s; it never calls Python and never blocks on a channel.
 
-mod capture;
+pub mod capture;
 pub mod panels;
 pub mod source;
 pub mod state;
@@ -189,7 +189,7 @@ impl InspectorApp {
             panels::console_ui(ui, state);
         });
         egui::Panel::left("modules").resizable(true).default_size(210.0).show(ui, |ui| panels::modules_ui(ui, state, &mut actions));
-        egui::Panel::right("reports").resizable(true).default_size(440.0).show(ui, |ui| {
+        egui::Panel::right("reports").resizable(true).default_size(400.0).show(ui, |ui| {
             let h = ui.available_height();
             ui.allocate_ui(egui::vec2(ui.available_width(), h * 0.35), |ui| panels::history_ui(ui, state, &mut actions));
             ui.separator();

@@ -115,7 +115,7 @@ pub fn modules_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
                                 actions.push(Action::SelectModule(m.name.clone()));
                             }
                             if state.changed.contains(&m.name) {
-                                ui.colored_label(theme::CHANGED, "●").on_hover_text("changed on disk since loaded");
+                                ui.label(RichText::new("●").monospace().color(theme::CHANGED)).on_hover_text("changed on disk since loaded");
                             }
                             if let Some(outcome) = m.last_outcome {
                                 let mark = if outcome == Outcome::Applied { "✔" } else { "✖" };
@@ -149,7 +149,8 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| {
         ui.heading(&module);
         if state.changed.contains(&module) {
-            ui.colored_label(theme::CHANGED, "● changed on disk");
+            ui.label(RichText::new("●").monospace().color(theme::CHANGED));
+            ui.colored_label(theme::CHANGED, "changed on disk");
         }
     });
     if let Some(file) = info.and_then(|m| m.file.as_deref()) {
@@ -198,12 +199,12 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
         .striped(true)
         .resizable(true)
         .cell_layout(Layout::left_to_right(Align::Center))
-        .column(Column::initial(140.0).at_least(80.0).clip(true))
-        .column(Column::initial(62.0).clip(true))
+        .column(Column::initial(130.0).at_least(80.0).clip(true))
+        .column(Column::initial(58.0).clip(true))
+        .column(Column::initial(130.0).clip(true))
         .column(Column::initial(150.0).clip(true))
-        .column(Column::initial(150.0).clip(true))
-        .column(Column::initial(125.0).clip(true))
-        .column(Column::remainder().at_least(170.0));
+        .column(Column::initial(115.0).clip(true))
+        .column(Column::remainder().at_least(150.0));
     table
         .header(theme::ROW_HEIGHT, |mut h| {
             for title in ["Name", "Kind", "Live value", "Source value", "Reload", "Data policy"] {
@@ -237,7 +238,11 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
                 row.col(|ui| {
                     paint(ui);
                     if let Some(c) = r.preview.filter(|c| c.action != Did::Unchanged) {
-                        ui.monospace(&c.new);
+                        // For tables, what changed says more than the start of the new value.
+                        match c.note.split_once("changes: ") {
+                            Some((_, changes)) => ui.monospace(changes).on_hover_text(&c.new),
+                            None => ui.monospace(&c.new),
+                        };
                     }
                 });
                 row.col(|ui| {
@@ -258,7 +263,7 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
                     paint(ui);
                     if r.kind == Kind::Data {
                         let current = state.choice(&module, r.qualname);
-                        for (choice, label) in [(Override::Auto, "Auto"), (Override::Keep, "Keep"), (Override::Take, "Take new")] {
+                        for (choice, label) in [(Override::Auto, "Auto"), (Override::Keep, "Keep"), (Override::Take, "Take")] {
                             if ui.selectable_label(current == choice, label).clicked() && current != choice {
                                 actions.push(Action::Send(Command::SetPolicy {
                                     module: ModuleName(module.clone()),
