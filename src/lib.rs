@@ -6,5 +6,6 @@ pub mod policy;
 pub mod interp;
 pub mod python_api;
 pub mod runtime;
+#[cfg(feature = "gui")]
 pub mod ui;
 pub mod watch;

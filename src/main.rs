@@ -97,11 +97,27 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         };
         return swapscope::headless::run(&opts).map_err(anyhow::Error::msg);
     }
+    open_window(config)
+}
+
+#[cfg(feature = "gui")]
+fn open_window(config: swapscope::runtime::Config) -> anyhow::Result<i32> {
     swapscope::ui::run(config, None).map_err(anyhow::Error::msg)?;
     Ok(0)
 }
 
+#[cfg(not(feature = "gui"))]
+fn open_window(_config: swapscope::runtime::Config) -> anyhow::Result<i32> {
+    anyhow::bail!("this swapscope was built without the window (feature \"gui\"); run with --headless")
+}
+
+#[cfg(not(feature = "gui"))]
+fn capture(_out: &std::path::Path) -> anyhow::Result<i32> {
+    anyhow::bail!("this swapscope was built without the window (feature \"gui\"); --capture needs it")
+}
+
 /// `--capture DIR`: the screenshot session on a temporary copy of the demo.
+#[cfg(feature = "gui")]
 fn capture(out: &std::path::Path) -> anyhow::Result<i32> {
     std::fs::create_dir_all(out).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
     let demo = tempfile_dir()?;
@@ -129,6 +145,7 @@ fn capture(out: &std::path::Path) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+#[cfg(feature = "gui")]
 fn tempfile_dir() -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("swapscope-capture-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;

@@ -59,6 +59,10 @@ pub fn to_pyerr(e: &EngineError) -> PyErr {
     }
 }
 
+/// The switch interval during a reload, in seconds: long enough for any reload, short enough
+/// that a CPU-bound thread which takes the GIL at the hand-over delays the reload only this long.
+const RELOAD_SWITCH_INTERVAL: f64 = 2.0;
+
 /// Runs `f` with the switch interval raised, so other Python threads do not run (and see a
 /// half-merged module) while the GIL is held by a reload.
 pub fn with_switch_interval<T>(py: Python<'_>, f: impl FnOnce() -> T) -> T {
@@ -69,7 +73,11 @@ pub fn with_switch_interval<T>(py: Python<'_>, f: impl FnOnce() -> T) -> T {
         .and_then(|v| v.extract::<f64>().ok());
     if let (Some(sys), Some(_)) = (&sys, previous) {
         // Raising it can only fail on a broken sys; the reload then runs with the default.
-        sys.call_method1("setswitchinterval", (100.0,)).ok();
+        sys.call_method1("setswitchinterval", (RELOAD_SWITCH_INTERVAL,)).ok();
+        // A thread already waiting for the GIL still waits with the old interval and would ask
+        // for it back mid-reload. Hand the GIL over once: every waiter then waits anew, with the
+        // raised interval, and a pending drop request is cleared.
+        py.detach(std::thread::yield_now);
     }
     let out = f();
     if let (Some(sys), Some(prev)) = (&sys, previous) {

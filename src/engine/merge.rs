@@ -183,7 +183,7 @@ pub fn reload(
         let others = m.incompatible.len() - 1;
         report.error = Some(ErrorInfo {
             file: report.file.clone(),
-            line: class_line(&new_ns, &qual),
+            line: class_line(&text, &qual),
             col: None,
             message: format!(
                 "class {qual} cannot change in place: {reason}{}; restart the program, or reload \
@@ -326,7 +326,8 @@ fn error_info(err: &Bound<'_, PyAny>, file: &str) -> ErrorInfo {
 pub(crate) fn describe(py: Python<'_>, e: &PyErr, file: &str) -> ErrorInfo {
     let described = tracker::helpers(py)
         .and_then(|h| h.getattr("describe"))
-        .and_then(|d| d.call1((e.value(py), file)));
+        // into_value attaches the traceback to the exception object (value() alone does not).
+        .and_then(|d| d.call1((e.clone_ref(py).into_value(py), file)));
     match described {
         Ok(d) => error_info(&d, file),
         Err(_) => ErrorInfo {
@@ -337,19 +338,17 @@ pub(crate) fn describe(py: Python<'_>, e: &PyErr, file: &str) -> ErrorInfo {
     }
 }
 
-fn class_line(ns: &Bound<'_, PyDict>, qual: &str) -> Option<u32> {
-    let mut parts = qual.split('.');
-    let mut obj = ns.get_item(parts.next()?).ok()??;
-    for p in parts {
-        obj = obj.getattr(p).ok()?;
-    }
-    let inspect = obj.py().import("inspect").ok()?;
-    let (_, line): (Bound<'_, PyAny>, u32) = inspect
-        .call_method1("getsourcelines", (obj,))
-        .ok()?
-        .extract()
-        .ok()?;
-    Some(line)
+/// The line of `class <last part of qual>` in the new source (first match; no imports needed).
+fn class_line(source: &str, qual: &str) -> Option<u32> {
+    let name = qual.rsplit('.').next()?;
+    source
+        .lines()
+        .position(|l| {
+            l.trim_start()
+                .strip_prefix("class ")
+                .is_some_and(|rest| rest.starts_with(name) && rest[name.len()..].starts_with(['(', ':']))
+        })
+        .and_then(|i| u32::try_from(i + 1).ok())
 }
 
 /// The outcome of patching one function.
@@ -764,10 +763,6 @@ impl<'py, 'a> Merge<'py, 'a> {
                 } else {
                     "created at run time, not by the source: live state kept"
                 };
-                self.defined.insert(name.clone());
-                if matches!(classify(&old), Kind2::Data) {
-                    self.new_fps.insert(name.clone(), fingerprint(&old));
-                }
                 if self.apply {
                     dict.set_item(&name, &old)?;
                 }
@@ -1042,11 +1037,12 @@ impl<'py, 'a> Merge<'py, 'a> {
         {
             let wpath = format!("{path}.__wrapped__");
             match self.patch_function(&wpath, &ow, &nw, depth + 1) {
-                Patched::Unchanged => {}
+                Patched::Unchanged => {
+                    new_dict.set_item("__wrapped__", &ow)?;
+                }
                 Patched::Swapped => {
                     changed = true;
                     new_dict.set_item("__wrapped__", &ow)?;
-                    self.kept.insert(ptr(&nw), ow.clone());
                 }
                 Patched::Replaced(why) => {
                     changed = true;
@@ -1059,10 +1055,6 @@ impl<'py, 'a> Merge<'py, 'a> {
                         why,
                     );
                 }
-            }
-            if matches!(self.changes.last(), Some(c) if c.qualname == wpath) {
-            } else if !changed {
-                new_dict.set_item("__wrapped__", &ow)?;
             }
         }
         // Closure cells, matched by name (the tuples are equal, so positions agree).
@@ -1446,10 +1438,6 @@ impl<'py, 'a> Merge<'py, 'a> {
                     "no longer in the class body",
                 );
             } else {
-                self.defined.insert(mq.clone());
-                if matches!(classify(o), Kind2::Data) {
-                    self.new_fps.insert(mq.clone(), fingerprint(o));
-                }
                 let note = if defined {
                     "removed from the source, kept by override"
                 } else {
@@ -1488,6 +1476,8 @@ impl<'py, 'a> Merge<'py, 'a> {
         let value_map = old.getattr("_value2member_map_")?.cast_into::<PyDict>()?;
         let names_list = old.getattr("_member_names_")?.cast_into::<PyList>()?;
         let mut names = HashSet::new();
+        let object = self.py.import("builtins")?.getattr("object")?;
+        let plain_members = old.getattr("_member_type_").is_ok_and(|t| t.is(&object));
         for (k, n) in new_map.iter() {
             let name: String = k.extract()?;
             let mq = format!("{qual}.{name}");
@@ -1499,6 +1489,17 @@ impl<'py, 'a> Merge<'py, 'a> {
                 let old_value = o.getattr("_value_")?;
                 if same_value(&old_value, &new_value) {
                     self.push(&mq, Kind::Data, Action::Unchanged, None, None, "");
+                } else if !plain_members {
+                    // An IntEnum/StrEnum member *is* its value: it cannot change in place.
+                    self.push(
+                        &mq,
+                        Kind::Data,
+                        Action::NotApplied,
+                        Some(&old_value),
+                        Some(&new_value),
+                        "the value of a member of an int/str-based enum cannot change in place \
+                         (the member is its value); restart to apply it",
+                    );
                 } else {
                     if self.apply {
                         if value_map
@@ -1524,7 +1525,6 @@ impl<'py, 'a> Merge<'py, 'a> {
             } else {
                 let added = if self.apply {
                     let r: PyResult<()> = (|| {
-                        self.py.get_type::<pyo3::types::PyAny>();
                         self.py
                             .import("builtins")?
                             .getattr("object")?

@@ -1,0 +1,108 @@
+//! The `swapscope` Python module's argument checking: each misuse raises the documented exception
+//! type with a message that says what was wrong.
+
+mod common;
+mod engine_support;
+
+use engine_support::project;
+
+/// Python helper: calls `fn(*args, **kwargs)` and returns the exception's message, asserting its
+/// type.
+const RAISES: &str = r"
+def raises(exc_type, fn, *args, **kwargs):
+    try:
+        fn(*args, **kwargs)
+    except exc_type as e:
+        return str(e)
+    except BaseException as e:
+        raise AssertionError(f'expected {exc_type.__name__}, got {type(e).__name__}: {e}')
+    raise AssertionError(f'expected {exc_type.__name__}, nothing raised')
+";
+
+#[test]
+fn api_unknown_module_is_key_error() {
+    let p = project();
+    p.run(RAISES);
+    p.run(
+        r"
+        msg = raises(KeyError, swapscope.reload, 'api_no_such_module_anywhere')
+        assert 'api_no_such_module_anywhere' in msg and 'sys.modules' in msg, msg
+        ",
+    );
+}
+
+#[test]
+fn api_builtin_extension_and_main_are_value_errors() {
+    let p = project();
+    p.run(RAISES);
+    p.run(
+        r"
+        import math, sys
+        assert math.__file__.endswith('.so'), 'this check needs math as a C extension'
+        msg = raises(ValueError, swapscope.reload, 'sys')
+        assert 'sys' in msg and 'builtin' in msg, msg
+        msg = raises(ValueError, swapscope.reload, math)
+        assert 'math' in msg and 'C extension' in msg, msg
+        msg = raises(ValueError, swapscope.reload, 'math')
+        assert 'C extension' in msg, msg
+        import __main__
+        msg = raises(ValueError, swapscope.reload, '__main__')
+        assert '__main__' in msg and 'script' in msg, msg
+        ",
+    );
+}
+
+#[test]
+fn api_wrong_types_are_type_errors() {
+    let p = project();
+    p.run(RAISES);
+    p.write("api_types_m", "X = 1\n");
+    p.run(
+        r"
+        import api_types_m
+        msg = raises(TypeError, swapscope.reload, 42)
+        assert 'module' in msg and 'int' in msg, msg
+        msg = raises(TypeError, swapscope.reload, 'api_types_m', keep='X')
+        assert 'keep' in msg and 'single string' in msg and 'keep=[' in msg, msg
+        msg = raises(TypeError, swapscope.reload, 'api_types_m', take='X')
+        assert 'take' in msg, msg
+        msg = raises(TypeError, swapscope.reload, 'api_types_m', keep=[1])
+        assert 'keep' in msg and 'str' in msg, msg
+        msg = raises(TypeError, swapscope.reload, 'api_types_m', keep=5)
+        assert 'keep' in msg and 'int' in msg, msg
+        msg = raises(TypeError, swapscope.propagate, 'not a report')
+        assert 'report' in msg, msg
+        ",
+    );
+}
+
+#[test]
+fn api_contradicting_overrides_are_value_error() {
+    let p = project();
+    p.run(RAISES);
+    p.write("api_contra_m", "X = 1\n");
+    p.run(
+        r"
+        import api_contra_m as m
+        m.X = 5
+        msg = raises(ValueError, swapscope.reload, 'api_contra_m', keep=['X'], take=['X'])
+        assert 'X' in msg and 'keep' in msg and 'take' in msg, msg
+        assert m.X == 5
+        ",
+    );
+}
+
+#[test]
+fn api_reload_accepts_module_object() {
+    let p = project();
+    p.write("api_modobj_m", "def f():\n    return 1\n");
+    p.run("import api_modobj_m as m; from api_modobj_m import f");
+    p.write("api_modobj_m", "def f():\n    return 2\n");
+    p.run(
+        r"
+        r = applied(swapscope.reload(m))
+        assert r['module'] == 'api_modobj_m' and r['file'].endswith('api_modobj_m.py'), r
+        assert f() == 2
+        ",
+    );
+}

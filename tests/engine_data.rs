@@ -1,0 +1,467 @@
+//! Module data through a reload: the three-way rule, overrides, removed and run-time names, kind
+//! changes, stale copies in other modules, and dry runs.
+
+mod common;
+mod engine_support;
+
+use engine_support::project;
+
+#[test]
+fn data_three_way_rule() {
+    let p = project();
+    p.write(
+        "data_rule_m",
+        r"
+        SAME = 1
+        EDITED = 10
+        BOTH = 100
+        QUIET = 5
+        INVENTORY = ['sword']
+        ",
+    );
+    p.run(
+        r"
+        import data_rule_m as m
+        m.SAME = 2
+        m.BOTH = 200
+        inventory = m.INVENTORY
+        inventory.append('shield')
+        quiet = m.QUIET
+        ",
+    );
+    p.write(
+        "data_rule_m",
+        r"
+        SAME = 1
+        EDITED = 12
+        BOTH = 150
+        QUIET = 5
+        INVENTORY = ['sword']
+        ",
+    );
+    p.run(
+        r"
+        r = applied(swapscope.reload('data_rule_m'))
+        assert (m.SAME, m.EDITED, m.BOTH, m.QUIET) == (2, 12, 150, 5), (m.SAME, m.EDITED, m.BOTH)
+        assert m.INVENTORY is inventory and inventory == ['sword', 'shield']
+        c = expect(r, 'SAME', 'kept_live')
+        assert c['kind'] == 'data' and c['note'], c
+        c = expect(r, 'EDITED', 'took_new')
+        assert '10' in c['old'] and '12' in c['new'], c
+        c = expect(r, 'BOTH', 'conflict_took_new')
+        assert '200' in c['old'] and '150' in c['new'] and c['note'], c
+        expect(r, 'QUIET', 'unchanged')
+        expect(r, 'INVENTORY', 'kept_live')
+        ",
+    );
+}
+
+#[test]
+fn data_keep_and_take_overrides() {
+    let p = project();
+    p.write(
+        "data_overrides_m",
+        r"
+        CONFLICT = 1
+        LIVE = 2
+        EDITED = 3
+        ",
+    );
+    p.run(
+        r"
+        import data_overrides_m as m
+        m.CONFLICT = 10
+        m.LIVE = 20
+        live_conflict = m.CONFLICT
+        ",
+    );
+    p.write(
+        "data_overrides_m",
+        r"
+        CONFLICT = 100
+        LIVE = 2
+        EDITED = 300
+        ",
+    );
+    p.run(
+        r"
+        r = applied(swapscope.reload('data_overrides_m', keep=['CONFLICT', 'EDITED'], take=('LIVE',)))
+        assert m.CONFLICT == 10, 'keep wins over a conflict'
+        expect(r, 'CONFLICT', 'conflict_kept_live')
+        assert m.LIVE == 2, 'take replaces live state with the source value'
+        expect(r, 'LIVE', 'took_new')
+        assert m.EDITED == 3, 'keep ignores a source edit'
+        expect(r, 'EDITED', 'kept_live')
+        ",
+    );
+}
+
+#[test]
+fn data_keep_override_on_class_member() {
+    let p = project();
+    p.write(
+        "data_class_keep_m",
+        r"
+        class Player:
+            MAX_HP = 100
+        ",
+    );
+    p.run("import data_class_keep_m as m; m.Player.MAX_HP = 111");
+    p.write(
+        "data_class_keep_m",
+        r"
+        class Player:
+            MAX_HP = 150
+        ",
+    );
+    p.run(
+        r"
+        r = applied(swapscope.reload('data_class_keep_m', keep=['Player.MAX_HP']))
+        assert m.Player.MAX_HP == 111
+        expect(r, 'Player.MAX_HP', 'conflict_kept_live')
+        ",
+    );
+}
+
+#[test]
+fn data_derived_value_follows_its_base() {
+    let p = project();
+    p.write(
+        "data_derived_m",
+        r"
+        BASE_HP = 100
+        BOSS_HP = BASE_HP * 5
+        ",
+    );
+    p.run("import data_derived_m as m; assert m.BOSS_HP == 500");
+    p.write(
+        "data_derived_m",
+        r"
+        BASE_HP = 120
+        BOSS_HP = BASE_HP * 5
+        ",
+    );
+    p.run(
+        r"
+        r = applied(swapscope.reload('data_derived_m'))
+        assert (m.BASE_HP, m.BOSS_HP) == (120, 600), (m.BASE_HP, m.BOSS_HP)
+        expect(r, 'BASE_HP', 'took_new')
+        expect(r, 'BOSS_HP', 'took_new')
+        ",
+    );
+}
+
+#[test]
+fn data_state_dict_survives_unrelated_change() {
+    let p = project();
+    p.write(
+        "data_state_m",
+        r"
+        _sessions = {}
+
+        def login(name):
+            _sessions[name] = {'level': 1}
+            return 'welcome'
+        ",
+    );
+    p.run(
+        r"
+        import data_state_m as m
+        sessions = m._sessions
+        m.login('ann'); m.login('bob')
+        sessions['ann']['level'] = 9
+        ",
+    );
+    p.write(
+        "data_state_m",
+        r"
+        _sessions = {}
+
+        def login(name):
+            _sessions[name] = {'level': 1}
+            return 'welcome back'
+        ",
+    );
+    p.run(
+        r"
+        r = applied(swapscope.reload('data_state_m'))
+        assert m._sessions is sessions
+        assert sessions == {'ann': {'level': 9}, 'bob': {'level': 1}}, sessions
+        assert m.login('cy') == 'welcome back' and 'cy' in sessions
+        c = expect(r, '_sessions', 'kept_live')
+        assert c['note'], c
+        expect(r, 'login', 'code_swapped')
+        ",
+    );
+}
+
+#[test]
+fn data_removed_names_removed_runtime_names_stay() {
+    let p = project();
+    p.write(
+        "data_removed_m",
+        r"
+        OLD_NAME = 'old'
+        KEPT = 1
+
+        def helper():
+            return 'helper'
+
+        def remember():
+            global CACHE
+            CACHE = {'warm': True}
+        ",
+    );
+    p.run(
+        r"
+        import data_removed_m as m
+        from data_removed_m import helper
+        m.remember()
+        cache = m.CACHE
+        ",
+    );
+    p.write(
+        "data_removed_m",
+        r"
+        KEPT = 1
+
+        def remember():
+            global CACHE
+            CACHE = {'warm': True}
+        ",
+    );
+    p.run(
+        r"
+        r = applied(swapscope.reload('data_removed_m'))
+        assert not hasattr(m, 'OLD_NAME') and not hasattr(m, 'helper')
+        expect(r, 'OLD_NAME', 'removed')
+        expect(r, 'helper', 'removed')
+        assert helper() == 'helper', 'held references keep working'
+        assert m.CACHE is cache, 'a name created at run time is live state'
+        assert action(r, 'CACHE') in ('kept_live', 'unchanged'), show(r)
+        ",
+    );
+}
+
+#[test]
+fn data_runtime_name_survives_second_reload() {
+    let p = project();
+    p.write(
+        "data_runtime_twice_m",
+        r"
+        KEPT = 1
+
+        def remember():
+            global CACHE
+            CACHE = {'warm': True}
+        ",
+    );
+    p.run(
+        r"
+        import data_runtime_twice_m as m
+        m.remember()
+        cache = m.CACHE
+        ",
+    );
+    for (i, kept) in [(1, 2), (2, 3)] {
+        p.write(
+            "data_runtime_twice_m",
+            &format!(
+                r"
+                KEPT = {kept}
+
+                def remember():
+                    global CACHE
+                    CACHE = {{'warm': True}}
+                "
+            ),
+        );
+        p.run(&format!(
+            r"
+            r = applied(swapscope.reload('data_runtime_twice_m'))
+            assert m.KEPT == {kept}
+            assert getattr(m, 'CACHE', None) is cache, ('reload {i}', show(r))
+            assert action(r, 'CACHE') in ('kept_live', 'unchanged'), show(r)
+            "
+        ));
+    }
+}
+
+#[test]
+fn data_keep_override_keeps_removed_name() {
+    let p = project();
+    p.write(
+        "data_keep_removed_m",
+        r"
+        TABLE = {'a': 1}
+        OTHER = 2
+        ",
+    );
+    p.run("import data_keep_removed_m as m; table = m.TABLE");
+    p.write("data_keep_removed_m", "OTHER = 2\n");
+    p.run(
+        r"
+        r = applied(swapscope.reload('data_keep_removed_m', keep=['TABLE']))
+        assert m.TABLE is table
+        c = expect(r, 'TABLE', 'kept_live')
+        assert 'override' in c['note'], c
+        ",
+    );
+}
+
+#[test]
+fn data_global_changing_kind_is_replaced() {
+    let p = project();
+    p.write(
+        "data_kind_m",
+        r"
+        def f():
+            return 'function'
+
+        X = 1
+        ",
+    );
+    p.run("import data_kind_m as m; from data_kind_m import f");
+    p.write(
+        "data_kind_m",
+        r"
+        f = 42
+
+        def X():
+            return 'now a function'
+        ",
+    );
+    p.run(
+        r"
+        r = applied(swapscope.reload('data_kind_m'))
+        assert m.f == 42 and m.X() == 'now a function'
+        assert f() == 'function'
+        c = expect(r, 'f', 'replaced')
+        assert c['kind'] == 'data' and c['note'], c
+        c = expect(r, 'X', 'replaced')
+        assert c['kind'] == 'function' and c['note'], c
+        ",
+    );
+}
+
+#[test]
+fn data_stale_copies_listed_and_propagated() {
+    let p = project();
+    p.write(
+        "data_stale_src",
+        r"
+        DAMAGE = 10
+        LOOT = {'coin': 1}
+        SPEED = 3
+        ",
+    );
+    p.write(
+        "data_stale_user",
+        r"
+        from data_stale_src import DAMAGE, SPEED
+        from data_stale_src import LOOT as DROPS
+
+        def shoot():
+            return DAMAGE
+
+        def drops():
+            return DROPS
+        ",
+    );
+    p.run(
+        r"
+        import data_stale_src as src
+        import data_stale_user as user
+        assert user.shoot() == 10
+        ",
+    );
+    p.write(
+        "data_stale_src",
+        r"
+        DAMAGE = 12
+        LOOT = {'coin': 2}
+        SPEED = 3
+        ",
+    );
+    p.run(
+        r"
+        r = applied(swapscope.reload('data_stale_src'))
+        stale = {(s['module'], s['name'], s['source']) for s in r['stale_refs']}
+        assert ('data_stale_user', 'DAMAGE', 'DAMAGE') in stale, show(r)
+        assert ('data_stale_user', 'DROPS', 'LOOT') in stale, show(r)
+        assert not any(s[1] == 'SPEED' for s in stale), 'an unchanged value is not stale'
+        assert user.shoot() == 10 and user.drops() == {'coin': 1}, 'not propagated yet'
+        n = swapscope.propagate(r)
+        assert n == len(r['stale_refs']), n
+        assert user.shoot() == 12 and user.DAMAGE == 12
+        assert user.DROPS is src.LOOT and user.drops() == {'coin': 2}
+        ",
+    );
+}
+
+#[test]
+fn data_dry_run_reports_and_changes_nothing() {
+    let p = project();
+    p.write(
+        "data_dry_m",
+        r"
+        DAMAGE = 10
+        OLD = 'old'
+
+        def f():
+            return 'old'
+
+        class C:
+            def m(self):
+                return 'old'
+        ",
+    );
+    p.run(
+        r"
+        import data_dry_m as m
+        from data_dry_m import f, C
+        before, class_before = snapshot(m), snapshot(C)
+        code_before, method_code = f.__code__, C.m.__code__
+        ",
+    );
+    p.write(
+        "data_dry_m",
+        r"
+        DAMAGE = 12
+        NEW = 'new'
+
+        def f():
+            return 'new'
+
+        class C:
+            def m(self):
+                return 'new'
+            def added(self):
+                return 'added'
+        ",
+    );
+    p.run(
+        r"
+        r = swapscope.reload('data_dry_m', dry_run=True)
+        assert r['dry_run'] is True and r['outcome'] == 'applied', show(r)
+        expect(r, 'DAMAGE', 'took_new')
+        expect(r, 'NEW', 'added')
+        expect(r, 'OLD', 'removed')
+        expect(r, 'f', 'code_swapped')
+        expect(r, 'C', 'class_patched')
+        expect(r, 'C.m', 'code_swapped')
+        expect(r, 'C.added', 'added')
+        assert_identical(m, before)
+        assert_identical(C, class_before)
+        assert f.__code__ is code_before and C.m.__code__ is method_code
+        assert f() == 'old' and C().m() == 'old' and m.DAMAGE == 10
+        # the dry run left the baseline alone: the real reload reports the same
+        real = applied(swapscope.reload('data_dry_m'))
+        assert real['dry_run'] is False
+        dry = sorted((c['qualname'], c['action']) for c in r['changes'])
+        done = sorted((c['qualname'], c['action']) for c in real['changes'])
+        assert dry == done, (dry, done)
+        assert m.DAMAGE == 12 and f() == 'new' and C().added() == 'added'
+        ",
+    );
+}
