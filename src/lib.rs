@@ -2,8 +2,8 @@
 pub mod demo;
 pub mod engine;
 pub mod headless;
-pub mod policy;
 pub mod interp;
+pub mod policy;
 pub mod python_api;
 pub mod runtime;
 #[cfg(feature = "gui")]

@@ -108,18 +108,23 @@ fn open_window(config: swapscope::runtime::Config) -> anyhow::Result<i32> {
 
 #[cfg(not(feature = "gui"))]
 fn open_window(_config: swapscope::runtime::Config) -> anyhow::Result<i32> {
-    anyhow::bail!("this swapscope was built without the window (feature \"gui\"); run with --headless")
+    anyhow::bail!(
+        "this swapscope was built without the window (feature \"gui\"); run with --headless"
+    )
 }
 
 #[cfg(not(feature = "gui"))]
 fn capture(_out: &std::path::Path) -> anyhow::Result<i32> {
-    anyhow::bail!("this swapscope was built without the window (feature \"gui\"); --capture needs it")
+    anyhow::bail!(
+        "this swapscope was built without the window (feature \"gui\"); --capture needs it"
+    )
 }
 
 /// `--capture DIR`: the screenshot session on a temporary copy of the demo.
 #[cfg(feature = "gui")]
 fn capture(out: &std::path::Path) -> anyhow::Result<i32> {
-    std::fs::create_dir_all(out).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
+    std::fs::create_dir_all(out)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
     let demo = tempfile_dir()?;
     let script = swapscope::demo::write_copy(&demo).map_err(anyhow::Error::msg)?;
     let config = swapscope::runtime::Config {
@@ -133,7 +138,11 @@ fn capture(out: &std::path::Path) -> anyhow::Result<i32> {
     let result = swapscope::ui::run(config, Some(capture));
     std::fs::remove_dir_all(&demo).ok();
     result.map_err(anyhow::Error::msg)?;
-    if let Some(e) = error.lock().map_err(|_| anyhow::anyhow!("capture state poisoned"))?.take() {
+    if let Some(e) = error
+        .lock()
+        .map_err(|_| anyhow::anyhow!("capture state poisoned"))?
+        .take()
+    {
         anyhow::bail!("capture failed: {e}");
     }
     for name in swapscope::ui::capture::SHOTS {
@@ -141,13 +150,18 @@ fn capture(out: &std::path::Path) -> anyhow::Result<i32> {
             anyhow::bail!("capture did not write {}", out.join(name).display());
         }
     }
-    eprintln!("swapscope: wrote {} screenshots to {}", swapscope::ui::capture::SHOTS.len(), out.display());
+    eprintln!(
+        "swapscope: wrote {} screenshots to {}",
+        swapscope::ui::capture::SHOTS.len(),
+        out.display()
+    );
     Ok(0)
 }
 
 #[cfg(feature = "gui")]
 fn tempfile_dir() -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("swapscope-capture-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
     Ok(dir)
 }

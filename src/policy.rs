@@ -43,7 +43,11 @@ impl Policy {
         let mut module: Option<String> = None;
         for (i, raw) in text.lines().enumerate() {
             let line = raw.trim();
-            let err = |message: String| PolicyError { path: path.to_path_buf(), line: i + 1, message };
+            let err = |message: String| PolicyError {
+                path: path.to_path_buf(),
+                line: i + 1,
+                message,
+            };
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
@@ -59,7 +63,9 @@ impl Policy {
                 continue;
             }
             let Some((key, value)) = line.split_once('=') else {
-                return Err(err(format!("expected `attribute = keep|take`, found {line:?}")));
+                return Err(err(format!(
+                    "expected `attribute = keep|take`, found {line:?}"
+                )));
             };
             let Some(module) = &module else {
                 return Err(err("an attribute line before any `[module]` header".into()));
@@ -72,7 +78,11 @@ impl Policy {
                 "keep" => Override::Keep,
                 "take" => Override::Take,
                 "auto" => Override::Auto,
-                other => return Err(err(format!("unknown choice {other:?}; use keep, take or auto"))),
+                other => {
+                    return Err(err(format!(
+                        "unknown choice {other:?}; use keep, take or auto"
+                    )));
+                }
             };
             policy.set(module, key, ov);
         }
@@ -90,21 +100,30 @@ impl Policy {
             if attrs.values().all(|o| *o == Override::Auto) {
                 continue;
             }
-            out.push_str(&format!("\n[{module}]\n"));
+            out.push_str("\n[");
+            out.push_str(module);
+            out.push_str("]\n");
             for (name, ov) in attrs {
                 let word = match ov {
                     Override::Keep => "keep",
                     Override::Take => "take",
                     Override::Auto => continue,
                 };
-                out.push_str(&format!("{name} = {word}\n"));
+                out.push_str(name);
+                out.push_str(" = ");
+                out.push_str(word);
+                out.push('\n');
             }
         }
         out
     }
 
     pub fn get(&self, module: &str, qualname: &str) -> Override {
-        self.modules.get(module).and_then(|m| m.get(qualname)).copied().unwrap_or_default()
+        self.modules
+            .get(module)
+            .and_then(|m| m.get(qualname))
+            .copied()
+            .unwrap_or_default()
     }
 
     pub fn set(&mut self, module: &str, qualname: &str, ov: Override) {
@@ -139,8 +158,10 @@ impl Policy {
 pub fn combine(policy: &Overrides, explicit: &Overrides) -> Overrides {
     let named = |n: &String| explicit.keep.contains(n) || explicit.take.contains(n);
     let mut out = explicit.clone();
-    out.keep.extend(policy.keep.iter().filter(|n| !named(n)).cloned());
-    out.take.extend(policy.take.iter().filter(|n| !named(n)).cloned());
+    out.keep
+        .extend(policy.keep.iter().filter(|n| !named(n)).cloned());
+    out.take
+        .extend(policy.take.iter().filter(|n| !named(n)).cloned());
     out
 }
 
@@ -159,13 +180,33 @@ impl PolicyFile {
         let path = dir.join(FILE_NAME);
         match std::fs::read_to_string(&path) {
             Ok(text) => match Policy::parse(&text, &path) {
-                Ok(policy) => PolicyFile { path, policy, error: None },
-                Err(e) => PolicyFile { path, policy: Policy::default(), error: Some(e) },
+                Ok(policy) => PolicyFile {
+                    path,
+                    policy,
+                    error: None,
+                },
+                Err(e) => PolicyFile {
+                    path,
+                    policy: Policy::default(),
+                    error: Some(e),
+                },
             },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => PolicyFile { path, policy: Policy::default(), error: None },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => PolicyFile {
+                path,
+                policy: Policy::default(),
+                error: None,
+            },
             Err(e) => {
-                let error = PolicyError { path: path.clone(), line: 0, message: format!("cannot read it: {e}") };
-                PolicyFile { path, policy: Policy::default(), error: Some(error) }
+                let error = PolicyError {
+                    path: path.clone(),
+                    line: 0,
+                    message: format!("cannot read it: {e}"),
+                };
+                PolicyFile {
+                    path,
+                    policy: Policy::default(),
+                    error: Some(error),
+                }
             }
         }
     }
@@ -176,7 +217,8 @@ impl PolicyFile {
         if let Some(e) = &self.error {
             return Err(format!("not saved: {e}"));
         }
-        std::fs::write(&self.path, self.policy.render()).map_err(|e| format!("cannot save the policy file {}: {e}", self.path.display()))
+        std::fs::write(&self.path, self.policy.render())
+            .map_err(|e| format!("cannot save the policy file {}: {e}", self.path.display()))
     }
 }
 
@@ -191,7 +233,10 @@ mod tests {
         p.set("balance", "Player.MAX_HP", Override::Take);
         p.set("players", "X", Override::Auto);
         let text = p.render();
-        assert!(text.contains("[balance]\nPlayer.MAX_HP = take\nWEAPONS = keep\n"), "{text}");
+        assert!(
+            text.contains("[balance]\nPlayer.MAX_HP = take\nWEAPONS = keep\n"),
+            "{text}"
+        );
         assert!(!text.contains("[players]"));
         assert_eq!(Policy::parse(&text, Path::new("p")).expect("parses"), p);
     }
@@ -214,8 +259,14 @@ mod tests {
 
     #[test]
     fn explicit_overrides_win() {
-        let policy = Overrides { keep: vec!["A".into(), "B".into()], take: vec![] };
-        let explicit = Overrides { keep: vec![], take: vec!["A".into()] };
+        let policy = Overrides {
+            keep: vec!["A".into(), "B".into()],
+            take: vec![],
+        };
+        let explicit = Overrides {
+            keep: vec![],
+            take: vec!["A".into()],
+        };
         let c = combine(&policy, &explicit);
         assert_eq!(c.take, vec!["A".to_string()]);
         assert_eq!(c.keep, vec!["B".to_string()]);
@@ -229,6 +280,9 @@ mod tests {
         let mut f = PolicyFile::load(dir.path());
         assert!(f.error.is_some());
         assert!(f.set("m", "Y", Override::Keep).is_err());
-        assert_eq!(std::fs::read_to_string(&path).expect("read"), "[m]\nX = maybe\n");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            "[m]\nX = maybe\n"
+        );
     }
 }

@@ -30,7 +30,9 @@ static POLICY_HOOK: RwLock<Option<PolicyHook>> = RwLock::new(None);
 
 /// Gives the saved per-attribute policy of a module; explicit `keep`/`take` win over it.
 pub fn set_policy_hook(hook: Option<PolicyHook>) {
-    *POLICY_HOOK.write().unwrap_or_else(std::sync::PoisonError::into_inner) = hook;
+    *POLICY_HOOK
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = hook;
 }
 
 /// Called with every report of a reload made through the Python API (the runtime turns them into
@@ -73,7 +75,8 @@ pub fn with_switch_interval<T>(py: Python<'_>, f: impl FnOnce() -> T) -> T {
         .and_then(|v| v.extract::<f64>().ok());
     if let (Some(sys), Some(_)) = (&sys, previous) {
         // Raising it can only fail on a broken sys; the reload then runs with the default.
-        sys.call_method1("setswitchinterval", (RELOAD_SWITCH_INTERVAL,)).ok();
+        sys.call_method1("setswitchinterval", (RELOAD_SWITCH_INTERVAL,))
+            .ok();
         // A thread already waiting for the GIL still waits with the old interval and would ask
         // for it back mid-reload. Hand the GIL over once: every waiter then waits anew, with the
         // raised interval, and a pending drop request is cleared.
@@ -167,12 +170,12 @@ fn to_dict<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> PyResult<Bou
     reason = "these doc comments are the Python docstrings users read"
 )]
 pub mod swapscope_module {
+    use super::Overrides;
     use super::{
         Bound, PyAny, PyAnyMethods, PyModule, PyModuleMethods, PyResult, PyString, PyTypeError,
         PyTypeMethods, Python, ReloadOptions, ReloadReport, SAFEPOINT_HOOK, engine, names,
         pyfunction, reload_and_notify, to_dict, to_pyerr,
     };
-    use super::Overrides;
 
     /// reload(module, *, keep=(), take=(), dry_run=False, replace_incompatible=False) -> dict
     ///

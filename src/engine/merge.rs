@@ -344,9 +344,9 @@ fn class_line(source: &str, qual: &str) -> Option<u32> {
     source
         .lines()
         .position(|l| {
-            l.trim_start()
-                .strip_prefix("class ")
-                .is_some_and(|rest| rest.starts_with(name) && rest[name.len()..].starts_with(['(', ':']))
+            l.trim_start().strip_prefix("class ").is_some_and(|rest| {
+                rest.starts_with(name) && rest[name.len()..].starts_with(['(', ':'])
+            })
         })
         .and_then(|i| u32::try_from(i + 1).ok())
 }
@@ -419,7 +419,9 @@ fn type_delattr(cls: &Bound<'_, PyType>, name: &str) -> PyResult<()> {
         .map(|_| ())
 }
 
-pub(crate) fn class_items<'py>(cls: &Bound<'py, PyType>) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
+pub(crate) fn class_items<'py>(
+    cls: &Bound<'py, PyType>,
+) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
     let mut out = Vec::new();
     for item in cls.getattr("__dict__")?.call_method0("items")?.try_iter()? {
         let (k, v): (Bound<'py, PyAny>, Bound<'py, PyAny>) = item?.extract()?;
@@ -444,7 +446,11 @@ fn freevars(f: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
 
 /// For two dicts, lists or tuples, where they differ (live → new), for the report's note.
 fn container_diff(old: &Bound<'_, PyAny>, new: &Bound<'_, PyAny>) -> Option<String> {
-    let container = |o: &Bound<'_, PyAny>| o.is_instance_of::<PyDict>() || o.is_instance_of::<PyList>() || o.is_instance_of::<PyTuple>();
+    let container = |o: &Bound<'_, PyAny>| {
+        o.is_instance_of::<PyDict>()
+            || o.is_instance_of::<PyList>()
+            || o.is_instance_of::<PyTuple>()
+    };
     if !container(old) || !container(new) {
         return None;
     }
@@ -1225,10 +1231,10 @@ impl<'py, 'a> Merge<'py, 'a> {
         if !d.take_new && d.action == Action::Unchanged && !same_value(old, new) {
             // Equal fingerprints but a different object: the old object stays, silently.
         }
-        if d.action != Action::Unchanged {
-            if let Some(changes) = container_diff(old, new) {
-                note_text = format!("{note_text}; changes: {changes}");
-            }
+        if d.action != Action::Unchanged
+            && let Some(changes) = container_diff(old, new)
+        {
+            note_text = format!("{note_text}; changes: {changes}");
         }
         self.push(qual, kind, d.action, Some(old), Some(new), note_text);
         d.take_new
@@ -1666,7 +1672,7 @@ impl<'py, 'a> Merge<'py, 'a> {
                 }
             }
             Kind2::Wrapper(inner) | Kind2::ClassMethod(inner) | Kind2::StaticMethod(inner) => {
-                self.fix_fresh(&inner, depth + 1, budget)
+                self.fix_fresh(&inner, depth + 1, budget);
             }
             Kind2::Property(acc) => {
                 for (_, f) in acc {

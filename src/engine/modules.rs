@@ -58,7 +58,9 @@ pub fn modules(py: Python<'_>) -> PyResult<Vec<ModuleInfo>> {
             }
             (None, None) => Group::Builtin,
         };
-        let changed_on_disk = record.as_ref().is_some_and(tracker::TrackedModule::changed_on_disk);
+        let changed_on_disk = record
+            .as_ref()
+            .is_some_and(tracker::TrackedModule::changed_on_disk);
         out.push(ModuleInfo {
             tracked: record.is_some(),
             last_outcome: record.as_ref().and_then(|r| r.last_outcome),
@@ -90,11 +92,15 @@ pub fn attributes(py: Python<'_>, name: &str) -> PyResult<Vec<AttrInfo>> {
         .import("sys")?
         .getattr("modules")?
         .get_item(name)
-        .map_err(|_| pyo3::exceptions::PyKeyError::new_err(format!("no module named {name:?} is loaded")))?;
+        .map_err(|_| {
+            pyo3::exceptions::PyKeyError::new_err(format!("no module named {name:?} is loaded"))
+        })?;
     let dict = module.getattr("__dict__")?.cast_into::<PyDict>()?.copy()?;
     let mut out = Vec::new();
     for (k, v) in dict.iter() {
-        let Ok(key) = k.extract::<String>() else { continue };
+        let Ok(key) = k.extract::<String>() else {
+            continue;
+        };
         if key.starts_with("__") && key.ends_with("__") {
             continue;
         }
@@ -105,19 +111,19 @@ pub fn attributes(py: Python<'_>, name: &str) -> PyResult<Vec<AttrInfo>> {
             kind: kind.report_kind(false),
             repr: super::merge::short_repr(&v),
         });
-        if let Ok(cls) = v.cast::<pyo3::types::PyType>() {
-            if tracker::owned_by(cls, name, &key) {
-                for (mk, mv) in super::merge::class_items(cls)? {
-                    if super::merge::skip_member(&mk) || (mk.starts_with("__") && mk.ends_with("__")) {
-                        continue;
-                    }
-                    out.push(AttrInfo {
-                        name: mk.clone(),
-                        qualname: format!("{key}.{mk}"),
-                        kind: super::classify::classify(&mv).report_kind(true),
-                        repr: super::merge::short_repr(&mv),
-                    });
+        if let Ok(cls) = v.cast::<pyo3::types::PyType>()
+            && tracker::owned_by(cls, name, &key)
+        {
+            for (mk, mv) in super::merge::class_items(cls)? {
+                if super::merge::skip_member(&mk) || (mk.starts_with("__") && mk.ends_with("__")) {
+                    continue;
                 }
+                out.push(AttrInfo {
+                    name: mk.clone(),
+                    qualname: format!("{key}.{mk}"),
+                    kind: super::classify::classify(&mv).report_kind(true),
+                    repr: super::merge::short_repr(&mv),
+                });
             }
         }
     }

@@ -39,7 +39,11 @@ pub enum Command {
     /// Send `Event::Attributes` for this module (live values).
     Inspect(ModuleName),
     /// Set one attribute's data policy and save the policy file.
-    SetPolicy { module: ModuleName, qualname: String, choice: Override },
+    SetPolicy {
+        module: ModuleName,
+        qualname: String,
+        choice: Override,
+    },
     /// Copy a reload's new values into the stale copies its report listed.
     Propagate {
         module: ModuleName,

@@ -205,13 +205,19 @@ fn worker_main(config: &Config, commands: &Receiver<Command>, own: &Sender<Comma
     while let Ok(cmd) = commands.recv() {
         match cmd {
             Command::Inspect(module) => {
-                let attrs = Python::attach(|py| engine::attributes(py, &module.0).map_err(|e| e.to_string()));
+                let attrs = Python::attach(|py| {
+                    engine::attributes(py, &module.0).map_err(|e| e.to_string())
+                });
                 match attrs {
                     Ok(attrs) => sink.send(Event::Attributes { module, attrs }),
                     Err(e) => sink.send(Event::Problem(format!("cannot inspect {module}: {e}"))),
                 }
             }
-            Command::SetPolicy { module, qualname, choice } => {
+            Command::SetPolicy {
+                module,
+                qualname,
+                choice,
+            } => {
                 let saved = lock(&policy).set(&module.0, &qualname, choice);
                 if let Err(e) = saved {
                     sink.send(Event::Problem(e));
@@ -363,14 +369,23 @@ fn run_job(sink: &Sink, module: &str, opts: &ReloadOptions) {
 }
 
 fn lock(policy: &Mutex<PolicyFile>) -> std::sync::MutexGuard<'_, PolicyFile> {
-    policy.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    policy
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn send_policy(sink: &Sink, policy: &Mutex<PolicyFile>) {
     let (event, problem) = {
         let file = lock(policy);
         let error = file.error.as_ref().map(ToString::to_string);
-        (Event::Policy { policy: file.policy.clone(), path: file.path.clone(), error: error.clone() }, error)
+        (
+            Event::Policy {
+                policy: file.policy.clone(),
+                path: file.path.clone(),
+                error: error.clone(),
+            },
+            error,
+        )
     };
     sink.send(event);
     if let Some(p) = problem {
@@ -379,7 +394,12 @@ fn send_policy(sink: &Sink, policy: &Mutex<PolicyFile>) {
 }
 
 /// Starts the interpreter, the hooks and the script thread.
-fn start(config: &Config, sink: &Sink, safepoints: &Arc<Safepoints>, policy: &Arc<Mutex<PolicyFile>>) -> Result<Event, String> {
+fn start(
+    config: &Config,
+    sink: &Sink,
+    safepoints: &Arc<Safepoints>,
+    policy: &Arc<Mutex<PolicyFile>>,
+) -> Result<Event, String> {
     let script = std::path::absolute(&config.script).unwrap_or_else(|_| config.script.clone());
     if !script.is_file() {
         return Err(if script.is_dir() {
@@ -397,14 +417,20 @@ fn start(config: &Config, sink: &Sink, safepoints: &Arc<Safepoints>, policy: &Ar
     python_api::set_report_hook(Some(Arc::new(move |r, sources| {
         report_sink.send(Event::ReloadFinished(r.clone()));
         if sources.new.is_some() {
-            report_sink.send(Event::ReloadSources { id: r.id, old: sources.old, new: sources.new });
+            report_sink.send(Event::ReloadSources {
+                id: r.id,
+                old: sources.old,
+                new: sources.new,
+            });
         }
     })));
     let sp = Arc::clone(safepoints);
     let sp_sink = sink.clone();
     python_api::set_safepoint_hook(Some(Arc::new(move |py| run_safepoint(py, &sp, &sp_sink))));
     let pol = Arc::clone(policy);
-    python_api::set_policy_hook(Some(Arc::new(move |module| lock(&pol).policy.overrides(module))));
+    python_api::set_policy_hook(Some(Arc::new(move |module| {
+        lock(&pol).policy.overrides(module)
+    })));
     let python_version = Python::attach(|py| -> PyResult<String> {
         tracker::install(py, &roots)?;
         let sys = py.import("sys")?;

@@ -45,21 +45,32 @@ pub struct CaptureScript {
 }
 
 fn edit(path: &Path, from: &str, to: &str) -> Result<(), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if !text.contains(from) {
         return Err(format!("{} does not contain {from:?}", path.display()));
     }
-    std::fs::write(path, text.replacen(from, to, 1)).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    std::fs::write(path, text.replacen(from, to, 1))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 fn save_png(path: &Path, image: &egui::ColorImage) -> Result<(), String> {
-    let file = std::fs::File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    let file = std::fs::File::create(path)
+        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
     let [w, h] = image.size;
-    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), u32::try_from(w).unwrap_or(0), u32::try_from(h).unwrap_or(0));
+    let mut encoder = png::Encoder::new(
+        std::io::BufWriter::new(file),
+        u32::try_from(w).unwrap_or(0),
+        u32::try_from(h).unwrap_or(0),
+    );
     encoder.set_color(png::ColorType::Rgba);
     encoder.set_depth(png::BitDepth::Eight);
     let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
-    let bytes: Vec<u8> = image.pixels.iter().flat_map(|c| c.to_array()).collect();
+    let bytes: Vec<u8> = image
+        .pixels
+        .iter()
+        .flat_map(egui::Color32::to_array)
+        .collect();
     writer.write_image_data(&bytes).map_err(|e| e.to_string())
 }
 
@@ -84,7 +95,10 @@ impl CaptureScript {
     }
 
     fn fail(&mut self, message: String, ctx: &egui::Context) -> bool {
-        *self.error.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(message);
+        *self
+            .error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(message);
         ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         true
     }
@@ -103,7 +117,11 @@ impl CaptureScript {
                 Ok(()) => {
                     written.fetch_add(1, Ordering::SeqCst);
                 }
-                Err(e) => *error.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e),
+                Err(e) => {
+                    *error
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e)
+                }
             });
         } else if self.written.load(Ordering::SeqCst) > index {
             self.next(then);

@@ -50,7 +50,7 @@ pub struct InspectorApp {
     pub sent: Vec<Command>,
     capture: Option<CaptureScript>,
     /// Keeps the runtime alive for as long as the window.
-    _runtime: Option<Runtime>,
+    runtime: Option<Runtime>,
 }
 
 impl InspectorApp {
@@ -65,7 +65,7 @@ impl InspectorApp {
             previewed: HashSet::new(),
             sent: Vec::new(),
             capture: None,
-            _runtime: None,
+            runtime: None,
         }
     }
 
@@ -103,7 +103,8 @@ impl InspectorApp {
         if !self.state.worker_alive || self.state.python_version.is_none() {
             return;
         }
-        let due = |last: Option<Instant>, every: Duration| last.is_none_or(|t| t.elapsed() >= every);
+        let due =
+            |last: Option<Instant>, every: Duration| last.is_none_or(|t| t.elapsed() >= every);
         if due(self.last_modules, REFRESH_MODULES) {
             self.last_modules = Some(Instant::now());
             self.send(Command::ListModules);
@@ -113,8 +114,16 @@ impl InspectorApp {
                 self.last_attrs = Some(Instant::now());
                 self.send(Command::Inspect(ModuleName(selected.clone())));
             }
-            if self.state.changed.contains(&selected) && !self.state.auto_reload && self.previewed.insert(selected.clone()) {
-                self.send(Command::Reload { module: ModuleName(selected), overrides: Overrides::default(), dry_run: true, replace_incompatible: false });
+            if self.state.changed.contains(&selected)
+                && !self.state.auto_reload
+                && self.previewed.insert(selected.clone())
+            {
+                self.send(Command::Reload {
+                    module: ModuleName(selected),
+                    overrides: Overrides::default(),
+                    dry_run: true,
+                    replace_incompatible: false,
+                });
             }
         }
         ctx.request_repaint_after(REFRESH_ATTRS);
@@ -123,7 +132,9 @@ impl InspectorApp {
     fn send(&mut self, cmd: Command) {
         match self.commands.try_send(cmd.clone()) {
             Ok(()) => self.sent.push(cmd),
-            Err(TrySendError::Full(_)) => self.state.notify("the Python worker is busy; try again in a moment".into()),
+            Err(TrySendError::Full(_)) => self
+                .state
+                .notify("the Python worker is busy; try again in a moment".into()),
             Err(TrySendError::Disconnected(_)) => self.state.worker_died(),
         }
         if self.sent.len() > 10_000 {
@@ -153,7 +164,13 @@ impl InspectorApp {
                     }
                 }
                 Action::ReloadSelected => {
-                    let tracked = self.state.selected.as_deref().and_then(|s| self.state.module(s)).filter(|m| m.group == Group::Project).map(|m| m.name.clone());
+                    let tracked = self
+                        .state
+                        .selected
+                        .as_deref()
+                        .and_then(|s| self.state.module(s))
+                        .filter(|m| m.group == Group::Project)
+                        .map(|m| m.name.clone());
                     if let Some(name) = tracked {
                         self.request_reload(name);
                     }
@@ -169,7 +186,12 @@ impl InspectorApp {
 
     fn request_reload(&mut self, name: String) {
         self.state.busy.insert(name.clone());
-        self.send(Command::Reload { module: ModuleName(name), overrides: Overrides::default(), dry_run: false, replace_incompatible: false });
+        self.send(Command::Reload {
+            module: ModuleName(name),
+            overrides: Overrides::default(),
+            dry_run: false,
+            replace_incompatible: false,
+        });
     }
 
     /// Draws the whole window and returns what the user did.
@@ -184,17 +206,28 @@ impl InspectorApp {
             panels::notifications_ui(ui, state, &mut actions);
         });
         egui::Panel::bottom("status").show(ui, |ui| panels::status_ui(ui, state));
-        egui::Panel::bottom("console").resizable(true).default_size(150.0).show(ui, |ui| {
-            ui.strong("Console");
-            panels::console_ui(ui, state);
-        });
-        egui::Panel::left("modules").resizable(true).default_size(210.0).show(ui, |ui| panels::modules_ui(ui, state, &mut actions));
-        egui::Panel::right("reports").resizable(true).default_size(400.0).show(ui, |ui| {
-            let h = ui.available_height();
-            ui.allocate_ui(egui::vec2(ui.available_width(), h * 0.35), |ui| panels::history_ui(ui, state, &mut actions));
-            ui.separator();
-            panels::report_ui(ui, state, &mut actions);
-        });
+        egui::Panel::bottom("console")
+            .resizable(true)
+            .default_size(150.0)
+            .show(ui, |ui| {
+                ui.strong("Console");
+                panels::console_ui(ui, state);
+            });
+        egui::Panel::left("modules")
+            .resizable(true)
+            .default_size(210.0)
+            .show(ui, |ui| panels::modules_ui(ui, state, &mut actions));
+        egui::Panel::right("reports")
+            .resizable(true)
+            .default_size(400.0)
+            .show(ui, |ui| {
+                let h = ui.available_height();
+                ui.allocate_ui(egui::vec2(ui.available_width(), h * 0.35), |ui| {
+                    panels::history_ui(ui, state, &mut actions)
+                });
+                ui.separator();
+                panels::report_ui(ui, state, &mut actions);
+            });
         egui::CentralPanel::default().show(ui, |ui| panels::attributes_ui(ui, state, &mut actions));
         actions
     }
@@ -221,7 +254,9 @@ impl eframe::App for InspectorApp {
 /// script and closes when done.
 pub fn run(config: Config, capture: Option<CaptureScript>) -> Result<(), String> {
     let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default().with_title("swapscope").with_inner_size([1400.0, 860.0]),
+        viewport: egui::ViewportBuilder::default()
+            .with_title("swapscope")
+            .with_inner_size([1400.0, 860.0]),
         renderer: eframe::Renderer::Glow,
         ..Default::default()
     };
@@ -233,7 +268,7 @@ pub fn run(config: Config, capture: Option<CaptureScript>) -> Result<(), String>
             let runtime = Runtime::start(config, Some(Arc::new(move || ctx.request_repaint())));
             let mut app = InspectorApp::new(runtime.commands.clone(), runtime.events.clone());
             app.capture = capture;
-            app._runtime = Some(runtime);
+            app.runtime = Some(runtime);
             Ok(Box::new(app))
         }),
     )

@@ -4,10 +4,10 @@
 use egui::{Align, Layout, RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 
+use super::Action;
 use super::source::{DiffLine, definition, diff};
 use super::state::{HistoryEntry, ScriptState, UiState};
 use super::theme;
-use super::Action;
 use crate::engine::{Action as Did, Change, Group, Kind, Outcome, Override, ReloadReport};
 use crate::runtime::{Command, ModuleName, Stream};
 
@@ -41,7 +41,10 @@ pub fn toolbar_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
         }
         let changed = state.changed.len();
         if ui
-            .add_enabled(changed > 0 && state.worker_alive, egui::Button::new(format!("Reload all changed ({changed})")))
+            .add_enabled(
+                changed > 0 && state.worker_alive,
+                egui::Button::new(format!("Reload all changed ({changed})")),
+            )
             .clicked()
         {
             actions.push(Action::ReloadChanged);
@@ -100,7 +103,11 @@ pub fn modules_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
                         let open = state.expanded.contains(group);
                         let arrow = if open { "⏷" } else { "⏵" };
                         if ui
-                            .selectable_label(false, RichText::new(format!("{arrow} {} ({n})", group_label(*group))).strong())
+                            .selectable_label(
+                                false,
+                                RichText::new(format!("{arrow} {} ({n})", group_label(*group)))
+                                    .strong(),
+                            )
                             .clicked()
                         {
                             actions.push(Action::ToggleGroup(*group));
@@ -115,12 +122,20 @@ pub fn modules_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
                                 actions.push(Action::SelectModule(m.name.clone()));
                             }
                             if state.changed.contains(&m.name) {
-                                ui.label(RichText::new("●").monospace().color(theme::CHANGED)).on_hover_text("changed on disk since loaded");
+                                ui.label(RichText::new("●").monospace().color(theme::CHANGED))
+                                    .on_hover_text("changed on disk since loaded");
                             }
                             if let Some(outcome) = m.last_outcome {
-                                let mark = if outcome == Outcome::Applied { "✔" } else { "✖" };
+                                let mark = if outcome == Outcome::Applied {
+                                    "✔"
+                                } else {
+                                    "✖"
+                                };
                                 ui.colored_label(theme::outcome_color(outcome), mark)
-                                    .on_hover_text(format!("last reload: {}", theme::outcome_label(outcome)));
+                                    .on_hover_text(format!(
+                                        "last reload: {}",
+                                        theme::outcome_label(outcome)
+                                    ));
                             }
                         });
                     }
@@ -161,14 +176,17 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
     }
     let preview = state.previews.get(&module);
     if let Some(p) = preview {
-        if p.outcome != Outcome::Applied {
-            ui.colored_label(theme::ERROR, format!("The file on disk would not reload: {}", p.summary()));
-        } else {
+        if p.outcome == Outcome::Applied {
             let c = p.counts();
             ui.label(format!(
                 "A reload would: {} swap, {} take new, {} keep live, {} add, {} remove, {} conflicts.",
                 c.swapped, c.taken, c.kept, c.added, c.removed, c.conflicts
             ));
+        } else {
+            ui.colored_label(
+                theme::ERROR,
+                format!("The file on disk would not reload: {}", p.summary()),
+            );
         }
     }
     let last = state.last_reload(&module);
@@ -187,7 +205,13 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
     }
     if let Some(p) = preview {
         for c in p.changes.iter().filter(|c| c.action == Did::Added) {
-            rows.push(AttrRow { qualname: &c.qualname, kind: c.kind, live: "", preview: Some(c), last: None });
+            rows.push(AttrRow {
+                qualname: &c.qualname,
+                kind: c.kind,
+                live: "",
+                preview: Some(c),
+                last: None,
+            });
         }
     }
     if rows.is_empty() {
@@ -207,7 +231,14 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
         .column(Column::remainder().at_least(150.0));
     table
         .header(theme::ROW_HEIGHT, |mut h| {
-            for title in ["Name", "Kind", "Live value", "Source value", "Reload", "Data policy"] {
+            for title in [
+                "Name",
+                "Kind",
+                "Live value",
+                "Source value",
+                "Reload",
+                "Data policy",
+            ] {
                 h.col(|ui| {
                     ui.strong(title);
                 });
@@ -219,7 +250,8 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
                 let conflict = r.preview.is_some_and(|c| c.action.is_conflict());
                 let paint = |ui: &mut Ui| {
                     if conflict {
-                        ui.painter().rect_filled(ui.max_rect(), 0.0, theme::CONFLICT_BG);
+                        ui.painter()
+                            .rect_filled(ui.max_rect(), 0.0, theme::CONFLICT_BG);
                     }
                 };
                 row.col(|ui| {
@@ -229,7 +261,9 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
                 });
                 row.col(|ui| {
                     paint(ui);
-                    ui.label(RichText::new(format!("{:?}", r.kind).to_lowercase()).color(theme::MUTED));
+                    ui.label(
+                        RichText::new(format!("{:?}", r.kind).to_lowercase()).color(theme::MUTED),
+                    );
                 });
                 row.col(|ui| {
                     paint(ui);
@@ -253,7 +287,10 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
                         _ => ("", None),
                     };
                     if let Some(c) = change.filter(|c| c.action != Did::Unchanged) {
-                        let resp = ui.colored_label(theme::action_color(c.action), format!("{prefix}{}", theme::action_label(c.action)));
+                        let resp = ui.colored_label(
+                            theme::action_color(c.action),
+                            format!("{prefix}{}", theme::action_label(c.action)),
+                        );
                         if !c.note.is_empty() {
                             resp.on_hover_text(&c.note);
                         }
@@ -263,8 +300,14 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
                     paint(ui);
                     if r.kind == Kind::Data {
                         let current = state.choice(&module, r.qualname);
-                        for (choice, label) in [(Override::Auto, "Auto"), (Override::Keep, "Keep"), (Override::Take, "Take")] {
-                            if ui.selectable_label(current == choice, label).clicked() && current != choice {
+                        for (choice, label) in [
+                            (Override::Auto, "Auto"),
+                            (Override::Keep, "Keep"),
+                            (Override::Take, "Take"),
+                        ] {
+                            if ui.selectable_label(current == choice, label).clicked()
+                                && current != choice
+                            {
                                 actions.push(Action::Send(Command::SetPolicy {
                                     module: ModuleName(module.clone()),
                                     qualname: r.qualname.to_string(),
@@ -279,15 +322,24 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
 }
 
 fn clock(at: std::time::SystemTime) -> String {
-    let secs = at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    format!("{:02}:{:02}:{:02}", (secs / 3600) % 24, (secs / 60) % 60, secs % 60)
+    let secs = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!(
+        "{:02}:{:02}:{:02}",
+        (secs / 3600) % 24,
+        (secs / 60) % 60,
+        secs % 60
+    )
 }
 
 /// Every reload, newest first: time, module, outcome, counts, duration.
 pub fn history_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
     ui.heading("History");
     if state.history.is_empty() {
-        ui.label(RichText::new("No reloads yet. Edit a file and click Reload.").color(theme::MUTED));
+        ui.label(
+            RichText::new("No reloads yet. Edit a file and click Reload.").color(theme::MUTED),
+        );
         return;
     }
     let entries: Vec<&HistoryEntry> = state.history.iter().rev().collect();
@@ -325,8 +377,16 @@ fn diff_ui(ui: &mut Ui, old: &str, new: &str) {
     for line in diff(old, new) {
         match line {
             DiffLine::Same(t) => ui.monospace(format!("  {t}")),
-            DiffLine::Added(t) => ui.label(RichText::new(format!("+ {t}")).monospace().color(theme::DIFF_ADD)),
-            DiffLine::Removed(t) => ui.label(RichText::new(format!("- {t}")).monospace().color(theme::DIFF_DEL)),
+            DiffLine::Added(t) => ui.label(
+                RichText::new(format!("+ {t}"))
+                    .monospace()
+                    .color(theme::DIFF_ADD),
+            ),
+            DiffLine::Removed(t) => ui.label(
+                RichText::new(format!("- {t}"))
+                    .monospace()
+                    .color(theme::DIFF_DEL),
+            ),
         };
     }
 }
@@ -334,40 +394,54 @@ fn diff_ui(ui: &mut Ui, old: &str, new: &str) {
 /// The whole report of the selected reload.
 pub fn report_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
     let Some(entry) = state.selected_report.and_then(|id| state.report(id)) else {
-        ui.label(RichText::new("Select a reload in the history to see its report.").color(theme::MUTED));
+        ui.label(
+            RichText::new("Select a reload in the history to see its report.").color(theme::MUTED),
+        );
         return;
     };
     let r = &entry.report;
     ui.heading(format!("Reload #{} of {}", r.id, r.module));
     ui.colored_label(theme::outcome_color(r.outcome), r.summary());
-    egui::ScrollArea::vertical().id_salt("report").auto_shrink([false, false]).show(ui, |ui| {
-        if let Some(e) = &r.error {
-            failure_ui(ui, r, e);
-            return;
-        }
-        if !r.stale_refs.is_empty() {
-            ui.separator();
-            ui.strong("Stale copies (other modules still hold the old values)");
-            for s in &r.stale_refs {
-                ui.label(format!("{}.{} still holds the old {} = {}", s.module, s.name, s.source, s.value));
+    egui::ScrollArea::vertical()
+        .id_salt("report")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            if let Some(e) = &r.error {
+                failure_ui(ui, r, e);
+                return;
             }
-            if ui.button("Propagate the new values").clicked() {
-                actions.push(Action::Send(Command::Propagate { module: ModuleName(r.module.clone()), stale: r.stale_refs.clone() }));
-            }
-        }
-        ui.separator();
-        let (changed, unchanged): (Vec<&Change>, Vec<&Change>) = r.changes.iter().partition(|c| c.action != Did::Unchanged);
-        for c in changed {
-            change_ui(ui, entry, c);
-        }
-        if !unchanged.is_empty() {
-            egui::CollapsingHeader::new(format!("{} unchanged", unchanged.len())).id_salt(("unchanged", r.id)).show(ui, |ui| {
-                for c in unchanged {
-                    ui.label(RichText::new(&c.qualname).color(theme::MUTED));
+            if !r.stale_refs.is_empty() {
+                ui.separator();
+                ui.strong("Stale copies (other modules still hold the old values)");
+                for s in &r.stale_refs {
+                    ui.label(format!(
+                        "{}.{} still holds the old {} = {}",
+                        s.module, s.name, s.source, s.value
+                    ));
                 }
-            });
-        }
-    });
+                if ui.button("Propagate the new values").clicked() {
+                    actions.push(Action::Send(Command::Propagate {
+                        module: ModuleName(r.module.clone()),
+                        stale: r.stale_refs.clone(),
+                    }));
+                }
+            }
+            ui.separator();
+            let (changed, unchanged): (Vec<&Change>, Vec<&Change>) =
+                r.changes.iter().partition(|c| c.action != Did::Unchanged);
+            for c in changed {
+                change_ui(ui, entry, c);
+            }
+            if !unchanged.is_empty() {
+                egui::CollapsingHeader::new(format!("{} unchanged", unchanged.len()))
+                    .id_salt(("unchanged", r.id))
+                    .show(ui, |ui| {
+                        for c in unchanged {
+                            ui.label(RichText::new(&c.qualname).color(theme::MUTED));
+                        }
+                    });
+            }
+        });
 }
 
 fn change_ui(ui: &mut Ui, entry: &HistoryEntry, c: &Change) {
@@ -380,17 +454,22 @@ fn change_ui(ui: &mut Ui, entry: &HistoryEntry, c: &Change) {
         }
     });
     if !c.note.is_empty() {
-        ui.label(RichText::new(format!("    {}", c.note)).color(theme::MUTED).small());
+        ui.label(
+            RichText::new(format!("    {}", c.note))
+                .color(theme::MUTED)
+                .small(),
+        );
     }
-    if c.action == Did::CodeSwapped && matches!(c.kind, Kind::Function | Kind::Method) {
-        if let (Some(old), Some(new)) = (&entry.old_source, &entry.new_source) {
-            let q = c.qualname.split("::").next().unwrap_or(&c.qualname);
-            if let (Some(o), Some(n)) = (definition(old, q), definition(new, q)) {
-                egui::CollapsingHeader::new(format!("source diff of {}", c.qualname))
-                    .id_salt(("diff", entry.report.id, &c.qualname))
-                    .default_open(true)
-                    .show(ui, |ui| diff_ui(ui, &o, &n));
-            }
+    if c.action == Did::CodeSwapped
+        && matches!(c.kind, Kind::Function | Kind::Method)
+        && let (Some(old), Some(new)) = (&entry.old_source, &entry.new_source)
+    {
+        let q = c.qualname.split("::").next().unwrap_or(&c.qualname);
+        if let (Some(o), Some(n)) = (definition(old, q), definition(new, q)) {
+            egui::CollapsingHeader::new(format!("source diff of {}", c.qualname))
+                .id_salt(("diff", entry.report.id, &c.qualname))
+                .default_open(true)
+                .show(ui, |ui| diff_ui(ui, &o, &n));
         }
     }
 }
@@ -400,7 +479,10 @@ fn failure_ui(ui: &mut Ui, r: &ReloadReport, e: &crate::engine::ErrorInfo) {
         Some(line) => format!("{}:{line}", e.file),
         None => e.file.clone(),
     };
-    ui.colored_label(theme::ERROR, RichText::new(format!("{place}: {}", e.message)).strong());
+    ui.colored_label(
+        theme::ERROR,
+        RichText::new(format!("{place}: {}", e.message)).strong(),
+    );
     if let Some(text) = &e.text {
         ui.monospace(format!("    {}", text.trim_end()));
         if let Some(col) = e.col.filter(|c| *c > 0) {
@@ -409,11 +491,17 @@ fn failure_ui(ui: &mut Ui, r: &ReloadReport, e: &crate::engine::ErrorInfo) {
             ui.monospace(format!("    {}^", " ".repeat(caret)));
         }
     }
-    ui.label(format!("The module {:?} kept its old code: nothing was changed.", r.module));
+    ui.label(format!(
+        "The module {:?} kept its old code: nothing was changed.",
+        r.module
+    ));
     if !e.traceback.is_empty() {
-        egui::CollapsingHeader::new("Traceback").id_salt(("tb", r.id)).default_open(true).show(ui, |ui| {
-            ui.monospace(&e.traceback);
-        });
+        egui::CollapsingHeader::new("Traceback")
+            .id_salt(("tb", r.id))
+            .default_open(true)
+            .show(ui, |ui| {
+                ui.monospace(&e.traceback);
+            });
     }
 }
 
@@ -437,29 +525,54 @@ pub fn console_ui(ui: &mut Ui, state: &UiState) {
 /// Python version, watched folders, script state, policy file.
 pub fn status_ui(ui: &mut Ui, state: &UiState) {
     ui.horizontal_wrapped(|ui| {
-        ui.label(format!("Python {}", state.python_version.as_deref().unwrap_or("…")));
+        ui.label(format!(
+            "Python {}",
+            state.python_version.as_deref().unwrap_or("…")
+        ));
         ui.separator();
-        let roots: Vec<String> = state.roots.iter().map(|r| r.display().to_string()).collect();
-        ui.label(format!("watching {}", if roots.is_empty() { "nothing".into() } else { roots.join(", ") }));
+        let roots: Vec<String> = state
+            .roots
+            .iter()
+            .map(|r| r.display().to_string())
+            .collect();
+        ui.label(format!(
+            "watching {}",
+            if roots.is_empty() {
+                "nothing".into()
+            } else {
+                roots.join(", ")
+            }
+        ));
         ui.separator();
         match &state.script_state {
             ScriptState::Starting => ui.label("starting…"),
             ScriptState::Running => ui.colored_label(theme::OK, "script running"),
             ScriptState::Exited(code) => {
-                let color = if *code == 0 { theme::MUTED } else { theme::ERROR };
+                let color = if *code == 0 {
+                    theme::MUTED
+                } else {
+                    theme::ERROR
+                };
                 ui.colored_label(color, format!("script exited with code {code}"))
             }
-            ScriptState::FailedToStart(_) => ui.colored_label(theme::ERROR, "script failed to start"),
+            ScriptState::FailedToStart(_) => {
+                ui.colored_label(theme::ERROR, "script failed to start")
+            }
         };
         ui.separator();
-        ui.label(if state.auto_reload { "auto-reload on" } else { "auto-reload off" });
+        ui.label(if state.auto_reload {
+            "auto-reload on"
+        } else {
+            "auto-reload off"
+        });
         if !state.worker_alive {
             ui.separator();
             ui.colored_label(theme::ERROR, "worker stopped");
         }
         if let Some(e) = &state.policy_error {
             ui.separator();
-            ui.colored_label(theme::ERROR, "policy file malformed").on_hover_text(e);
+            ui.colored_label(theme::ERROR, "policy file malformed")
+                .on_hover_text(e);
         } else if let Some(p) = &state.policy_path {
             ui.separator();
             ui.label(RichText::new(format!("policy: {}", p.display())).color(theme::MUTED));

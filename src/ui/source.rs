@@ -29,8 +29,9 @@ pub fn definition(text: &str, qualname: &str) -> Option<String> {
             let t = l.trim_start();
             indent_of(l) == indent
                 && ["def ", "async def ", "class "].iter().any(|kw| {
-                    t.strip_prefix(kw)
-                        .is_some_and(|rest| rest.starts_with(part) && rest[part.len()..].starts_with(['(', ':']))
+                    t.strip_prefix(kw).is_some_and(|rest| {
+                        rest.starts_with(part) && rest[part.len()..].starts_with(['(', ':'])
+                    })
                 })
         })?;
         // The block ends at the first non-blank line indented no deeper than its header.
@@ -47,7 +48,10 @@ pub fn definition(text: &str, qualname: &str) -> Option<String> {
             block_end -= 1;
         }
         let mut first = found;
-        while first > start && lines[first - 1].trim_start().starts_with('@') && indent_of(lines[first - 1]) == indent {
+        while first > start
+            && lines[first - 1].trim_start().starts_with('@')
+            && indent_of(lines[first - 1]) == indent
+        {
             first -= 1;
         }
         if depth + 1 == parts.len() {
@@ -56,7 +60,10 @@ pub fn definition(text: &str, qualname: &str) -> Option<String> {
         // Descend into the class body.
         start = found + 1;
         end = block_end;
-        indent = (start..end).map(|i| lines[i]).find(|l| !l.trim().is_empty()).map_or(indent + 4, indent_of);
+        indent = (start..end)
+            .map(|i| lines[i])
+            .find(|l| !l.trim().is_empty())
+            .map_or(indent + 4, indent_of);
     }
     None
 }
@@ -86,8 +93,14 @@ mod tests {
     fn finds_definitions_by_qualname() {
         let cases = [
             ("fire", Some("@deco\ndef fire(a):\n    return a")),
-            ("Player.fire", Some("    def fire(self):\n        # comment\n        return 2")),
-            ("Player.alive", Some("    @property\n    def alive(self):\n        return True")),
+            (
+                "Player.fire",
+                Some("    def fire(self):\n        # comment\n        return 2"),
+            ),
+            (
+                "Player.alive",
+                Some("    @property\n    def alive(self):\n        return True"),
+            ),
             ("Other", Some("class Other:\n    pass")),
             ("Player.missing", None),
             ("fir", None),
@@ -100,6 +113,13 @@ mod tests {
     #[test]
     fn diff_marks_lines() {
         let d = diff("a\nb\n", "a\nc\n");
-        assert_eq!(d, vec![DiffLine::Same("a".into()), DiffLine::Removed("b".into()), DiffLine::Added("c".into())]);
+        assert_eq!(
+            d,
+            vec![
+                DiffLine::Same("a".into()),
+                DiffLine::Removed("b".into()),
+                DiffLine::Added("c".into())
+            ]
+        );
     }
 }

@@ -100,7 +100,11 @@ impl UiState {
     /// Folds one event into the state.
     pub fn apply(&mut self, event: Event) {
         match event {
-            Event::Started { python_version, roots, script } => {
+            Event::Started {
+                python_version,
+                roots,
+                script,
+            } => {
                 self.python_version = Some(python_version);
                 self.roots = roots;
                 self.script = Some(script);
@@ -117,7 +121,10 @@ impl UiState {
                     }
                 }
                 if self.selected.is_none() {
-                    self.selected = list.iter().find(|m| m.group == Group::Project).map(|m| m.name.clone());
+                    self.selected = list
+                        .iter()
+                        .find(|m| m.group == Group::Project)
+                        .map(|m| m.name.clone());
                 }
                 self.modules = list;
             }
@@ -142,7 +149,9 @@ impl UiState {
                 self.notify(reason);
             }
             Event::Propagated { module, count } => {
-                self.notify(format!("propagated {count} stale copies of {module}'s values"));
+                self.notify(format!(
+                    "propagated {count} stale copies of {module}'s values"
+                ));
             }
             Event::Output { stream, text } => self.push_output(stream, &text),
             Event::ScriptExited { code } => self.script_state = ScriptState::Exited(code),
@@ -151,7 +160,11 @@ impl UiState {
             Event::Attributes { module, attrs } => {
                 self.attrs.insert(module.0, attrs);
             }
-            Event::Policy { policy, path, error } => {
+            Event::Policy {
+                policy,
+                path,
+                error,
+            } => {
                 self.policy = policy;
                 self.policy_path = Some(path);
                 self.policy_error = error;
@@ -176,7 +189,12 @@ impl UiState {
             }
         }
         self.selected_report = Some(report.id);
-        self.history.push(HistoryEntry { report, at: SystemTime::now(), old_source: None, new_source: None });
+        self.history.push(HistoryEntry {
+            report,
+            at: SystemTime::now(),
+            old_source: None,
+            new_source: None,
+        });
     }
 
     fn push_output(&mut self, stream: Stream, text: &str) {
@@ -199,14 +217,20 @@ impl UiState {
     }
 
     pub fn notify(&mut self, text: String) {
-        self.notifications.push(Notification { text, at: SystemTime::now() });
+        self.notifications.push(Notification {
+            text,
+            at: SystemTime::now(),
+        });
     }
 
     /// The worker's channel closed: say so, once.
     pub fn worker_died(&mut self) {
         if self.worker_alive {
             self.worker_alive = false;
-            self.notify("the Python worker stopped: reloads are no longer possible; restart swapscope".into());
+            self.notify(
+                "the Python worker stopped: reloads are no longer possible; restart swapscope"
+                    .into(),
+            );
         }
     }
 
@@ -232,7 +256,11 @@ impl UiState {
 
     /// The last (real) reload of `module`, if any.
     pub fn last_reload(&self, module: &str) -> Option<&ReloadReport> {
-        self.history.iter().rev().map(|h| &h.report).find(|r| r.module == module)
+        self.history
+            .iter()
+            .rev()
+            .map(|h| &h.report)
+            .find(|r| r.module == module)
     }
 
     pub fn choice(&self, module: &str, qualname: &str) -> Override {
