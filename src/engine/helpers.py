@@ -163,13 +163,13 @@ def statements(source):
 _repr = reprlib.Repr()
 _repr.maxstring = 60
 _repr.maxother = 60
-_repr.maxlist = _repr.maxtuple = _repr.maxset = _repr.maxfrozenset = 6
+_repr.maxlist = _repr.maxtuple = _repr.maxset = _repr.maxfrozenset = 8
 _repr.maxdict = 4
 _repr.maxlevel = 3
 
 
-def short_repr(obj):
-    """A repr of at most about 80 characters that never raises."""
+def short_repr(obj, limit=80):
+    """A repr of at most ``limit`` characters that never raises."""
     if isinstance(obj, type):
         return f"<class {obj.__qualname__}>"
     if isinstance(obj, (types.FunctionType, types.MethodType)):
@@ -178,7 +178,7 @@ def short_repr(obj):
         text = _repr.repr(obj)
     except Exception as exc:  # noqa: BLE001 - a user __repr__ may raise anything
         text = f"<{type(obj).__qualname__} (repr raised {type(exc).__name__})>"
-    return text if len(text) <= 80 else text[:77] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def data_diff(old, new, limit=4):

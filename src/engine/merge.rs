@@ -395,9 +395,14 @@ fn ptr(o: &Bound<'_, PyAny>) -> usize {
 }
 
 pub(crate) fn short_repr(o: &Bound<'_, PyAny>) -> String {
+    repr_within(o, 80)
+}
+
+/// A repr of at most `limit` characters (user `__repr__` errors included).
+pub(crate) fn repr_within(o: &Bound<'_, PyAny>, limit: usize) -> String {
     tracker::helpers(o.py())
         .and_then(|h| h.getattr("short_repr"))
-        .and_then(|f| f.call1((o,)))
+        .and_then(|f| f.call1((o, limit)))
         .and_then(|r| r.extract::<String>())
         .unwrap_or_else(|_| "<?>".into())
 }

@@ -47,7 +47,7 @@ pub fn modules(py: Python<'_>) -> PyResult<Vec<ModuleInfo>> {
         let file = tracker::module_file(module);
         let group = match (&record, &file) {
             (Some(_), _) => Group::Project,
-            (None, Some(p)) if tracker::under_roots(p) && name != "__main__" => Group::Project,
+            (None, Some(p)) if tracker::under_roots(p) => Group::Project,
             (None, Some(p)) => {
                 let s = p.to_string_lossy();
                 if s.contains("site-packages") || s.contains("dist-packages") {
@@ -73,6 +73,9 @@ pub fn modules(py: Python<'_>) -> PyResult<Vec<ModuleInfo>> {
     out.sort_by(|a, b| (a.group, &a.name).cmp(&(b.group, &b.name)));
     Ok(out)
 }
+
+/// How much of a live value the attributes table gets (the cell clips; hovering shows it all).
+const ATTR_REPR_LIMIT: usize = 300;
 
 /// A snapshot of one attribute of a module (or of a class the module defines).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,7 +112,7 @@ pub fn attributes(py: Python<'_>, name: &str) -> PyResult<Vec<AttrInfo>> {
             name: key.clone(),
             qualname: key.clone(),
             kind: kind.report_kind(false),
-            repr: super::merge::short_repr(&v),
+            repr: super::merge::repr_within(&v, ATTR_REPR_LIMIT),
         });
         if let Ok(cls) = v.cast::<pyo3::types::PyType>()
             && tracker::owned_by(cls, name, &key)
@@ -122,7 +125,7 @@ pub fn attributes(py: Python<'_>, name: &str) -> PyResult<Vec<AttrInfo>> {
                     name: mk.clone(),
                     qualname: format!("{key}.{mk}"),
                     kind: super::classify::classify(&mv).report_kind(true),
-                    repr: super::merge::short_repr(&mv),
+                    repr: super::merge::repr_within(&mv, ATTR_REPR_LIMIT),
                 });
             }
         }

@@ -49,6 +49,7 @@ pub struct InspectorApp {
     /// Commands the panels emitted (kept for tests and for the capture script).
     pub sent: Vec<Command>,
     capture: Option<CaptureScript>,
+    fonts_installed: bool,
     /// Keeps the runtime alive for as long as the window.
     runtime: Option<Runtime>,
 }
@@ -65,6 +66,7 @@ impl InspectorApp {
             previewed: HashSet::new(),
             sent: Vec::new(),
             capture: None,
+            fonts_installed: false,
             runtime: None,
         }
     }
@@ -169,7 +171,7 @@ impl InspectorApp {
                         .selected
                         .as_deref()
                         .and_then(|s| self.state.module(s))
-                        .filter(|m| m.group == Group::Project)
+                        .filter(|m| panels::reloadable(m))
                         .map(|m| m.name.clone());
                     if let Some(name) = tracked {
                         self.request_reload(name);
@@ -197,6 +199,10 @@ impl InspectorApp {
     /// Draws the whole window and returns what the user did.
     pub fn draw(&mut self, ui: &mut egui::Ui) -> Vec<Action> {
         let mut actions = Vec::new();
+        if !self.fonts_installed {
+            self.fonts_installed = true;
+            theme::install_fonts(ui.ctx());
+        }
         if ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::R)) {
             actions.push(Action::ReloadSelected);
         }

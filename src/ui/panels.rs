@@ -26,11 +26,16 @@ enum Row<'a> {
     Module(&'a crate::engine::ModuleInfo),
 }
 
+/// True for a module the Reload button can reload (tracked, not the running script).
+pub fn reloadable(m: &crate::engine::ModuleInfo) -> bool {
+    m.group == Group::Project && m.name != "__main__"
+}
+
 /// Toolbar: reload buttons, auto-reload switch, busy indicator.
 pub fn toolbar_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| {
         let selected = state.selected.as_deref().and_then(|s| state.module(s));
-        let can_reload = selected.is_some_and(|m| m.group == Group::Project) && state.worker_alive;
+        let can_reload = selected.is_some_and(reloadable) && state.worker_alive;
         let label = selected.map_or_else(|| "Reload".to_string(), |m| format!("Reload {}", m.name));
         if ui
             .add_enabled(can_reload, egui::Button::new(label))
@@ -267,7 +272,10 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
                 });
                 row.col(|ui| {
                     paint(ui);
-                    ui.monospace(r.live);
+                    let cell = ui.monospace(r.live);
+                    if r.live.len() > 20 {
+                        cell.on_hover_text(r.live);
+                    }
                 });
                 row.col(|ui| {
                     paint(ui);

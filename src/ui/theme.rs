@@ -60,3 +60,22 @@ pub fn outcome_label(outcome: Outcome) -> &'static str {
         Outcome::Incompatible => "incompatible",
     }
 }
+
+/// Lets proportional text fall back to the monospace font, which has the arrows, bullets and
+/// box-drawing characters reports use (`10 → 14`).
+pub fn install_fonts(ctx: &egui::Context) {
+    let mut fonts = egui::FontDefinitions::default();
+    let mono: Vec<String> = fonts
+        .families
+        .get(&egui::FontFamily::Monospace)
+        .cloned()
+        .unwrap_or_default();
+    if let Some(prop) = fonts.families.get_mut(&egui::FontFamily::Proportional) {
+        for f in mono {
+            if !prop.contains(&f) {
+                prop.push(f);
+            }
+        }
+    }
+    ctx.set_fonts(fonts);
+}

@@ -1,0 +1,667 @@
+//! The `swapscope` binary run as a user runs it: `--headless SCRIPT ARGS` must behave like
+//! `python SCRIPT ARGS`, plus reports, auto reload and clear errors.
+//!
+//! Each test has its own temp folder and module names; every run has a time limit and a child
+//! that overstays is killed.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Generous: two cores, other builds may be running.
+const LIMIT: Duration = Duration::from_mins(1);
+
+fn swapscope() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_swapscope"));
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // The script must not depend on the caller's Python settings.
+        .env_remove("PYTHONPATH")
+        .env_remove("PYTHONSTARTUP");
+    cmd
+}
+
+/// What a finished run left.
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn show(&self) -> String {
+        format!(
+            "exit {:?}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+fn drain(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        r.read_to_string(&mut s).ok();
+        s
+    })
+}
+
+/// Waits for `child` at most `limit` (kills it after that and panics).
+fn finish(mut child: Child, stdout: std::thread::JoinHandle<String>, limit: Duration) -> Run {
+    let stderr = drain(child.stderr.take().expect("stderr"));
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            child.kill().ok();
+            child.wait().ok();
+            panic!(
+                "swapscope did not exit within {limit:?}\n--- stderr\n{}",
+                stderr.join().unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Run {
+        code: status.code(),
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    }
+}
+
+/// Runs swapscope with `args` in `cwd` to the end.
+fn run_in(cwd: &Path, args: &[&str]) -> Run {
+    let mut child = swapscope()
+        .current_dir(cwd)
+        .args(args)
+        .spawn()
+        .expect("spawn swapscope");
+    let stdout = drain(child.stdout.take().expect("stdout"));
+    finish(child, stdout, LIMIT)
+}
+
+/// Strips the indentation common to all non-blank lines.
+fn dedent(text: &str) -> String {
+    let indent = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for line in text.lines() {
+        out.push_str(line.get(indent..).unwrap_or("").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn write(dir: &Path, name: &str, source: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&path, dedent(source)).expect("write");
+    path
+}
+
+fn canon(p: &Path) -> PathBuf {
+    p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
+}
+
+fn json_line(stdout: &str) -> serde_json::Value {
+    let line = stdout.lines().next().unwrap_or_default();
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+/// A script that prints, as one JSON line, what `python SCRIPT ARGS` decides for it.
+const ENV_SCRIPT: &str = r#"
+    import json, sys
+    import swapscope
+    import cli_env_helper
+    print(json.dumps({
+        "argv": sys.argv,
+        "path0": sys.path[0],
+        "name": __name__,
+        "file": __file__,
+        "helper": cli_env_helper.VALUE,
+        "swapscope": [swapscope.__name__, callable(swapscope.reload), callable(swapscope.safepoint)],
+    }))
+"#;
+
+#[test]
+fn headless_runs_the_script_like_python() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = write(dir.path(), "cli_env_main.py", ENV_SCRIPT);
+    write(dir.path(), "cli_env_helper.py", "VALUE = 41\n");
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let given = script.to_str().expect("utf-8 path");
+    let args = ["--ticks", "3", "-v", "a b", "x=1", "-"];
+    let mut cli = vec!["--headless", given];
+    cli.extend(args);
+    let run = run_in(elsewhere.path(), &cli);
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    assert_eq!(run.stderr, "", "nothing of swapscope's own: {}", run.show());
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.show());
+    let seen = json_line(&run.stdout);
+    let mut expected_argv = vec![given];
+    expected_argv.extend(args);
+    assert_eq!(
+        seen["argv"],
+        serde_json::json!(expected_argv),
+        "{}",
+        run.show()
+    );
+    assert_eq!(
+        canon(Path::new(seen["path0"].as_str().expect("path0"))),
+        canon(dir.path()),
+        "sys.path[0] is the script's folder"
+    );
+    assert_eq!(seen["name"], "__main__");
+    assert_eq!(seen["file"], given);
+    assert_eq!(seen["helper"], 41, "modules beside the script import");
+    assert_eq!(
+        seen["swapscope"],
+        serde_json::json!(["swapscope", true, true])
+    );
+}
+
+#[test]
+#[ignore = "bug: sys.argv[0] is made absolute; python keeps the script path as given"]
+fn argv0_is_the_script_path_as_given() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "sub/cli_argv0_main.py", ENV_SCRIPT);
+    write(dir.path(), "sub/cli_env_helper.py", "VALUE = 1\n");
+    let run = run_in(dir.path(), &["--headless", "sub/cli_argv0_main.py", "one"]);
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    let seen = json_line(&run.stdout);
+    // `python sub/cli_argv0_main.py one` gives ['sub/cli_argv0_main.py', 'one'].
+    assert_eq!(
+        seen["argv"],
+        serde_json::json!(["sub/cli_argv0_main.py", "one"])
+    );
+    // __file__ is absolute for __main__ since Python 3.9, and sys.path[0] is the folder.
+    assert_eq!(
+        seen["file"],
+        dir.path()
+            .join("sub/cli_argv0_main.py")
+            .to_str()
+            .expect("utf-8")
+    );
+    assert_eq!(
+        canon(Path::new(seen["path0"].as_str().expect("path0"))),
+        canon(&dir.path().join("sub"))
+    );
+}
+
+#[test]
+#[ignore = "bug: flags after SCRIPT that swapscope also has (--auto, --help, --report, --watch) and `--` are taken by swapscope, not passed to the script"]
+fn every_argument_after_the_script_goes_to_the_script() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(
+        dir.path(),
+        "cli_args_main.py",
+        "import json, sys\nprint(json.dumps(sys.argv[1:]))\n",
+    );
+    let args = [
+        "--auto",
+        "--help",
+        "-h",
+        "--report",
+        "r.jsonl",
+        "--watch",
+        ".",
+        "--",
+        "--headless",
+    ];
+    let mut cli = vec!["--headless", "cli_args_main.py"];
+    cli.extend(args);
+    let run = run_in(dir.path(), &cli);
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    // `python cli_args_main.py ARGS` hands every one of them to the script, `--` included.
+    assert_eq!(
+        json_line(&run.stdout),
+        serde_json::json!(args),
+        "{}",
+        run.show()
+    );
+    assert!(
+        !dir.path().join("r.jsonl").exists(),
+        "--report was the script's"
+    );
+}
+
+#[test]
+fn exit_codes_and_tracebacks_like_python() {
+    // (name, source, exit code, exact stdout, stderr must contain)
+    let cases: [(&str, &str, i32, &str, &[&str]); 6] = [
+        ("cli_exit_normal", "print('done')\n", 0, "done\n", &[]),
+        ("cli_exit_three", "import sys\nsys.exit(3)\n", 3, "", &[]),
+        ("cli_exit_minus", "import sys\nsys.exit(-1)\n", 255, "", &[]),
+        (
+            "cli_exit_message",
+            "import sys\nsys.exit('cli exit message')\n",
+            1,
+            "",
+            &["cli exit message"],
+        ),
+        (
+            "cli_exit_raises",
+            "print('before', flush=True)\ndef cli_f():\n    raise ValueError('cli boom')\ncli_f()\n",
+            1,
+            "before\n",
+            &[
+                "Traceback (most recent call last):",
+                "cli_exit_raises.py\", line 4, in <module>",
+                "cli_exit_raises.py\", line 3, in cli_f",
+                "ValueError: cli boom",
+            ],
+        ),
+        (
+            "cli_exit_syntax",
+            "print('never')\nx = (\n",
+            1,
+            "",
+            &["cli_exit_syntax.py\", line 2", "SyntaxError"],
+        ),
+    ];
+    for (name, source, code, stdout, stderr_has) in cases {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = format!("{name}.py");
+        write(dir.path(), &file, source);
+        let run = run_in(dir.path(), &["--headless", &file]);
+        assert_eq!(run.code, Some(code), "{name}\n{}", run.show());
+        assert_eq!(run.stdout, stdout, "{name}\n{}", run.show());
+        for needle in stderr_has {
+            assert!(
+                run.stderr.contains(needle),
+                "{name}: stderr lacks {needle:?}\n{}",
+                run.show()
+            );
+        }
+        if stderr_has.is_empty() {
+            assert_eq!(run.stderr, "", "{name}");
+        }
+    }
+}
+
+#[test]
+#[ignore = "bug: the traceback of an uncaught exception starts with swapscope's own `<swapscope script.py>` frame"]
+fn traceback_shows_only_the_script_frames() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "cli_tb_main.py", "raise KeyError('cli tb')\n");
+    let run = run_in(dir.path(), &["--headless", "cli_tb_main.py"]);
+    assert_eq!(run.code, Some(1), "{}", run.show());
+    let path = dir.path().join("cli_tb_main.py");
+    // What `python cli_tb_main.py` prints (3.11).
+    let expected = format!(
+        "Traceback (most recent call last):\n  File \"{}\", line 1, in <module>\n    raise KeyError('cli tb')\nKeyError: 'cli tb'\n",
+        path.display()
+    );
+    assert_eq!(run.stderr, expected);
+}
+
+#[test]
+#[ignore = "bug: the script runs on a daemon (dummy) thread, so threads it starts are daemons and are not waited for"]
+fn threads_started_by_the_script_are_waited_for() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(
+        dir.path(),
+        "cli_thread_main.py",
+        r#"
+        import threading, time
+        def work():
+            time.sleep(0.3)
+            print("worker done", flush=True)
+        t = threading.Thread(target=work)
+        print("daemon", t.daemon, flush=True)
+        t.start()
+        print("main done", flush=True)
+        "#,
+    );
+    let run = run_in(dir.path(), &["--headless", "cli_thread_main.py"]);
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    // Like python: a new thread is not a daemon, and the interpreter waits for it.
+    assert_eq!(
+        run.stdout,
+        "daemon False\nmain done\nworker done\n",
+        "{}",
+        run.show()
+    );
+}
+
+#[test]
+fn stdout_holds_only_the_script_output() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "cli_quiet_mod.py", "VALUE = 1\n");
+    write(
+        dir.path(),
+        "cli_quiet_main.py",
+        r#"
+        import pathlib, swapscope
+        import cli_quiet_mod
+        print("before", cli_quiet_mod.VALUE)
+        pathlib.Path(cli_quiet_mod.__file__).write_text("VALUE = 2\n")
+        report = swapscope.reload("cli_quiet_mod")
+        print("after", cli_quiet_mod.VALUE, report["outcome"])
+        "#,
+    );
+    let run = run_in(dir.path(), &["--headless", "cli_quiet_main.py"]);
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    assert_eq!(run.stdout, "before 1\nafter 2 applied\n");
+    assert_eq!(run.stderr, "", "an applied reload is silent");
+}
+
+#[test]
+fn report_file_gets_one_json_line_per_reload() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "cli_rep_mod.py", "VALUE = 1\n");
+    write(
+        dir.path(),
+        "cli_rep_main.py",
+        r#"
+        import pathlib, swapscope
+        import cli_rep_mod
+        src = pathlib.Path(cli_rep_mod.__file__)
+        src.write_text("VALUE = 2\n")
+        first = swapscope.reload("cli_rep_mod")
+        src.write_text("VALUE = 3\nif True\n    pass\n")
+        second = swapscope.reload(cli_rep_mod)
+        print(first["outcome"], second["outcome"], cli_rep_mod.VALUE)
+        "#,
+    );
+    let reports = dir.path().join("out/reports.jsonl");
+    std::fs::create_dir(dir.path().join("out")).expect("mkdir");
+    let report_arg = reports.to_str().expect("utf-8");
+    for round in 1..=2 {
+        write(dir.path(), "cli_rep_mod.py", "VALUE = 1\n");
+        let run = run_in(
+            dir.path(),
+            &["--headless", "--report", report_arg, "cli_rep_main.py"],
+        );
+        assert_eq!(run.code, Some(0), "{}", run.show());
+        assert_eq!(
+            run.stdout, "applied failed 2\n",
+            "stdout is the script's only"
+        );
+        assert!(
+            run.stderr.contains("cli_rep_mod") && run.stderr.contains("cli_rep_mod.py:2"),
+            "a failed reload is told on stderr with file and line\n{}",
+            run.show()
+        );
+        let text = std::fs::read_to_string(&reports).expect("report file");
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        assert_eq!(lines.len(), 2 * round, "appended, one per reload:\n{text}");
+        let new = &lines[lines.len() - 2..];
+        for r in new {
+            assert_eq!(r["module"], "cli_rep_mod", "{r}");
+            assert_eq!(
+                canon(Path::new(r["file"].as_str().expect("file"))),
+                canon(&dir.path().join("cli_rep_mod.py"))
+            );
+            assert!(r["changes"].is_array() && r["id"].is_u64(), "{r}");
+        }
+        assert_eq!(new[0]["outcome"], "applied");
+        assert!(
+            new[0]["changes"]
+                .as_array()
+                .expect("changes")
+                .iter()
+                .any(|c| c["name"] == "VALUE" && c["new"] == "2"),
+            "{}",
+            new[0]
+        );
+        assert_eq!(new[1]["outcome"], "failed");
+        assert_eq!(new[1]["error"]["line"], 2, "{}", new[1]);
+        assert_ne!(new[0]["id"], new[1]["id"]);
+    }
+}
+
+/// Spawns swapscope and hands its stdout over line by line.
+fn spawn_lines(
+    cwd: &Path,
+    args: &[&str],
+) -> (
+    Child,
+    mpsc::Receiver<String>,
+    std::thread::JoinHandle<String>,
+) {
+    let mut child = swapscope()
+        .current_dir(cwd)
+        .args(args)
+        .spawn()
+        .expect("spawn swapscope");
+    let out = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            all.push_str(&line);
+            all.push('\n');
+            tx.send(line).ok();
+        }
+        all
+    });
+    (child, rx, reader)
+}
+
+/// Waits for a stdout line equal to `wanted`; kills the child and panics after `limit`.
+fn wait_line(child: &mut Child, lines: &mpsc::Receiver<String>, wanted: &str, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left.min(Duration::from_millis(200))) {
+            Ok(line) if line == wanted => return,
+            Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) if !left.is_zero() => {}
+            _ => {
+                child.kill().ok();
+                child.wait().ok();
+                panic!("no line {wanted:?} within {limit:?}");
+            }
+        }
+    }
+}
+
+/// A script that waits up to `seconds` for `cli_*_mod.VALUE` to become 2.
+fn polling_script(module: &str, seconds: u32) -> String {
+    format!(
+        r#"
+        import sys, time
+        import {module}
+        print("ready", flush=True)
+        deadline = time.monotonic() + {seconds}
+        while time.monotonic() < deadline:
+            if {module}.VALUE == 2:
+                print("saw 2", flush=True)
+                sys.exit(0)
+            time.sleep(0.05)
+        print("still", {module}.VALUE, flush=True)
+        "#
+    )
+}
+
+#[test]
+fn auto_reloads_a_module_saved_while_the_script_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let module = write(dir.path(), "cli_auto_mod.py", "VALUE = 1\n");
+    write(
+        dir.path(),
+        "cli_auto_main.py",
+        &polling_script("cli_auto_mod", 20),
+    );
+    let (mut child, lines, reader) =
+        spawn_lines(dir.path(), &["--headless", "--auto", "cli_auto_main.py"]);
+    wait_line(&mut child, &lines, "ready", LIMIT);
+    // The watcher starts right after the script; give it a moment.
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(&module, "VALUE = 2\n").expect("save");
+    let run = finish(child, reader, LIMIT);
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    assert_eq!(run.stdout, "ready\nsaw 2\n", "{}", run.show());
+    assert!(
+        run.stderr.contains("reloaded \"cli_auto_mod\""),
+        "--auto tells each reload on stderr\n{}",
+        run.show()
+    );
+}
+
+#[test]
+fn without_auto_a_save_does_not_reload() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let module = write(dir.path(), "cli_noauto_mod.py", "VALUE = 1\n");
+    write(
+        dir.path(),
+        "cli_noauto_main.py",
+        &polling_script("cli_noauto_mod", 2),
+    );
+    let (mut child, lines, reader) = spawn_lines(dir.path(), &["--headless", "cli_noauto_main.py"]);
+    wait_line(&mut child, &lines, "ready", LIMIT);
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(&module, "VALUE = 2\n").expect("save");
+    let run = finish(child, reader, LIMIT);
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    assert_eq!(run.stdout, "ready\nstill 1\n", "{}", run.show());
+    assert_eq!(run.stderr, "", "{}", run.show());
+}
+
+#[test]
+fn bad_input_exits_non_zero_naming_the_culprit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "cli_bad_ok.py", "print('should not run')\n");
+    std::fs::create_dir(dir.path().join("cli_bad_folder")).expect("mkdir");
+    // (args, stderr must contain)
+    let cases: [(&[&str], &[&str]); 5] = [
+        (
+            &["--headless", "cli_bad_missing.py"],
+            &["cli_bad_missing.py", "no such file"],
+        ),
+        (
+            &["--headless", "cli_bad_folder"],
+            &["cli_bad_folder", "directory"],
+        ),
+        (&["--headless", "--bogus", "cli_bad_ok.py"], &["--bogus"]),
+        (
+            &["--headless", "--watch", "cli_bad_nowhere", "cli_bad_ok.py"],
+            &["cli_bad_nowhere"],
+        ),
+        (
+            &[
+                "--headless",
+                "--report",
+                "cli_bad_nodir/r.jsonl",
+                "cli_bad_ok.py",
+            ],
+            &["cli_bad_nodir/r.jsonl"],
+        ),
+    ];
+    for (args, stderr_has) in cases {
+        let run = run_in(dir.path(), args);
+        assert!(
+            run.code.is_some_and(|c| c != 0),
+            "{args:?} must fail\n{}",
+            run.show()
+        );
+        assert_eq!(run.stdout, "", "{args:?}");
+        for needle in stderr_has {
+            assert!(
+                run.stderr.contains(needle),
+                "{args:?}: stderr lacks {needle:?}\n{}",
+                run.show()
+            );
+        }
+    }
+}
+
+#[test]
+fn help_documents_every_flag() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = run_in(dir.path(), &["--help"]);
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    for needle in [
+        "--headless",
+        "--watch <DIR>",
+        "--auto",
+        "--report <FILE>",
+        "[SCRIPT]",
+        "[ARGS]",
+        "--help",
+        "--version",
+    ] {
+        assert!(
+            run.stdout.contains(needle),
+            "--help lacks {needle}\n{}",
+            run.stdout
+        );
+    }
+    assert_eq!(run.stderr, "");
+}
+
+fn demo_game() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo/game.py")
+}
+
+#[test]
+fn demo_game_runs_headless_with_its_arguments() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let game = demo_game();
+    let game = game.to_str().expect("utf-8");
+    let run = run_in(
+        dir.path(),
+        &["--headless", game, "--ticks", "5", "--speed", "100"],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let combat = lines.iter().filter(|l| l.contains(" hits ")).count();
+    assert_eq!(combat, 5, "one combat line per tick\n{}", run.show());
+    assert!(
+        run.stdout
+            .starts_with("Ada hits goblin #1 with the pistol for "),
+        "{}",
+        run.show()
+    );
+    assert!(
+        lines.last().is_some_and(|l| l.starts_with("party: Ada(")),
+        "{}",
+        run.show()
+    );
+    assert_eq!(run.stderr, "", "{}", run.show());
+}
+
+#[test]
+fn without_a_script_the_demo_game_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut child, lines, _reader) = spawn_lines(dir.path(), &["--headless"]);
+    let deadline = Instant::now() + LIMIT;
+    let first = loop {
+        match lines.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => break Some(line),
+            Err(_) if Instant::now() < deadline => {}
+            Err(_) => break None,
+        }
+    };
+    // The demo runs until stopped.
+    let still_running = child.try_wait().expect("wait").is_none();
+    child.kill().ok();
+    child.wait().ok();
+    let first = first.expect("a line from the demo");
+    assert!(first.starts_with("Ada hits goblin #1"), "{first}");
+    assert!(still_running);
+}
+
+#[test]
+fn arguments_without_a_script_are_refused() {
+    // Trailing arguments belong to SCRIPT; without one, `--ticks` is an unknown flag, not a
+    // script argument and not a script name.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = run_in(dir.path(), &["--headless", "--ticks", "3", "--speed", "50"]);
+    assert!(run.code.is_some_and(|c| c != 0), "{}", run.show());
+    assert!(run.stderr.contains("--ticks"), "{}", run.show());
+    assert_eq!(run.stdout, "");
+}

@@ -1,0 +1,895 @@
+//! The runtime driven over its channels: `Runtime::start`, then `Command`s in and `Event`s out.
+//!
+//! Every `Runtime` of one process shares one interpreter: one `sys.modules`, `sys.stdout`,
+//! `sys.argv`, `__main__`, and the report and safe-point hooks, which each `Runtime::start`
+//! re-points at itself. So under `cargo test` (one process, test threads) the tests take
+//! `ONE_AT_A_TIME` and run one runtime after the other; every script stops at a stop file (or a
+//! deadline) and a session waits for it before the next one starts. Each test has its own temp
+//! folder and module names, so the modules left in `sys.modules` do not collide. `cargo nextest`
+//! runs each test in its own process, where the lock is free.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::RecvTimeoutError;
+use swapscope::engine::{Group, Outcome, Overrides, ReloadReport};
+use swapscope::runtime::{Command, Config, Event, ModuleName, Runtime, Stream};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Scripts stop looping when this file appears in their folder.
+const STOP_FILE: &str = "stop.flag";
+
+/// Generous: the machine has two cores and other builds may run.
+const LONG: Duration = Duration::from_secs(20);
+
+/// The Python lines scripts use to loop until the test is done with them (or 30 s passed, so a
+/// failed test never leaves a script running under the next one).
+const LOOP_PRELUDE: &str = r#"
+import os, sys, threading, time
+STOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stop.flag")
+DEADLINE = time.monotonic() + 30
+def running():
+    return not os.path.exists(STOP) and time.monotonic() < DEADLINE
+"#;
+
+/// Strips the indentation common to all non-blank lines.
+fn dedent(text: &str) -> String {
+    let indent = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let mut out = String::new();
+    for line in text.lines() {
+        out.push_str(line.get(indent..).unwrap_or("").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// A counter module: its body prints the thread it runs on, `step()` advances live state.
+fn counter_module(version: &str) -> String {
+    dedent(&format!(
+        r#"
+        import threading
+        print(f"body {version} on {{threading.get_ident()}}", flush=True)
+        count = 0
+        def step():
+            global count
+            count += 1
+            return f"{version} count={{count}}"
+        "#
+    ))
+}
+
+/// A script that imports `module`, prints its thread, then prints `module.step()` every 20 ms
+/// until stopped, calling `swapscope.safepoint()` first in each iteration if `safepoints`.
+fn looping_script(module: &str, safepoints: bool) -> String {
+    let safepoint = if safepoints {
+        "swapscope.safepoint()"
+    } else {
+        "pass"
+    };
+    format!(
+        "{LOOP_PRELUDE}{}",
+        dedent(&format!(
+            r#"
+            import swapscope
+            import {module} as m
+            print(f"script on {{threading.get_ident()}}", flush=True)
+            while running():
+                {safepoint}
+                print(m.step(), flush=True)
+                time.sleep(0.02)
+            "#
+        ))
+    )
+}
+
+/// One runtime on one temp folder, with everything it said so far.
+struct Session {
+    runtime: Option<Runtime>,
+    dir: tempfile::TempDir,
+    /// Every event received, in order (outputs included).
+    log: Vec<Event>,
+    stdout: String,
+    stderr: String,
+    exited: Option<i32>,
+    _turn: MutexGuard<'static, ()>,
+}
+
+impl Session {
+    /// Writes `files` (name, source) into a new temp folder and starts `script` there.
+    fn start(files: &[(&str, &str)], script: &str, config: Config) -> Session {
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (name, source) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&path, source).expect("write source");
+        }
+        let config = Config {
+            script: dir.path().join(script),
+            ..config
+        };
+        let runtime = Runtime::start(config, None);
+        Session {
+            runtime: Some(runtime),
+            dir,
+            log: Vec::new(),
+            stdout: String::new(),
+            stderr: String::new(),
+            exited: None,
+            _turn: turn,
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn runtime(&self) -> &Runtime {
+        self.runtime.as_ref().expect("runtime")
+    }
+
+    fn send(&self, command: Command) {
+        self.runtime().commands.send(command).expect("send command");
+    }
+
+    /// The next event within `timeout`, recorded; `None` on timeout or when the worker is gone.
+    fn next(&mut self, timeout: Duration) -> Option<Event> {
+        match self.runtime().events.recv_timeout(timeout) {
+            Ok(event) => {
+                match &event {
+                    Event::Output {
+                        stream: Stream::Stdout,
+                        text,
+                    } => self.stdout.push_str(text),
+                    Event::Output {
+                        stream: Stream::Stderr,
+                        text,
+                    } => self.stderr.push_str(text),
+                    Event::ScriptExited { code } => self.exited = Some(*code),
+                    _ => {}
+                }
+                self.log.push(event.clone());
+                Some(event)
+            }
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
+        }
+    }
+
+    /// What was seen so far, for failure messages.
+    fn story(&self) -> String {
+        let mut s = String::new();
+        for e in self
+            .log
+            .iter()
+            .filter(|e| !matches!(e, Event::Output { .. }))
+        {
+            let _ = writeln!(s, "  {}", short(e));
+        }
+        format!(
+            "events (outputs left out):\n{s}stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        )
+    }
+
+    /// Receives events until one matches; panics naming `what` after `timeout`.
+    fn wait_for(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        mut pred: impl FnMut(&Event) -> bool,
+    ) -> Event {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "no {what} within {timeout:?}\n{}",
+                self.story()
+            );
+            if let Some(e) = self.next(left.min(Duration::from_millis(100)))
+                && pred(&e)
+            {
+                return e;
+            }
+        }
+    }
+
+    /// Receives events until the script's stdout contains `needle`.
+    fn wait_stdout(&mut self, needle: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !self.stdout.contains(needle) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "stdout has no {needle:?} within {timeout:?}\n{}",
+                self.story()
+            );
+            self.next(left.min(Duration::from_millis(100)));
+        }
+    }
+
+    /// Receives events for `period` and returns those that came.
+    fn collect_for(&mut self, period: Duration) -> Vec<Event> {
+        let deadline = Instant::now() + period;
+        let mut got = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return got;
+            }
+            if let Some(e) = self.next(left) {
+                got.push(e);
+            }
+        }
+    }
+
+    fn wait_report(&mut self, module: &str, timeout: Duration) -> ReloadReport {
+        match self.wait_for(
+            &format!("report for {module}"),
+            timeout,
+            |e| matches!(e, Event::ReloadFinished(r) if r.module == module),
+        ) {
+            Event::ReloadFinished(r) => r,
+            _ => unreachable!(),
+        }
+    }
+
+    fn wait_exit(&mut self, timeout: Duration) -> i32 {
+        if let Some(code) = self.exited {
+            return code;
+        }
+        match self.wait_for("ScriptExited", timeout, |e| {
+            matches!(e, Event::ScriptExited { .. })
+        }) {
+            Event::ScriptExited { code } => code,
+            _ => unreachable!(),
+        }
+    }
+
+    /// Tells a looping script to stop and waits for it.
+    fn stop(&mut self) -> i32 {
+        std::fs::write(self.path(STOP_FILE), "").expect("write stop file");
+        self.wait_exit(LONG)
+    }
+
+    /// The `step()` lines printed so far: (version, count) in order.
+    fn steps(&self) -> Vec<(String, u32)> {
+        steps_in(&self.stdout)
+    }
+
+    /// The thread idents printed by lines starting with `prefix` ("script on", "body v2 on").
+    fn idents(&self, prefix: &str) -> Vec<u64> {
+        self.stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix(prefix))
+            .map(|n| n.trim().parse().expect("thread ident"))
+            .collect()
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // Stop the script before the next test takes the interpreter (also after a failure).
+        std::fs::write(self.path(STOP_FILE), "").ok();
+        let deadline = Instant::now() + LONG;
+        while self.exited.is_none() && Instant::now() < deadline {
+            match self
+                .runtime()
+                .events
+                .recv_timeout(Duration::from_millis(100))
+            {
+                Ok(Event::ScriptExited { code }) => self.exited = Some(code),
+                Ok(_) | Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown();
+        }
+    }
+}
+
+fn steps_in(text: &str) -> Vec<(String, u32)> {
+    text.lines()
+        .filter_map(|l| {
+            let (version, count) = l.split_once(" count=")?;
+            Some((version.to_string(), count.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// Asserts the step lines count 1, 2, 3, ... without a gap or reset (live state kept), switch
+/// once from `old` to `new`, and reach at least `min_new` lines of `new`.
+fn assert_switched_keeping_count(steps: &[(String, u32)], old: &str, new: &str, min_new: usize) {
+    let counts: Vec<u32> = steps.iter().map(|(_, c)| *c).collect();
+    let expected: Vec<u32> = (1..).take(counts.len()).collect();
+    assert_eq!(counts, expected, "the counter must go on: {steps:?}");
+    let first_new = steps
+        .iter()
+        .position(|(v, _)| v == new)
+        .unwrap_or_else(|| panic!("no {new} line: {steps:?}"));
+    assert!(first_new > 0, "{old} lines come first: {steps:?}");
+    assert!(
+        steps[..first_new].iter().all(|(v, _)| v == old),
+        "{steps:?}"
+    );
+    assert!(
+        steps[first_new..].iter().all(|(v, _)| v == new),
+        "once reloaded, every line is {new}: {steps:?}"
+    );
+    assert!(steps.len() - first_new >= min_new, "{steps:?}");
+}
+
+fn short(e: &Event) -> String {
+    match e {
+        Event::ReloadFinished(r) => format!(
+            "ReloadFinished({} {:?} {:?})",
+            r.module,
+            r.outcome,
+            r.error.as_ref().map(|e| &e.message)
+        ),
+        Event::Modules(list) => format!("Modules({} entries)", list.len()),
+        other => {
+            let mut s = format!("{other:?}");
+            s.truncate(300);
+            s
+        }
+    }
+}
+
+fn captured() -> Config {
+    Config {
+        capture_output: true,
+        ..Config::default()
+    }
+}
+
+fn reload_cmd(module: &str) -> Command {
+    Command::Reload {
+        module: ModuleName(module.into()),
+        overrides: Overrides::default(),
+        dry_run: false,
+        replace_incompatible: false,
+    }
+}
+
+fn canon(p: &Path) -> PathBuf {
+    p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
+}
+
+#[test]
+fn first_event_is_started_with_the_python_version() {
+    // The pause keeps this test about Started's content; the order against a script that prints
+    // at once is `started_comes_before_any_script_output`.
+    let script =
+        "import sys, time\ntime.sleep(0.3)\nprint('version', sys.version.split()[0], flush=True)\n";
+    let mut s = Session::start(
+        &[("rt_started_main.py", script)],
+        "rt_started_main.py",
+        captured(),
+    );
+    let first = s.next(LONG).expect("an event");
+    let Event::Started {
+        python_version,
+        roots,
+        script,
+    } = first
+    else {
+        panic!("first event must be Started, got {first:?}\n{}", s.story());
+    };
+    assert_eq!(script, s.path("rt_started_main.py"));
+    assert!(script.is_absolute(), "{script:?}");
+    assert_eq!(
+        roots.first().map(|r| canon(r)),
+        Some(canon(s.dir.path())),
+        "the script's folder is the first root: {roots:?}"
+    );
+    assert_eq!(s.wait_exit(LONG), 0, "{}", s.story());
+    assert_eq!(
+        s.stdout,
+        format!("version {python_version}\n"),
+        "Started names the interpreter's own version"
+    );
+    assert!(python_version.starts_with("3."), "{python_version}");
+}
+
+#[test]
+#[ignore = "bug: the script thread starts before Started is sent, so a script that prints at once can beat it"]
+fn started_comes_before_any_script_output() {
+    // The race is narrow; with a warm interpreter it shows within a few runs.
+    for round in 0..100 {
+        let file = format!("rt_order_main_{round}.py");
+        let mut s = Session::start(&[(&file, "print('at once')\n")], &file, captured());
+        let first = s.next(LONG).expect("an event");
+        assert!(
+            matches!(first, Event::Started { .. }),
+            "round {round}: the first event must be Started, got {first:?}"
+        );
+        assert_eq!(s.wait_exit(LONG), 0, "{}", s.story());
+        assert_eq!(s.stdout, "at once\n");
+    }
+}
+
+#[test]
+fn start_fails_for_a_missing_script() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("rt_no_such_script.py");
+    let rt = Runtime::start(
+        Config {
+            script: missing.clone(),
+            ..captured()
+        },
+        None,
+    );
+    let first = rt.events.recv_timeout(LONG).expect("an event");
+    let Event::StartFailed(message) = first else {
+        panic!("expected StartFailed, got {first:?}");
+    };
+    assert!(
+        message.contains(&missing.display().to_string()),
+        "the message names the path: {message}"
+    );
+    assert!(message.contains("no such file"), "{message}");
+    // The worker stops: no more events, the channel closes.
+    assert!(matches!(
+        rt.events.recv_timeout(LONG),
+        Err(RecvTimeoutError::Disconnected)
+    ));
+}
+
+#[test]
+fn start_fails_for_a_directory_as_script() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let folder = dir.path().join("rt_a_folder.py");
+    std::fs::create_dir(&folder).expect("mkdir");
+    let rt = Runtime::start(
+        Config {
+            script: folder.clone(),
+            ..captured()
+        },
+        None,
+    );
+    let first = rt.events.recv_timeout(LONG).expect("an event");
+    let Event::StartFailed(message) = first else {
+        panic!("expected StartFailed, got {first:?}");
+    };
+    assert!(
+        message.contains(&folder.display().to_string()),
+        "the message names the path: {message}"
+    );
+    assert!(message.contains("directory"), "{message}");
+    assert!(matches!(
+        rt.events.recv_timeout(LONG),
+        Err(RecvTimeoutError::Disconnected)
+    ));
+}
+
+#[test]
+fn captured_output_arrives_as_events_per_stream() {
+    let script = dedent(
+        r#"
+        import sys
+        print("rt-out one")
+        print("rt-err one", file=sys.stderr)
+        sys.stdout.write("rt-out two\n")
+        print("rt-out three", end="")
+        "#,
+    );
+    let mut s = Session::start(
+        &[("rt_capture_main.py", &script)],
+        "rt_capture_main.py",
+        captured(),
+    );
+    assert_eq!(s.wait_exit(LONG), 0, "{}", s.story());
+    assert_eq!(s.stdout, "rt-out one\nrt-out two\nrt-out three");
+    assert_eq!(s.stderr, "rt-err one\n");
+}
+
+#[test]
+fn script_exited_carries_the_exit_code() {
+    let cases: [(&str, &str, i32, &[&str]); 4] = [
+        ("rt_exit_normal", "print('done')\n", 0, &[]),
+        ("rt_exit_three", "import sys\nsys.exit(3)\n", 3, &[]),
+        (
+            "rt_exit_message",
+            "import sys\nsys.exit('rt exit message here')\n",
+            1,
+            &["rt exit message here"],
+        ),
+        (
+            "rt_exit_raises",
+            "def rt_exit_f():\n    raise ValueError('rt boom value')\nrt_exit_f()\n",
+            1,
+            &[
+                "Traceback (most recent call last)",
+                "rt_exit_raises.py\", line 2, in rt_exit_f",
+                "ValueError: rt boom value",
+            ],
+        ),
+    ];
+    for (name, source, code, stderr_has) in cases {
+        let file = format!("{name}.py");
+        let mut s = Session::start(&[(&file, source)], &file, captured());
+        assert_eq!(s.wait_exit(LONG), code, "{name}\n{}", s.story());
+        for needle in stderr_has {
+            assert!(
+                s.stderr.contains(needle),
+                "{name}: stderr lacks {needle:?}\n{}",
+                s.story()
+            );
+        }
+        if stderr_has.is_empty() {
+            assert_eq!(s.stderr, "", "{name}");
+        }
+    }
+}
+
+#[test]
+fn reload_is_applied_at_the_next_safepoint_and_keeps_live_state() {
+    let module = "rt_sp_counter";
+    let mut s = Session::start(
+        &[
+            (&format!("{module}.py"), &counter_module("v1")),
+            ("rt_sp_main.py", &looping_script(module, true)),
+        ],
+        "rt_sp_main.py",
+        captured(),
+    );
+    s.wait_stdout("v1 count=3\n", LONG);
+    std::fs::write(s.path(&format!("{module}.py")), counter_module("v2")).expect("write");
+    s.send(reload_cmd(module));
+    let queued_at = s.log.len();
+    let report = s.wait_report(module, LONG);
+    let stdout_at_report = s.stdout.clone();
+    assert_eq!(report.outcome, Outcome::Applied, "{}", s.story());
+    assert!(
+        s.log[queued_at..]
+            .iter()
+            .any(|e| matches!(e, Event::ReloadQueued { module: m } if m.0 == module)),
+        "ReloadQueued comes before ReloadFinished\n{}",
+        s.story()
+    );
+    s.wait_stdout("v2 count=", LONG);
+    let target = s.steps().len() + 3;
+    s.wait_stdout(&format!(" count={target}\n"), LONG);
+    assert_eq!(s.stop(), 0, "{}", s.story());
+
+    // Applied on the script's own thread, between two iterations: every line printed before the
+    // report is v1, every one after is v2.
+    let script_thread = s.idents("script on");
+    assert_eq!(s.idents("body v2 on"), script_thread, "{}", s.story());
+    assert!(
+        steps_in(&stdout_at_report).iter().all(|(v, _)| v == "v1"),
+        "{}",
+        s.story()
+    );
+    assert!(
+        steps_in(&s.stdout[stdout_at_report.len()..])
+            .iter()
+            .all(|(v, _)| v == "v2"),
+        "{}",
+        s.story()
+    );
+    assert_switched_keeping_count(&s.steps(), "v1", "v2", 3);
+}
+
+#[test]
+fn reload_without_safepoints_is_applied_at_once() {
+    let module = "rt_now_counter";
+    let mut s = Session::start(
+        &[
+            (&format!("{module}.py"), &counter_module("v1")),
+            ("rt_now_main.py", &looping_script(module, false)),
+        ],
+        "rt_now_main.py",
+        captured(),
+    );
+    s.wait_stdout("v1 count=3\n", LONG);
+    std::fs::write(s.path(&format!("{module}.py")), counter_module("v2")).expect("write");
+    s.send(reload_cmd(module));
+    let sent = Instant::now();
+    let report = s.wait_report(module, LONG);
+    assert_eq!(report.outcome, Outcome::Applied, "{}", s.story());
+    assert!(
+        sent.elapsed() < Duration::from_secs(2),
+        "not held back waiting for a safe point: {:?}",
+        sent.elapsed()
+    );
+    s.wait_stdout("v2 count=", LONG);
+    assert_eq!(s.stop(), 0, "{}", s.story());
+    assert!(
+        !s.log
+            .iter()
+            .any(|e| matches!(e, Event::ReloadQueued { .. })),
+        "a script without safe points gets no queued reloads\n{}",
+        s.story()
+    );
+    let script_thread = s.idents("script on");
+    let body_thread = s.idents("body v2 on");
+    assert_eq!(body_thread.len(), 1, "{}", s.story());
+    assert_ne!(body_thread, script_thread, "applied by the worker itself");
+    assert_switched_keeping_count(&s.steps(), "v1", "v2", 1);
+}
+
+#[test]
+fn queued_reload_is_applied_by_the_worker_when_safepoints_stop() {
+    let module = "rt_stall_counter";
+    let script = format!(
+        "{LOOP_PRELUDE}{}",
+        dedent(&format!(
+            r#"
+            import swapscope
+            import {module} as m
+            print(f"script on {{threading.get_ident()}}", flush=True)
+            for _ in range(3):
+                swapscope.safepoint()
+                print(m.step(), flush=True)
+                time.sleep(0.02)
+            print("paused", flush=True)
+            # No safe point for a while (a long level load, say).
+            while running():
+                time.sleep(0.01)
+            print("resumed", flush=True)
+            print(m.step(), flush=True)
+            "#
+        ))
+    );
+    let mut s = Session::start(
+        &[
+            (&format!("{module}.py"), &counter_module("v1")),
+            ("rt_stall_main.py", &script),
+        ],
+        "rt_stall_main.py",
+        captured(),
+    );
+    s.wait_stdout("paused\n", LONG);
+    std::fs::write(s.path(&format!("{module}.py")), counter_module("v2")).expect("write");
+    // Within the safe-point freshness window: the reload is queued first.
+    s.send(reload_cmd(module));
+    s.wait_for(
+        "ReloadQueued",
+        LONG,
+        |e| matches!(e, Event::ReloadQueued { module: m } if m.0 == module),
+    );
+    let report = s.wait_report(module, LONG);
+    assert_eq!(report.outcome, Outcome::Applied, "{}", s.story());
+    assert!(
+        !s.stdout.contains("resumed"),
+        "applied while the script is still away from its safe points"
+    );
+    assert_eq!(s.stop(), 0, "{}", s.story());
+    assert_ne!(
+        s.idents("body v2 on"),
+        s.idents("script on"),
+        "{}",
+        s.story()
+    );
+    assert_switched_keeping_count(&s.steps(), "v1", "v2", 1);
+    assert_eq!(s.steps().last(), Some(&("v2".to_string(), 4)));
+}
+
+#[test]
+fn saving_a_watched_file_reloads_it_in_auto_mode() {
+    let module = "rt_auto_counter";
+    let mut s = Session::start(
+        &[
+            (&format!("{module}.py"), &counter_module("v1")),
+            ("rt_auto_main.py", &looping_script(module, true)),
+        ],
+        "rt_auto_main.py",
+        Config {
+            watch_files: true,
+            auto_reload: true,
+            ..captured()
+        },
+    );
+    s.wait_stdout("v1 count=3\n", LONG);
+    let file = s.path(&format!("{module}.py"));
+    std::fs::write(&file, counter_module("v2")).expect("save");
+    let changed = s.wait_for("FilesChanged", LONG, |e| {
+        matches!(e, Event::FilesChanged { .. })
+    });
+    let Event::FilesChanged { modules, paths } = changed else {
+        unreachable!()
+    };
+    assert_eq!(modules, vec![ModuleName(module.into())]);
+    assert!(paths.iter().any(|p| canon(p) == canon(&file)), "{paths:?}");
+    let report = s.wait_report(module, Duration::from_secs(5));
+    assert_eq!(report.outcome, Outcome::Applied, "{}", s.story());
+    // One save, one reload.
+    let more = s.collect_for(Duration::from_millis(500));
+    assert!(
+        !more.iter().any(|e| matches!(e, Event::ReloadFinished(_))),
+        "{}",
+        s.story()
+    );
+    s.wait_stdout("v2 count=", LONG);
+    assert_eq!(s.stop(), 0, "{}", s.story());
+    assert_switched_keeping_count(&s.steps(), "v1", "v2", 1);
+}
+
+#[test]
+fn files_changed_and_reload_files_commands() {
+    let module = "rt_cmd_counter";
+    let mut s = Session::start(
+        &[
+            (&format!("{module}.py"), &counter_module("v1")),
+            ("rt_cmd_main.py", &looping_script(module, false)),
+        ],
+        "rt_cmd_main.py",
+        captured(),
+    );
+    s.wait_stdout("v1 count=2\n", LONG);
+    let file = s.path(&format!("{module}.py"));
+    std::fs::write(&file, counter_module("v2")).expect("save");
+
+    // Auto reload is off: the change is reported, nothing is reloaded.
+    s.send(Command::FilesChanged(vec![file.clone()]));
+    let changed = s.wait_for("FilesChanged", LONG, |e| {
+        matches!(e, Event::FilesChanged { .. })
+    });
+    assert_eq!(
+        changed,
+        Event::FilesChanged {
+            modules: vec![ModuleName(module.into())],
+            paths: vec![file.clone()],
+        }
+    );
+    let more = s.collect_for(Duration::from_millis(500));
+    assert!(
+        !more.iter().any(|e| matches!(e, Event::ReloadFinished(_))),
+        "auto reload is off\n{}",
+        s.story()
+    );
+    assert!(!s.stdout.contains("v2 count="), "{}", s.story());
+
+    // ReloadFiles reloads the modules of those files.
+    s.send(Command::ReloadFiles(vec![file.clone()]));
+    let report = s.wait_report(module, LONG);
+    assert_eq!(report.outcome, Outcome::Applied, "{}", s.story());
+    s.wait_stdout("v2 count=", LONG);
+
+    // With auto reload turned on, FilesChanged reloads too.
+    std::fs::write(&file, counter_module("v3")).expect("save");
+    s.send(Command::SetAutoReload(true));
+    s.wait_for("AutoReload(true)", LONG, |e| *e == Event::AutoReload(true));
+    s.send(Command::FilesChanged(vec![file.clone()]));
+    let report = s.wait_report(module, LONG);
+    assert_eq!(report.outcome, Outcome::Applied, "{}", s.story());
+    s.wait_stdout("v3 count=", LONG);
+    assert_eq!(s.stop(), 0, "{}", s.story());
+
+    let steps = s.steps();
+    let counts: Vec<u32> = steps.iter().map(|(_, c)| *c).collect();
+    assert_eq!(counts, (1..).take(counts.len()).collect::<Vec<u32>>());
+    let versions: Vec<&str> = steps.iter().map(|(v, _)| v.as_str()).collect();
+    let mut order = versions.clone();
+    order.dedup();
+    assert_eq!(order, ["v1", "v2", "v3"], "{versions:?}");
+}
+
+#[test]
+fn unknown_module_is_refused_by_name() {
+    let script = format!(
+        "{LOOP_PRELUDE}print('ready', flush=True)\nwhile running():\n    time.sleep(0.02)\n"
+    );
+    let mut s = Session::start(
+        &[("rt_refuse_main.py", &script)],
+        "rt_refuse_main.py",
+        captured(),
+    );
+    s.wait_stdout("ready\n", LONG);
+    s.send(reload_cmd("rt_refuse_no_such_module"));
+    let refused = s.wait_for("ReloadRefused", LONG, |e| {
+        matches!(e, Event::ReloadRefused { .. })
+    });
+    let Event::ReloadRefused { module, reason } = refused else {
+        unreachable!()
+    };
+    assert_eq!(module.0, "rt_refuse_no_such_module");
+    assert!(reason.contains("rt_refuse_no_such_module"), "{reason}");
+    assert!(
+        !s.log.iter().any(|e| matches!(e, Event::ReloadFinished(_))),
+        "{}",
+        s.story()
+    );
+    assert_eq!(s.stop(), 0, "{}", s.story());
+}
+
+#[test]
+fn list_modules_puts_the_script_modules_in_project() {
+    let script = format!(
+        "{LOOP_PRELUDE}{}",
+        dedent(
+            r"
+            import json
+            import rt_list_alpha
+            import rt_list_pkg.beta
+            print('ready', flush=True)
+            while running():
+                time.sleep(0.02)
+            "
+        )
+    );
+    let mut s = Session::start(
+        &[
+            ("rt_list_alpha.py", "A = 1\n"),
+            ("rt_list_pkg/__init__.py", ""),
+            ("rt_list_pkg/beta.py", "B = 2\n"),
+            ("rt_list_main.py", &script),
+        ],
+        "rt_list_main.py",
+        captured(),
+    );
+    s.wait_stdout("ready\n", LONG);
+    s.send(Command::ListModules);
+    let Event::Modules(list) = s.wait_for("Modules", LONG, |e| matches!(e, Event::Modules(_)))
+    else {
+        unreachable!()
+    };
+    assert_eq!(s.stop(), 0, "{}", s.story());
+    let find = |name: &str| {
+        list.iter()
+            .find(|m| m.name == name)
+            .unwrap_or_else(|| panic!("{name} not listed"))
+    };
+    for (name, file) in [
+        ("rt_list_alpha", "rt_list_alpha.py"),
+        ("rt_list_pkg", "rt_list_pkg/__init__.py"),
+        ("rt_list_pkg.beta", "rt_list_pkg/beta.py"),
+    ] {
+        let m = find(name);
+        assert_eq!(m.group, Group::Project, "{m:?}");
+        assert!(m.tracked, "{m:?}");
+        assert!(!m.changed_on_disk, "{m:?}");
+        let listed = PathBuf::from(m.file.as_deref().expect("file"));
+        assert_eq!(canon(&listed), canon(&s.path(file)), "{m:?}");
+    }
+    assert_eq!(find("json").group, Group::Stdlib);
+    assert_eq!(find("sys").group, Group::Builtin);
+    // Project modules come first.
+    let first_other = list
+        .iter()
+        .position(|m| m.group != Group::Project)
+        .unwrap_or(list.len());
+    assert!(
+        list[first_other..]
+            .iter()
+            .all(|m| m.group != Group::Project)
+    );
+}
+
+#[test]
+#[ignore = "bug: frozen stdlib modules (os, codecs, io, ...) are listed as builtin: spec.origin is 'frozen'"]
+fn frozen_stdlib_modules_are_listed_as_stdlib() {
+    let script = format!(
+        "{LOOP_PRELUDE}import os\nprint('ready', flush=True)\nwhile running():\n    time.sleep(0.02)\n"
+    );
+    let mut s = Session::start(
+        &[("rt_frozen_main.py", &script)],
+        "rt_frozen_main.py",
+        captured(),
+    );
+    s.wait_stdout("ready\n", LONG);
+    s.send(Command::ListModules);
+    let Event::Modules(list) = s.wait_for("Modules", LONG, |e| matches!(e, Event::Modules(_)))
+    else {
+        unreachable!()
+    };
+    assert_eq!(s.stop(), 0, "{}", s.story());
+    // `os` has a source file (os.__file__), it is only loaded frozen since Python 3.11.
+    let os = list.iter().find(|m| m.name == "os").expect("os listed");
+    assert_eq!(os.group, Group::Stdlib, "{os:?}");
+    assert!(
+        os.file.as_deref().is_some_and(|f| f.ends_with("os.py")),
+        "{os:?}"
+    );
+}

@@ -1,0 +1,582 @@
+#![cfg(feature = "gui")]
+//! The inspector with `egui_kittest`: each panel on fake state, the whole app on fake channel
+//! ends, and one end-to-end run of the demo on the real runtime. No display needed.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use swapscope::engine::{
+    Action as Did, AttrInfo, Change, ErrorInfo, Group, Kind, ModuleInfo, Outcome, Override,
+    ReloadReport, StaleRef,
+};
+use swapscope::runtime::{Command, Event, ModuleName};
+use swapscope::ui::state::UiState;
+use swapscope::ui::{Action, InspectorApp, panels};
+
+const SIZE: [f32; 2] = [1400.0, 900.0];
+
+fn module(name: &str, group: Group) -> ModuleInfo {
+    ModuleInfo {
+        name: name.into(),
+        file: Some(format!("/game/{name}.py")),
+        group,
+        tracked: group == Group::Project,
+        changed_on_disk: false,
+        last_outcome: None,
+    }
+}
+
+fn attr(qualname: &str, kind: Kind, repr: &str) -> AttrInfo {
+    AttrInfo {
+        name: qualname.rsplit('.').next().unwrap_or(qualname).into(),
+        qualname: qualname.into(),
+        kind,
+        repr: repr.into(),
+    }
+}
+
+fn change(qualname: &str, kind: Kind, action: Did, old: &str, new: &str) -> Change {
+    Change {
+        name: qualname.rsplit('.').next().unwrap_or(qualname).into(),
+        qualname: qualname.into(),
+        kind,
+        action,
+        old: old.into(),
+        new: new.into(),
+        note: String::new(),
+    }
+}
+
+fn report(id: u64, module: &str, outcome: Outcome, changes: Vec<Change>) -> ReloadReport {
+    ReloadReport {
+        id,
+        module: module.into(),
+        file: format!("/game/{module}.py"),
+        outcome,
+        error: None,
+        duration_ms: 1.5,
+        dry_run: false,
+        changes,
+        stale_refs: Vec::new(),
+    }
+}
+
+/// A harness drawing one panel on `(UiState, actions)`.
+fn panel_harness(
+    state: UiState,
+    panel: fn(&mut egui::Ui, &UiState, &mut Vec<Action>),
+) -> Harness<'static, (UiState, Vec<Action>)> {
+    Harness::builder().with_size(SIZE).build_ui_state(
+        move |ui, (state, actions)| panel(ui, state, actions),
+        (state, Vec::new()),
+    )
+}
+
+#[test]
+fn modules_panel_lists_project_first_and_selects() {
+    let mut state = UiState::default();
+    state.modules = vec![
+        module("balance", Group::Project),
+        module("players", Group::Project),
+        module("os", Group::Stdlib),
+    ];
+    state.changed.insert("balance".into());
+    let mut h = panel_harness(state, panels::modules_ui);
+    h.run();
+    assert!(h.query_by_label("os").is_none(), "stdlib starts collapsed");
+    h.get_by_label("players").click();
+    h.run();
+    assert_eq!(h.state().1, vec![Action::SelectModule("players".into())]);
+    h.get_by_label_contains("Standard library (1)").click();
+    h.run();
+    assert_eq!(
+        h.state().1.last(),
+        Some(&Action::ToggleGroup(Group::Stdlib))
+    );
+}
+
+#[test]
+fn modules_panel_lays_out_only_visible_rows_of_10000() {
+    let mut state = UiState::default();
+    state.modules = (0..10_000)
+        .map(|i| module(&format!("pkg_mod_{i:05}"), Group::Project))
+        .collect();
+    let mut h = panel_harness(state, panels::modules_ui);
+    h.run();
+    assert!(h.query_by_label("pkg_mod_00000").is_some());
+    assert!(h.query_by_label("pkg_mod_09999").is_none());
+    let laid_out = h.query_all_by_label_contains("pkg_mod_").count();
+    assert!(
+        laid_out < 100,
+        "{laid_out} rows laid out for a 900 px window"
+    );
+}
+
+#[test]
+fn modules_filter_narrows_the_list() {
+    let mut state = UiState::default();
+    state.modules = vec![
+        module("balance", Group::Project),
+        module("players", Group::Project),
+    ];
+    state.filter = "play".into();
+    let mut h = panel_harness(state, panels::modules_ui);
+    h.run();
+    assert!(h.query_by_label("players").is_some());
+    assert!(h.query_by_label("balance").is_none());
+}
+
+fn balance_state() -> UiState {
+    let mut state = UiState::default();
+    state.modules = vec![module("balance", Group::Project)];
+    state.selected = Some("balance".into());
+    state.attrs.insert(
+        "balance".into(),
+        vec![
+            attr("DIFFICULTY", Kind::Data, "1.45"),
+            attr("damage_of", Kind::Function, "<function damage_of>"),
+        ],
+    );
+    state
+}
+
+#[test]
+fn attributes_panel_shows_preview_and_conflict_and_flips_policy() {
+    let mut state = balance_state();
+    state.changed.insert("balance".into());
+    let mut preview = report(
+        7,
+        "balance",
+        Outcome::Applied,
+        vec![change(
+            "DIFFICULTY",
+            Kind::Data,
+            Did::ConflictTookNew,
+            "1.45",
+            "2.0",
+        )],
+    );
+    preview.dry_run = true;
+    state.previews.insert("balance".into(), preview);
+    let mut h = panel_harness(state, panels::attributes_ui);
+    h.run();
+    assert!(h.query_by_label("1.45").is_some(), "live value");
+    assert!(
+        h.query_by_label("2.0").is_some(),
+        "source value from the dry run"
+    );
+    assert!(h.query_by_label("would: conflict: took new").is_some());
+    assert!(h.query_by_label_contains("1 conflicts").is_some());
+    // Only data has a policy toggle: one row of Auto/Keep/Take.
+    assert_eq!(h.query_all_by_label("Keep").count(), 1);
+    h.get_by_label("Keep").click();
+    h.run();
+    assert_eq!(
+        h.state().1,
+        vec![Action::Send(Command::SetPolicy {
+            module: ModuleName("balance".into()),
+            qualname: "DIFFICULTY".into(),
+            choice: Override::Keep,
+        })]
+    );
+}
+
+#[test]
+fn attributes_panel_shows_what_the_last_reload_did() {
+    let mut state = balance_state();
+    state.apply(Event::ReloadFinished(report(
+        3,
+        "balance",
+        Outcome::Applied,
+        vec![change(
+            "damage_of",
+            Kind::Function,
+            Did::CodeSwapped,
+            "",
+            "",
+        )],
+    )));
+    let mut h = panel_harness(state, panels::attributes_ui);
+    h.run();
+    assert!(h.query_by_label("did: code swapped").is_some());
+}
+
+#[test]
+fn report_panel_shows_function_diff_and_propagates_stale_copies() {
+    let mut state = UiState::default();
+    let mut r = report(
+        5,
+        "players",
+        Outcome::Applied,
+        vec![
+            change(
+                "Player",
+                Kind::Class,
+                Did::ClassPatched,
+                "<class Player>",
+                "<class Player>",
+            ),
+            change("Player.fire", Kind::Method, Did::CodeSwapped, "", ""),
+            change("Player.heal", Kind::Method, Did::Unchanged, "", ""),
+        ],
+    );
+    r.stale_refs = vec![StaleRef {
+        module: "hud".into(),
+        name: "DAMAGE".into(),
+        source: "DAMAGE".into(),
+        value: "10".into(),
+    }];
+    state.apply(Event::ReloadFinished(r));
+    state.apply(Event::ReloadSources {
+        id: 5,
+        old: Some("class Player:\n    def fire(self):\n        return 1\n".into()),
+        new: Some("class Player:\n    def fire(self):\n        return 2\n".into()),
+    });
+    let mut h = panel_harness(state, panels::report_ui);
+    h.run();
+    assert!(
+        h.query_by_label("-         return 1").is_some(),
+        "removed line of the diff"
+    );
+    assert!(
+        h.query_by_label("+         return 2").is_some(),
+        "added line of the diff"
+    );
+    assert!(h.query_by_label_contains("1 unchanged").is_some());
+    assert!(
+        h.query_by_label_contains("hud.DAMAGE still holds the old DAMAGE")
+            .is_some()
+    );
+    h.get_by_label("Propagate the new values").click();
+    h.run();
+    assert!(matches!(
+        h.state().1.as_slice(),
+        [Action::Send(Command::Propagate { module, stale })] if module.0 == "players" && stale.len() == 1
+    ));
+}
+
+#[test]
+fn report_panel_shows_a_failed_reload_with_place_and_line() {
+    let mut state = UiState::default();
+    let mut r = report(9, "balance", Outcome::Failed, Vec::new());
+    r.error = Some(ErrorInfo {
+        file: "/game/balance.py".into(),
+        line: Some(14),
+        col: Some(18),
+        message: "SyntaxError: '(' was never closed".into(),
+        text: Some("def damage_of(weapon, level:".into()),
+        traceback: "  File \"/game/balance.py\", line 14\nSyntaxError: '(' was never closed\n"
+            .into(),
+    });
+    state.apply(Event::ReloadFinished(r));
+    let mut h = panel_harness(state, panels::report_ui);
+    h.run();
+    assert!(
+        h.query_by_label("/game/balance.py:14: SyntaxError: '(' was never closed")
+            .is_some()
+    );
+    assert!(
+        h.query_by_label("    def damage_of(weapon, level:")
+            .is_some()
+    );
+    assert!(h.query_by_label_contains("kept its old code").is_some());
+}
+
+#[test]
+fn history_lists_reloads_newest_first_and_selects() {
+    let mut state = UiState::default();
+    state.apply(Event::ReloadFinished(report(
+        1,
+        "balance",
+        Outcome::Applied,
+        Vec::new(),
+    )));
+    state.apply(Event::ReloadFinished(report(
+        2,
+        "players",
+        Outcome::RolledBack,
+        Vec::new(),
+    )));
+    let mut h = panel_harness(state, panels::history_ui);
+    h.run();
+    assert_eq!(h.query_all_by_label_contains(" UTC ").count(), 2);
+    let newest = h.get_by_label_contains("players  rolled back").rect().min.y;
+    let oldest = h.get_by_label_contains("balance  applied").rect().min.y;
+    assert!(newest < oldest, "newest first");
+    h.get_by_label_contains("balance  applied").click();
+    h.run();
+    assert_eq!(h.state().1, vec![Action::SelectReport(1)]);
+}
+
+// ---- the whole app on fake channel ends ---------------------------------------------------------
+
+struct Fake {
+    events: Sender<Event>,
+    commands: Receiver<Command>,
+}
+
+fn app_harness() -> (Harness<'static, InspectorApp>, Fake) {
+    let (cmd_tx, cmd_rx) = bounded(1024);
+    let (ev_tx, ev_rx) = bounded(1024);
+    let app = InspectorApp::new(cmd_tx, ev_rx);
+    let h = Harness::builder().with_size(SIZE).build_ui_state(
+        |ui, app: &mut InspectorApp| {
+            app.pump(ui.ctx());
+            let actions = app.draw(ui);
+            app.run_actions(actions);
+        },
+        app,
+    );
+    (
+        h,
+        Fake {
+            events: ev_tx,
+            commands: cmd_rx,
+        },
+    )
+}
+
+impl Fake {
+    fn send(&self, e: Event) {
+        self.events.send(e).expect("app alive");
+    }
+
+    fn drain(&self) -> Vec<Command> {
+        self.commands.try_iter().collect()
+    }
+}
+
+fn started(fake: &Fake) {
+    fake.send(Event::Started {
+        python_version: "3.11.7".into(),
+        roots: vec![PathBuf::from("/game")],
+        script: PathBuf::from("/game/game.py"),
+    });
+    fake.send(Event::Modules(vec![
+        module("balance", Group::Project),
+        module("players", Group::Project),
+    ]));
+}
+
+#[test]
+fn app_reload_button_and_ctrl_r_send_reload() {
+    let (mut h, fake) = app_harness();
+    started(&fake);
+    h.run_steps(3);
+    assert!(
+        h.query_by_label_contains("Python 3.11.7").is_some(),
+        "status bar"
+    );
+    assert!(h.query_by_label_contains("watching /game").is_some());
+    let first = fake.drain();
+    assert!(first.contains(&Command::ListModules), "{first:?}");
+    assert!(
+        first.contains(&Command::Inspect(ModuleName("balance".into()))),
+        "{first:?}"
+    );
+    h.get_by_label("players").click();
+    h.run_steps(2);
+    h.get_by_label("Reload players").click();
+    h.run_steps(2);
+    let reloads: Vec<Command> = fake
+        .drain()
+        .into_iter()
+        .filter(|c| matches!(c, Command::Reload { .. }))
+        .collect();
+    assert!(
+        matches!(reloads.as_slice(), [Command::Reload { module, dry_run: false, .. }] if module.0 == "players"),
+        "{reloads:?}"
+    );
+    assert!(
+        h.query_by_label_contains("reloading players").is_some(),
+        "busy indicator"
+    );
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::R);
+    h.run_steps(2);
+    assert!(
+        fake.drain().iter().any(
+            |c| matches!(c, Command::Reload { module, dry_run: false, .. } if module.0 == "players")
+        ),
+        "Ctrl+R reloads the selected module"
+    );
+}
+
+#[test]
+fn app_events_fill_history_and_changed_modules_get_a_dry_run() {
+    let (mut h, fake) = app_harness();
+    started(&fake);
+    h.run_steps(3);
+    fake.drain();
+    fake.send(Event::FilesChanged {
+        modules: vec![ModuleName("balance".into())],
+        paths: vec![PathBuf::from("/game/balance.py")],
+    });
+    h.run_steps(3);
+    assert!(h.query_by_label("Reload all changed (1)").is_some());
+    assert!(
+        fake.drain().iter().any(
+            |c| matches!(c, Command::Reload { module, dry_run: true, .. } if module.0 == "balance")
+        ),
+        "the selected changed module is previewed with a dry run"
+    );
+    fake.send(Event::ReloadFinished(report(
+        4,
+        "balance",
+        Outcome::Applied,
+        vec![change("DAMAGE", Kind::Data, Did::TookNew, "10", "12")],
+    )));
+    h.run_steps(3);
+    assert!(
+        h.query_by_label_contains("balance  applied").is_some(),
+        "history row"
+    );
+    assert!(h.query_by_label("DAMAGE").is_some(), "its report is shown");
+    assert!(h.query_by_label("Reload all changed (0)").is_some());
+    h.get_by_label("Auto-reload on save").click();
+    h.run_steps(2);
+    assert!(fake.drain().contains(&Command::SetAutoReload(true)));
+}
+
+#[test]
+fn app_tells_when_the_worker_died() {
+    let (mut h, fake) = app_harness();
+    started(&fake);
+    h.run_steps(2);
+    drop(fake);
+    h.run_steps(3);
+    assert!(
+        h.query_by_label_contains("the Python worker stopped")
+            .is_some()
+    );
+    assert!(h.query_by_label("worker stopped").is_some());
+}
+
+// ---- end to end: the demo on the real runtime -----------------------------------------------------
+
+fn step_until(
+    h: &mut Harness<'static, InspectorApp>,
+    what: &str,
+    mut done: impl FnMut(&InspectorApp) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done(h.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `(name, level, hp, xp)` of each player in the demo's `party` repr.
+fn party(app: &InspectorApp) -> Vec<(String, u32)> {
+    let Some(attrs) = app.state.attrs.get("__main__") else {
+        return Vec::new();
+    };
+    let Some(party) = attrs.iter().find(|a| a.qualname == "party") else {
+        return Vec::new();
+    };
+    party
+        .repr
+        .split("), ")
+        .filter_map(|p| {
+            let (name, rest) = p.trim_start_matches('[').split_once("(lvl ")?;
+            let level = rest.split(',').next()?.trim().parse().ok()?;
+            Some((name.to_string(), level))
+        })
+        .collect()
+}
+
+fn kills(app: &InspectorApp) -> u32 {
+    app.state
+        .console
+        .iter()
+        .filter_map(|(_, l)| l.split("(kills: ").nth(1)?.split(')').next()?.parse().ok())
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn demo_end_to_end_designer_edit_lands_with_state_intact() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let script = swapscope::demo::write_copy(dir.path()).expect("demo copy");
+    let runtime = swapscope::runtime::Runtime::start(
+        swapscope::runtime::Config {
+            script,
+            args: vec!["--speed".into(), "60".into()],
+            capture_output: true,
+            watch_files: true,
+            ..Default::default()
+        },
+        None,
+    );
+    let app = InspectorApp::new(runtime.commands.clone(), runtime.events.clone());
+    let mut h = Harness::builder().with_size(SIZE).build_ui_state(
+        |ui, app: &mut InspectorApp| {
+            app.pump(ui.ctx());
+            let actions = app.draw(ui);
+            app.run_actions(actions);
+        },
+        app,
+    );
+    step_until(&mut h, "the demo to start", |a| {
+        a.state.module("balance").is_some()
+    });
+    step_until(&mut h, "a few kills", |a| kills(a) >= 4);
+    h.state_mut()
+        .run_actions(vec![Action::SelectModule("__main__".into())]);
+    step_until(&mut h, "the party's live values", |a| party(a).len() == 3);
+    let kills_before = kills(h.state());
+    let levels_before = party(h.state());
+
+    // The designer edits balance.py in an editor and saves.
+    let balance = dir.path().join("balance.py");
+    let text = std::fs::read_to_string(&balance).expect("read balance.py");
+    std::fs::write(&balance, text.replace("\"damage\": 10,", "\"damage\": 99,")).expect("save");
+    step_until(&mut h, "balance to be marked changed", |a| {
+        a.state.changed.contains("balance")
+    });
+    h.state_mut()
+        .run_actions(vec![Action::SelectModule("balance".into())]);
+    h.run_steps(2);
+    h.get_by_label("Reload balance").click();
+    step_until(&mut h, "the reload to finish", |a| {
+        a.state.history.iter().any(|e| e.report.module == "balance")
+    });
+    let entry = &h.state().state.history[0];
+    assert_eq!(
+        entry.report.outcome,
+        Outcome::Applied,
+        "{}",
+        entry.report.summary()
+    );
+    assert_eq!(
+        entry.report.change("WEAPONS").map(|c| c.action),
+        Some(Did::TookNew)
+    );
+    // The next combat lines use the new damage (99 at level 1, more at higher levels) ...
+    step_until(&mut h, "a pistol shot with the new damage", |a| {
+        a.state.console.iter().any(|(_, l)| {
+            l.split("with the pistol for ")
+                .nth(1)
+                .and_then(|n| n.split_whitespace().next()?.parse::<u32>().ok())
+                .is_some_and(|d| d >= 99)
+        })
+    });
+    // ... while kills and every player's level carried on from where they were.
+    h.state_mut()
+        .run_actions(vec![Action::SelectModule("__main__".into())]);
+    step_until(&mut h, "fresh party values", |a| {
+        kills(a) > kills_before && party(a).len() == 3
+    });
+    let levels_after = party(h.state());
+    for ((name, before), (name_after, after)) in levels_before.iter().zip(&levels_after) {
+        assert_eq!(name, name_after);
+        assert!(
+            after >= before,
+            "{name} went from level {before} to {after}"
+        );
+    }
+    runtime.shutdown();
+}
