@@ -7,10 +7,14 @@ use clap::Parser;
 
 /// In-place hot reload for Python, with a report of every swap.
 ///
-/// Runs SCRIPT (default: the bundled demo game) inside an embedded `CPython` with swapscope's
+/// Runs SCRIPT (default: the bundled demo game) inside an embedded CPython with swapscope's
 /// import hook installed and `import swapscope` available. Modules under the script's folder
 /// and each --watch folder are tracked and can be reloaded in place.
 #[derive(Debug, Parser)]
+#[expect(
+    clippy::doc_markdown,
+    reason = "these doc comments are the --help text users read"
+)]
 #[command(name = "swapscope", version, about, long_about)]
 struct Cli {
     /// Run without a window, like `python SCRIPT ARGS`: same sys.argv, sys.path[0], __main__ and
@@ -33,20 +37,13 @@ struct Cli {
     /// Run the bundled demo on a temporary copy, take the README's screenshots of the window
     /// (main view, a report with a function diff, a failed reload) into DIR, then exit.
     /// Needs a display (use Xvfb on a headless machine).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["headless", "script"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["headless", "command"])]
     capture: Option<PathBuf>,
 
-    /// The Python script to run (default: the bundled demo game).
-    #[arg(value_name = "SCRIPT")]
-    script: Option<PathBuf>,
-
-    /// Arguments passed to the script as sys.argv[1:].
-    #[arg(
-        value_name = "ARGS",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
-    args: Vec<String>,
+    /// The Python script to run (default: the bundled demo game), then its arguments: everything
+    /// after SCRIPT goes to the script as sys.argv[1:], flags included.
+    #[arg(value_name = "SCRIPT [ARGS]", trailing_var_arg = true, num_args = 0..)]
+    command: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -64,10 +61,12 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     if let Some(out) = cli.capture {
         return capture(&out);
     }
-    let script = match cli.script {
-        Some(s) => s,
+    let mut command = cli.command.into_iter();
+    let script = match command.next() {
+        Some(s) => PathBuf::from(s),
         None => swapscope::demo::script().map_err(anyhow::Error::msg)?,
     };
+    let args: Vec<String> = command.collect();
     if !script.exists() {
         anyhow::bail!("cannot run {}: no such file", script.display());
     }
@@ -84,7 +83,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     }
     let config = swapscope::runtime::Config {
         script,
-        args: cli.args,
+        args,
         watch: cli.watch,
         capture_output: !cli.headless,
         watch_files: true,

@@ -170,7 +170,6 @@ fn headless_runs_the_script_like_python() {
 }
 
 #[test]
-#[ignore = "bug: sys.argv[0] is made absolute; python keeps the script path as given"]
 fn argv0_is_the_script_path_as_given() {
     let dir = tempfile::tempdir().expect("temp dir");
     write(dir.path(), "sub/cli_argv0_main.py", ENV_SCRIPT);
@@ -198,7 +197,6 @@ fn argv0_is_the_script_path_as_given() {
 }
 
 #[test]
-#[ignore = "bug: flags after SCRIPT that swapscope also has (--auto, --help, --report, --watch) and `--` are taken by swapscope, not passed to the script"]
 fn every_argument_after_the_script_goes_to_the_script() {
     let dir = tempfile::tempdir().expect("temp dir");
     write(
@@ -289,7 +287,6 @@ fn exit_codes_and_tracebacks_like_python() {
 }
 
 #[test]
-#[ignore = "bug: the traceback of an uncaught exception starts with swapscope's own `<swapscope script.py>` frame"]
 fn traceback_shows_only_the_script_frames() {
     let dir = tempfile::tempdir().expect("temp dir");
     write(dir.path(), "cli_tb_main.py", "raise KeyError('cli tb')\n");
@@ -305,7 +302,6 @@ fn traceback_shows_only_the_script_frames() {
 }
 
 #[test]
-#[ignore = "bug: the script runs on a daemon (dummy) thread, so threads it starts are daemons and are not waited for"]
 fn threads_started_by_the_script_are_waited_for() {
     let dir = tempfile::tempdir().expect("temp dir");
     write(
@@ -589,8 +585,9 @@ fn help_documents_every_flag() {
         "--watch <DIR>",
         "--auto",
         "--report <FILE>",
-        "[SCRIPT]",
+        "SCRIPT",
         "[ARGS]",
+        "--capture <DIR>",
         "--help",
         "--version",
     ] {

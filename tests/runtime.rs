@@ -402,7 +402,6 @@ fn first_event_is_started_with_the_python_version() {
 }
 
 #[test]
-#[ignore = "bug: the script thread starts before Started is sent, so a script that prints at once can beat it"]
 fn started_comes_before_any_script_output() {
     // The race is narrow; with a warm interpreter it shows within a few runs.
     for round in 0..100 {
@@ -868,7 +867,6 @@ fn list_modules_puts_the_script_modules_in_project() {
 }
 
 #[test]
-#[ignore = "bug: frozen stdlib modules (os, codecs, io, ...) are listed as builtin: spec.origin is 'frozen'"]
 fn frozen_stdlib_modules_are_listed_as_stdlib() {
     let script = format!(
         "{LOOP_PRELUDE}import os\nprint('ready', flush=True)\nwhile running():\n    time.sleep(0.02)\n"

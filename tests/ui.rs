@@ -1,4 +1,8 @@
 #![cfg(feature = "gui")]
+#![expect(
+    clippy::field_reassign_with_default,
+    reason = "each case sets the few fields it needs on a default state"
+)]
 //! The inspector with `egui_kittest`: each panel on fake state, the whole app on fake channel
 //! ends, and one end-to-end run of the demo on the real runtime. No display needed.
 
@@ -461,7 +465,7 @@ fn step_until(
     what: &str,
     mut done: impl FnMut(&InspectorApp) -> bool,
 ) {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_mins(1);
     while !done(h.state()) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         h.step();

@@ -31,6 +31,15 @@ pub struct ModuleInfo {
     pub last_outcome: Option<Outcome>,
 }
 
+/// A frozen stdlib module (`os`, `codecs`, ... in 3.11+): no file, but the standard library.
+fn frozen(module: &Bound<'_, PyModule>) -> bool {
+    module
+        .getattr("__spec__")
+        .and_then(|s| s.getattr("origin"))
+        .and_then(|o| o.extract::<String>())
+        .is_ok_and(|o| o == "frozen")
+}
+
 /// All modules in `sys.modules`, project modules first, each group sorted by name.
 pub fn modules(py: Python<'_>) -> PyResult<Vec<ModuleInfo>> {
     let all = py
@@ -56,6 +65,7 @@ pub fn modules(py: Python<'_>) -> PyResult<Vec<ModuleInfo>> {
                     Group::Stdlib
                 }
             }
+            (None, None) if frozen(module) => Group::Stdlib,
             (None, None) => Group::Builtin,
         };
         let changed_on_disk = record

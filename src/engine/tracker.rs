@@ -218,16 +218,18 @@ fn register_loaded(py: Python<'_>) -> PyResult<()> {
 
 /// The `.py` file a module was loaded from, if it has one.
 pub fn module_file(module: &Bound<'_, PyModule>) -> Option<PathBuf> {
-    let origin = module
+    let python_source = |o: Bound<'_, PyAny>| -> Option<PathBuf> {
+        let p = PathBuf::from(o.extract::<String>().ok()?);
+        matches!(p.extension().and_then(|e| e.to_str()), Some("py" | "pyw")).then_some(p)
+    };
+    // The spec's origin first; a frozen stdlib module (origin "frozen") still has __file__.
+    module
         .getattr("__spec__")
         .ok()
         .filter(|s| !s.is_none())
         .and_then(|s| s.getattr("origin").ok())
-        .filter(|o| !o.is_none())
-        .or_else(|| module.getattr("__file__").ok())?;
-    let path: String = origin.extract().ok()?;
-    let p = PathBuf::from(path);
-    matches!(p.extension().and_then(|e| e.to_str()), Some("py" | "pyw")).then_some(p)
+        .and_then(python_source)
+        .or_else(|| module.getattr("__file__").ok().and_then(python_source))
 }
 
 pub fn mtime(path: &Path) -> Option<SystemTime> {

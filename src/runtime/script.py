@@ -18,6 +18,9 @@ def run(path, argv):
     sys.argv[:] = argv
     main = sys.modules["__main__"]
     main.__dict__.update(__file__=path, __cached__=None, __package__=None, __spec__=None)
+    # The thread running the script counts as a dummy (daemon) thread to `threading`; threads the
+    # script starts inherit that flag, so make it a normal one: they are then waited for at exit.
+    threading.current_thread()._daemonic = False
     try:
         with open(path, "rb") as f:
             source = f.read()
@@ -27,12 +30,18 @@ def run(path, argv):
     except SystemExit as exc:
         status = _exit_code(exc)
     except BaseException:  # noqa: BLE001 - like the interpreter: print and exit 1
-        sys.excepthook(*sys.exc_info())
+        kind, exc, tb = sys.exc_info()
+        # Start the traceback at the script, as python does, not at this runner.
+        if tb is not None and tb.tb_frame.f_code is run.__code__:
+            tb = tb.tb_next
+        sys.excepthook(kind, exc.with_traceback(tb), tb)
         status = 1
     # Like interpreter shutdown: wait for non-daemon threads, then run atexit handlers.
     me = threading.current_thread()
     for t in threading.enumerate():
-        if t is not me and not t.daemon and t is not threading.main_thread():
+        # Dummy threads are other foreign (Rust) threads; they cannot be joined.
+        dummy = isinstance(t, threading._DummyThread)
+        if t is not me and not t.daemon and not dummy and t is not threading.main_thread():
             t.join()
     import atexit
     atexit._run_exitfuncs()

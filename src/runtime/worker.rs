@@ -194,6 +194,10 @@ fn worker_main(config: &Config, commands: &Receiver<Command>, own: &Sender<Comma
             return;
         }
     }
+    if let Err(message) = launch_script(config, sink) {
+        sink.send(Event::StartFailed(message));
+        return;
+    }
     // Kept alive for as long as the worker runs.
     let _watcher = if config.watch_files {
         start_watcher(config, own, sink)
@@ -458,14 +462,25 @@ fn start(
     })
     .map_err(|e| format!("cannot set up the Python interpreter: {e}"))?;
 
-    let mut argv = vec![script.to_string_lossy().into_owned()];
+    Ok(Event::Started {
+        python_version,
+        roots,
+        script,
+    })
+}
+
+/// Starts the thread that runs the user's script (after `Started` was sent, so the script's
+/// first output never comes before it).
+fn launch_script(config: &Config, sink: &Sink) -> Result<(), String> {
+    let script = std::path::absolute(&config.script).unwrap_or_else(|_| config.script.clone());
+    // Like python: sys.argv[0] is the path as given, __file__ the absolute one.
+    let mut argv = vec![config.script.to_string_lossy().into_owned()];
     argv.extend(config.args.iter().cloned());
     let script_sink = sink.clone();
-    let script_path = script.clone();
     std::thread::Builder::new()
         .name("swapscope-script".into())
         .spawn(move || {
-            let code = Python::attach(|py| run_script(py, &script_path, &argv));
+            let code = Python::attach(|py| run_script(py, &script, &argv));
             let code = code.unwrap_or_else(|e| {
                 script_sink.send(Event::Output {
                     stream: Stream::Stderr,
@@ -475,12 +490,8 @@ fn start(
             });
             script_sink.send(Event::ScriptExited { code });
         })
-        .map_err(|e| format!("cannot start the script thread: {e}"))?;
-    Ok(Event::Started {
-        python_version,
-        roots,
-        script,
-    })
+        .map(|_| ())
+        .map_err(|e| format!("cannot start the script thread: {e}"))
 }
 
 fn run_script(py: Python<'_>, script: &Path, argv: &[String]) -> PyResult<i32> {

@@ -120,7 +120,7 @@ impl CaptureScript {
                 Err(e) => {
                     *error
                         .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e);
                 }
             });
         } else if self.written.load(Ordering::SeqCst) > index {

@@ -229,7 +229,7 @@ impl InspectorApp {
             .show(ui, |ui| {
                 let h = ui.available_height();
                 ui.allocate_ui(egui::vec2(ui.available_width(), h * 0.35), |ui| {
-                    panels::history_ui(ui, state, &mut actions)
+                    panels::history_ui(ui, state, &mut actions);
                 });
                 ui.separator();
                 panels::report_ui(ui, state, &mut actions);
