@@ -386,6 +386,10 @@ struct Merge<'py, 'a> {
     /// Top-level values replaced: (name, old object), for stale copies.
     replaced_globals: Vec<(String, Bound<'py, PyAny>)>,
     changes: Vec<Change>,
+    /// Extra notes for entries not pushed yet (generators, running frames).
+    notes: HashMap<String, String>,
+    /// Code objects on some thread's stack (id -> thread name), read when first needed.
+    running: Option<HashMap<usize, String>>,
     new_fps: HashMap<String, Fingerprint>,
     defined: HashSet<String>,
 }
@@ -467,6 +471,31 @@ fn container_diff(old: &Bound<'_, PyAny>, new: &Bound<'_, PyAny>) -> Option<Stri
         .filter(|t| !t.is_empty())
 }
 
+/// The code objects on every thread's stack, with the thread's name.
+fn running_code(py: Python<'_>) -> PyResult<HashMap<usize, String>> {
+    let sys = py.import("sys")?;
+    let active = py.import("threading")?.getattr("_active")?;
+    let mut out = HashMap::new();
+    for item in sys
+        .call_method0("_current_frames")?
+        .call_method0("items")?
+        .try_iter()?
+    {
+        let (ident, frame): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
+        let name = active
+            .get_item(&ident)
+            .and_then(|t| t.getattr("name"))
+            .and_then(|n| n.extract::<String>())
+            .unwrap_or_else(|_| format!("{ident}"));
+        let mut f = Some(frame);
+        while let Some(frame) = f.filter(|f| !f.is_none()) {
+            out.insert(ptr(&frame.getattr("f_code")?), name.clone());
+            f = frame.getattr("f_back").ok();
+        }
+    }
+    Ok(out)
+}
+
 /// Code compared by value, ignoring line numbers: "unchanged" means the same behaviour.
 fn code_equal(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<bool> {
     for attr in [
@@ -538,6 +567,8 @@ impl<'py, 'a> Merge<'py, 'a> {
             taken: Vec::new(),
             replaced_globals: Vec::new(),
             changes: Vec::new(),
+            notes: HashMap::new(),
+            running: None,
             new_fps: HashMap::new(),
             defined: HashSet::new(),
         }
@@ -561,6 +592,14 @@ impl<'py, 'a> Merge<'py, 'a> {
             )
         };
         let name = qual.rsplit(['.', ':']).next().unwrap_or(qual).to_string();
+        let mut note: String = note.into();
+        if let Some(extra) = self.notes.remove(qual) {
+            note = if note.is_empty() {
+                extra
+            } else {
+                format!("{note}; {extra}")
+            };
+        }
         self.changes.push(Change {
             name,
             qualname: qual.to_string(),
@@ -568,7 +607,7 @@ impl<'py, 'a> Merge<'py, 'a> {
             action,
             old,
             new,
-            note: note.into(),
+            note,
         });
     }
 
@@ -1029,6 +1068,9 @@ impl<'py, 'a> Merge<'py, 'a> {
         }
         let (oc, nc) = (old.getattr("__code__")?, new.getattr("__code__")?);
         let mut changed = !code_equal(&oc, &nc)?;
+        if changed {
+            self.note_running(path, &oc)?;
+        }
         for attr in ["__defaults__", "__kwdefaults__"] {
             let (a, b) = (old.getattr(attr)?, new.getattr(attr)?);
             let mapped_equal = |a: &Bound<'py, PyAny>, b: &Bound<'py, PyAny>| same_value(a, b);
@@ -1098,6 +1140,41 @@ impl<'py, 'a> Merge<'py, 'a> {
         } else {
             Patched::Unchanged
         })
+    }
+
+    /// Notes what keeps running the old code of a changed function: frames on a thread's stack
+    /// (reported `not_applied`), and generators or coroutines already created.
+    fn note_running(&mut self, path: &str, code: &Bound<'py, PyAny>) -> PyResult<()> {
+        const GENERATOR_LIKE: u32 = 0x20 | 0x80 | 0x200; // CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
+        let flags: u32 = code.getattr("co_flags")?.extract()?;
+        if flags & GENERATOR_LIKE != 0 {
+            self.notes.insert(
+                path.to_string(),
+                "generators/coroutines created before the reload keep running the old code".into(),
+            );
+        }
+        if self.running.is_none() {
+            self.running = Some(running_code(self.py)?);
+        }
+        let thread = self
+            .running
+            .as_ref()
+            .and_then(|r| r.get(&ptr(code)).cloned());
+        if let Some(thread) = thread {
+            let entry = format!("{path} (running)");
+            self.push(
+                &entry,
+                Kind::Function,
+                Action::NotApplied,
+                None,
+                None,
+                format!(
+                    "a frame on thread {thread:?} is running the old code and finishes with it; \
+                     the next call runs the new code"
+                ),
+            );
+        }
+        Ok(())
     }
 
     /// Merges one closure cell's content; the old cell stays. True if something changed.
