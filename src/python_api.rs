@@ -16,8 +16,8 @@ use crate::engine::{self, EngineError, Overrides, ReloadOptions, ReloadReport};
 /// The module's source before and after a reload (for source diffs).
 #[derive(Clone, Debug, Default)]
 pub struct Sources {
-    pub old: Option<String>,
-    pub new: Option<String>,
+    pub old: Option<Arc<str>>,
+    pub new: Option<Arc<str>>,
 }
 
 type ReportHook = Arc<dyn Fn(&ReloadReport, Sources) + Send + Sync>;
@@ -110,7 +110,7 @@ pub fn reload_and_notify(
         }
         None => opts,
     };
-    let old = engine::tracker::get(name).and_then(|t| t.source);
+    let old = engine::tracker::get(name).and_then(|t| t.source.clone());
     let report = with_switch_interval(py, || engine::reload(py, name, opts))?;
     let hook = REPORT_HOOK
         .read()
@@ -120,7 +120,7 @@ pub fn reload_and_notify(
         let new = if report.dry_run || report.outcome != engine::Outcome::Applied {
             None
         } else {
-            engine::tracker::get(name).and_then(|t| t.source)
+            engine::tracker::get(name).and_then(|t| t.source.clone())
         };
         hook(&report, Sources { old, new });
     }
@@ -157,6 +157,56 @@ fn names(arg: &str, value: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     .collect()
 }
 
+/// The report as the Python dict `reload()` returns (the JSON shape, built directly).
+fn report_dict<'py>(py: Python<'py>, r: &ReloadReport) -> PyResult<Bound<'py, PyAny>> {
+    use pyo3::intern;
+    use pyo3::types::{PyDict, PyList};
+    let d = PyDict::new(py);
+    d.set_item(intern!(py, "id"), r.id)?;
+    d.set_item(intern!(py, "module"), &r.module)?;
+    d.set_item(intern!(py, "file"), &r.file)?;
+    d.set_item(intern!(py, "outcome"), r.outcome.as_str())?;
+    match &r.error {
+        Some(e) => {
+            let ed = PyDict::new(py);
+            ed.set_item(intern!(py, "file"), &e.file)?;
+            ed.set_item(intern!(py, "line"), e.line)?;
+            ed.set_item(intern!(py, "col"), e.col)?;
+            ed.set_item(intern!(py, "message"), &e.message)?;
+            ed.set_item(intern!(py, "text"), &e.text)?;
+            ed.set_item(intern!(py, "traceback"), &e.traceback)?;
+            d.set_item(intern!(py, "error"), ed)?;
+        }
+        None => d.set_item(intern!(py, "error"), py.None())?,
+    }
+    d.set_item(intern!(py, "duration_ms"), r.duration_ms)?;
+    d.set_item(intern!(py, "dry_run"), r.dry_run)?;
+    let changes = PyList::empty(py);
+    for c in &r.changes {
+        let cd = PyDict::new(py);
+        cd.set_item(intern!(py, "name"), &c.name)?;
+        cd.set_item(intern!(py, "qualname"), &c.qualname)?;
+        cd.set_item(intern!(py, "kind"), c.kind.as_str())?;
+        cd.set_item(intern!(py, "action"), c.action.as_str())?;
+        cd.set_item(intern!(py, "old"), &c.old)?;
+        cd.set_item(intern!(py, "new"), &c.new)?;
+        cd.set_item(intern!(py, "note"), &c.note)?;
+        changes.append(cd)?;
+    }
+    d.set_item(intern!(py, "changes"), changes)?;
+    let stale = PyList::empty(py);
+    for s in &r.stale_refs {
+        let sd = PyDict::new(py);
+        sd.set_item(intern!(py, "module"), &s.module)?;
+        sd.set_item(intern!(py, "name"), &s.name)?;
+        sd.set_item(intern!(py, "source"), &s.source)?;
+        sd.set_item(intern!(py, "value"), &s.value)?;
+        stale.append(sd)?;
+    }
+    d.set_item(intern!(py, "stale_refs"), stale)?;
+    Ok(d.into_any())
+}
+
 fn to_dict<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
     let json = serde_json::to_string(value).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
     py.import("json")?.call_method1("loads", (json,))
@@ -174,7 +224,7 @@ pub mod swapscope_module {
     use super::{
         Bound, PyAny, PyAnyMethods, PyModule, PyModuleMethods, PyResult, PyString, PyTypeError,
         PyTypeMethods, Python, ReloadOptions, ReloadReport, SAFEPOINT_HOOK, engine, names,
-        pyfunction, reload_and_notify, to_dict, to_pyerr,
+        pyfunction, reload_and_notify, report_dict, to_dict, to_pyerr,
     };
 
     /// reload(module, *, keep=(), take=(), dry_run=False, replace_incompatible=False) -> dict
@@ -218,7 +268,7 @@ pub mod swapscope_module {
             replace_incompatible,
         };
         let report = reload_and_notify(py, &name, &opts).map_err(|e| to_pyerr(&e))?;
-        to_dict(py, &report)
+        report_dict(py, &report)
     }
 
     /// `safepoint()` -> int

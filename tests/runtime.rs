@@ -691,6 +691,11 @@ fn saving_a_watched_file_reloads_it_in_auto_mode() {
         },
     );
     s.wait_stdout("v1 count=3\n", LONG);
+    // The worker sends Policy once its watcher runs; the watcher starts after the script, so a
+    // save before that would go unseen.
+    if !s.log.iter().any(|e| matches!(e, Event::Policy { .. })) {
+        s.wait_for("Policy", LONG, |e| matches!(e, Event::Policy { .. }));
+    }
     let file = s.path(&format!("{module}.py"));
     std::fs::write(&file, counter_module("v2")).expect("save");
     let changed = s.wait_for("FilesChanged", LONG, |e| {

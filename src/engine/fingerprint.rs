@@ -10,6 +10,7 @@
 use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{
     PyBool, PyBytes, PyDict, PyFloat, PyFrozenSet, PyFunction, PyInt, PyList, PyModule, PySet,
@@ -113,7 +114,7 @@ impl Walker {
         } else if is_enum_member(obj) {
             7u8.hash(h);
             type_tag(obj, h);
-            if let Ok(name) = obj.getattr("_name_")
+            if let Ok(name) = obj.getattr(intern!(obj.py(), "_name_"))
                 && let Ok(s) = name.cast::<PyString>()
             {
                 s.to_string_lossy().hash(h);
@@ -258,10 +259,14 @@ fn instance_dict<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyDict>> {
     let ty = obj.get_type();
     // Heap types only: builtin objects with a __dict__ (functions, modules) are handled above or
     // are opaque.
-    let flags: u64 = ty.getattr("__flags__").ok()?.extract().ok()?;
+    let flags: u64 = ty
+        .getattr(intern!(ty.py(), "__flags__"))
+        .ok()?
+        .extract()
+        .ok()?;
     if flags & HEAPTYPE == 0 {
         return None;
     }
-    let dict = obj.getattr("__dict__").ok()?;
+    let dict = obj.getattr(intern!(obj.py(), "__dict__")).ok()?;
     dict.cast_into::<PyDict>().ok()
 }

@@ -3,9 +3,11 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFunction, PyList, PyModule, PyString, PyTuple, PyType};
 
@@ -159,7 +161,7 @@ pub fn reload(
     };
     let executed = py
         .import("builtins")
-        .and_then(|b| b.getattr("exec"))
+        .and_then(|b| b.getattr(intern!(b.py(), "exec")))
         .and_then(|exec| exec.call1((&code, &target)));
     if let Err(e) = executed {
         restore().map_err(internal)?;
@@ -172,7 +174,7 @@ pub fn reload(
     let new_ns = target.copy().map_err(internal)?;
 
     let record = tracker::get(name);
-    let mut m = Merge::new(py, name, record.as_ref(), &text, opts);
+    let mut m = Merge::new(py, name, record.as_deref(), &text, opts);
 
     // Pass 1: class compatibility, before anything is changed.
     m.map_classes(&old_ns, &new_ns).map_err(internal)?;
@@ -229,7 +231,7 @@ pub fn reload(
             name: name.to_string(),
             mtime: tracker::mtime(&path),
             path,
-            source: Some(text),
+            source: Some(Arc::from(text)),
             baseline: Some(baseline),
             last_outcome: Some(Outcome::Applied),
         });
@@ -240,7 +242,7 @@ pub fn reload(
 fn find_module<'py>(py: Python<'py>, name: &str) -> Result<Bound<'py, PyModule>, EngineError> {
     let modules = py
         .import("sys")
-        .and_then(|s| s.getattr("modules"))
+        .and_then(|s| s.getattr(intern!(s.py(), "modules")))
         .map_err(|e| EngineError::Internal(e.to_string()))?;
     let module = modules
         .get_item(name)
@@ -267,7 +269,10 @@ fn reloadable_file(module: &Bound<'_, PyModule>, name: &str) -> Result<PathBuf, 
     if let Some(p) = tracker::module_file(module) {
         return Ok(p);
     }
-    let file = module.getattr("__file__").ok().filter(|f| !f.is_none());
+    let file = module
+        .getattr(intern!(module.py(), "__file__"))
+        .ok()
+        .filter(|f| !f.is_none());
     match file.and_then(|f| f.extract::<String>().ok()) {
         Some(f)
             if [".so", ".pyd", ".dylib"].iter().any(|ext| f.ends_with(ext))
@@ -281,7 +286,7 @@ fn reloadable_file(module: &Bound<'_, PyModule>, name: &str) -> Result<PathBuf, 
         None => {
             let namespace = module
                 .getattr("__path__")
-                .is_ok_and(|p| !p.is_none() && p.getattr("_path").is_ok());
+                .is_ok_and(|p| !p.is_none() && p.getattr(intern!(p.py(), "_path")).is_ok());
             if namespace {
                 Err(not(
                     "it is a namespace package (no __init__.py); reload its modules instead",
@@ -325,7 +330,7 @@ fn error_info(err: &Bound<'_, PyAny>, file: &str) -> ErrorInfo {
 /// Describes a Python exception raised by the user's code (file, line, message, traceback).
 pub(crate) fn describe(py: Python<'_>, e: &PyErr, file: &str) -> ErrorInfo {
     let described = tracker::helpers(py)
-        .and_then(|h| h.getattr("describe"))
+        .and_then(|h| h.getattr(intern!(h.py(), "describe")))
         // into_value attaches the traceback to the exception object (value() alone does not).
         .and_then(|d| d.call1((e.clone_ref(py).into_value(py), file)));
     match described {
@@ -404,8 +409,23 @@ pub(crate) fn short_repr(o: &Bound<'_, PyAny>) -> String {
 
 /// A repr of at most `limit` characters (user `__repr__` errors included).
 pub(crate) fn repr_within(o: &Bound<'_, PyAny>, limit: usize) -> String {
+    // Code is named by its qualname, without a call into Python (reloads list thousands).
+    let kind = if o.is_instance_of::<PyFunction>() {
+        Some("function")
+    } else if o.is_instance_of::<PyType>() {
+        Some("class")
+    } else {
+        None
+    };
+    if let Some(kind) = kind
+        && let Ok(q) = o
+            .getattr(intern!(o.py(), "__qualname__"))
+            .and_then(|q| q.extract::<String>())
+    {
+        return format!("<{kind} {q}>");
+    }
     tracker::helpers(o.py())
-        .and_then(|h| h.getattr("short_repr"))
+        .and_then(|h| h.getattr(intern!(h.py(), "short_repr")))
         .and_then(|f| f.call1((o, limit)))
         .and_then(|r| r.extract::<String>())
         .unwrap_or_else(|_| "<?>".into())
@@ -432,7 +452,11 @@ pub(crate) fn class_items<'py>(
     cls: &Bound<'py, PyType>,
 ) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
     let mut out = Vec::new();
-    for item in cls.getattr("__dict__")?.call_method0("items")?.try_iter()? {
+    for item in cls
+        .getattr(intern!(cls.py(), "__dict__"))?
+        .call_method0("items")?
+        .try_iter()?
+    {
         let (k, v): (Bound<'py, PyAny>, Bound<'py, PyAny>) = item?.extract()?;
         if let Ok(k) = k.extract::<String>() {
             out.push((k, v));
@@ -444,13 +468,9 @@ pub(crate) fn class_items<'py>(
 fn is_enum_class(cls: &Bound<'_, PyType>) -> bool {
     cls.py()
         .import("enum")
-        .and_then(|e| e.getattr("Enum"))
+        .and_then(|e| e.getattr(intern!(e.py(), "Enum")))
         .and_then(|enum_type| cls.is_subclass(&enum_type))
         .unwrap_or(false)
-}
-
-fn freevars(f: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
-    f.getattr("__code__")?.getattr("co_freevars")?.extract()
 }
 
 /// For two dicts, lists or tuples, where they differ (live → new), for the report's note.
@@ -464,7 +484,7 @@ fn container_diff(old: &Bound<'_, PyAny>, new: &Bound<'_, PyAny>) -> Option<Stri
         return None;
     }
     tracker::helpers(old.py())
-        .and_then(|h| h.getattr("data_diff"))
+        .and_then(|h| h.getattr(intern!(h.py(), "data_diff")))
         .and_then(|f| f.call1((old, new)))
         .and_then(|r| r.extract::<String>())
         .ok()
@@ -484,13 +504,16 @@ fn running_code(py: Python<'_>) -> PyResult<HashMap<usize, String>> {
         let (ident, frame): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
         let name = active
             .get_item(&ident)
-            .and_then(|t| t.getattr("name"))
+            .and_then(|t| t.getattr(intern!(t.py(), "name")))
             .and_then(|n| n.extract::<String>())
             .unwrap_or_else(|_| format!("{ident}"));
         let mut f = Some(frame);
         while let Some(frame) = f.filter(|f| !f.is_none()) {
-            out.insert(ptr(&frame.getattr("f_code")?), name.clone());
-            f = frame.getattr("f_back").ok();
+            out.insert(
+                ptr(&frame.getattr(intern!(frame.py(), "f_code"))?),
+                name.clone(),
+            );
+            f = frame.getattr(intern!(frame.py(), "f_back")).ok();
         }
     }
     Ok(out)
@@ -498,23 +521,29 @@ fn running_code(py: Python<'_>) -> PyResult<HashMap<usize, String>> {
 
 /// Code compared by value, ignoring line numbers: "unchanged" means the same behaviour.
 fn code_equal(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let py = a.py();
+    // co_code first: it tells a changed body at once.
     for attr in [
-        "co_code",
-        "co_names",
-        "co_varnames",
-        "co_freevars",
-        "co_cellvars",
-        "co_argcount",
-        "co_posonlyargcount",
-        "co_kwonlyargcount",
-        "co_flags",
+        intern!(py, "co_code"),
+        intern!(py, "co_names"),
+        intern!(py, "co_varnames"),
+        intern!(py, "co_freevars"),
+        intern!(py, "co_cellvars"),
+        intern!(py, "co_argcount"),
+        intern!(py, "co_posonlyargcount"),
+        intern!(py, "co_kwonlyargcount"),
+        intern!(py, "co_flags"),
     ] {
         if !a.getattr(attr)?.eq(b.getattr(attr)?)? {
             return Ok(false);
         }
     }
-    let ca = a.getattr("co_consts")?.cast_into::<PyTuple>()?;
-    let cb = b.getattr("co_consts")?.cast_into::<PyTuple>()?;
+    let ca = a
+        .getattr(intern!(py, "co_consts"))?
+        .cast_into::<PyTuple>()?;
+    let cb = b
+        .getattr(intern!(py, "co_consts"))?
+        .cast_into::<PyTuple>()?;
     if ca.len() != cb.len() {
         return Ok(false);
     }
@@ -672,7 +701,7 @@ impl<'py, 'a> Merge<'py, 'a> {
         new: &Bound<'py, PyType>,
     ) -> PyResult<Option<String>> {
         let name = |t: &Bound<'py, PyAny>| -> String {
-            t.getattr("__qualname__")
+            t.getattr(intern!(t.py(), "__qualname__"))
                 .map_or_else(|_| "?".into(), |q| q.to_string())
         };
         let (old_meta, new_meta) = (old.get_type().into_any(), new.get_type().into_any());
@@ -683,8 +712,12 @@ impl<'py, 'a> Merge<'py, 'a> {
                 name(&new_meta)
             )));
         }
-        let old_bases = old.getattr("__bases__")?.cast_into::<PyTuple>()?;
-        let new_bases = new.getattr("__bases__")?.cast_into::<PyTuple>()?;
+        let old_bases = old
+            .getattr(intern!(old.py(), "__bases__"))?
+            .cast_into::<PyTuple>()?;
+        let new_bases = new
+            .getattr(intern!(new.py(), "__bases__"))?
+            .cast_into::<PyTuple>()?;
         let same_bases = old_bases.len() == new_bases.len()
             && old_bases
                 .iter()
@@ -700,7 +733,10 @@ impl<'py, 'a> Merge<'py, 'a> {
             )));
         }
         let slots = |c: &Bound<'py, PyType>| -> PyResult<Option<String>> {
-            match c.getattr("__dict__")?.get_item("__slots__") {
+            match c
+                .getattr(intern!(c.py(), "__dict__"))?
+                .get_item("__slots__")
+            {
                 Ok(s) => Ok(Some(s.repr()?.to_string())),
                 Err(_) => Ok(None),
             }
@@ -725,7 +761,10 @@ impl<'py, 'a> Merge<'py, 'a> {
         }
         let is_tuple = old.is_subclass(&self.py.get_type::<PyTuple>())?;
         if is_tuple {
-            let (of, nf) = (old.getattr("_fields").ok(), new.getattr("_fields").ok());
+            let (of, nf) = (
+                old.getattr(intern!(old.py(), "_fields")).ok(),
+                new.getattr(intern!(new.py(), "_fields")).ok(),
+            );
             if let (Some(of), Some(nf)) = (of, nf)
                 && !of.eq(&nf)?
             {
@@ -840,7 +879,7 @@ impl<'py, 'a> Merge<'py, 'a> {
                     return HashMap::new();
                 };
                 tracker::helpers(self.py)
-                    .and_then(|h| h.getattr("statements"))
+                    .and_then(|h| h.getattr(intern!(h.py(), "statements")))
                     .and_then(|f| f.call1((src,)))
                     .and_then(|d| d.extract::<Option<HashMap<String, String>>>())
                     .ok()
@@ -1058,30 +1097,46 @@ impl<'py, 'a> Merge<'py, 'a> {
         if old.is(new) {
             return Ok(Patched::Unchanged);
         }
-        let (ofv, nfv) = (freevars(old)?, freevars(new)?);
-        if ofv != nfv {
+        let py = self.py;
+        // Attribute names are interned: this runs for every function of a module.
+        let (oc, nc) = (
+            old.getattr(intern!(py, "__code__"))?,
+            new.getattr(intern!(py, "__code__"))?,
+        );
+        let (ofv_t, nfv_t) = (
+            oc.getattr(intern!(py, "co_freevars"))?,
+            nc.getattr(intern!(py, "co_freevars"))?,
+        );
+        let same_freevars = ofv_t.is(&nfv_t) || ofv_t.eq(&nfv_t)?;
+        let ofv: Vec<String> = ofv_t.extract()?;
+        if !same_freevars {
+            let nfv: Vec<String> = nfv_t.extract()?;
             return Ok(Patched::Replaced(format!(
                 "its free variables changed from ({}) to ({})",
                 ofv.join(", "),
                 nfv.join(", ")
             )));
         }
-        let (oc, nc) = (old.getattr("__code__")?, new.getattr("__code__")?);
         let mut changed = !code_equal(&oc, &nc)?;
         if changed {
             self.note_running(path, &oc)?;
         }
-        for attr in ["__defaults__", "__kwdefaults__"] {
+        let defaults = [intern!(py, "__defaults__"), intern!(py, "__kwdefaults__")];
+        for attr in defaults {
             let (a, b) = (old.getattr(attr)?, new.getattr(attr)?);
-            let mapped_equal = |a: &Bound<'py, PyAny>, b: &Bound<'py, PyAny>| same_value(a, b);
-            if !mapped_equal(&a, &b) {
+            if !same_value(&a, &b) {
                 changed = true;
             }
         }
         // __wrapped__ (functools.wraps): patch the inner function, keep the old object.
-        let new_dict = new.getattr("__dict__")?.cast_into::<PyDict>()?.copy()?;
-        let old_dict = old.getattr("__dict__")?.cast_into::<PyDict>()?;
-        if let (Some(ow), Some(nw)) = (
+        let dict_name = intern!(py, "__dict__");
+        let new_dict = new.getattr(dict_name)?.cast_into::<PyDict>()?;
+        let old_dict = old.getattr(dict_name)?.cast_into::<PyDict>()?;
+        // Most functions have no attributes: then there is nothing to merge or assign.
+        let plain = new_dict.is_empty() && old_dict.is_empty();
+        let new_dict = if plain { new_dict } else { new_dict.copy()? };
+        if plain {
+        } else if let (Some(ow), Some(nw)) = (
             old_dict.get_item("__wrapped__")?,
             new_dict.get_item("__wrapped__")?,
         ) && classify(&ow) == Kind2::Function
@@ -1111,7 +1166,10 @@ impl<'py, 'a> Merge<'py, 'a> {
             }
         }
         // Closure cells, matched by name (the tuples are equal, so positions agree).
-        let (ocl, ncl) = (old.getattr("__closure__")?, new.getattr("__closure__")?);
+        let (ocl, ncl) = (
+            old.getattr(intern!(py, "__closure__"))?,
+            new.getattr(intern!(py, "__closure__"))?,
+        );
         if !ocl.is_none() && !ncl.is_none() {
             let ocells: Vec<_> = ocl.try_iter()?.collect::<PyResult<_>>()?;
             let ncells: Vec<_> = ncl.try_iter()?.collect::<PyResult<_>>()?;
@@ -1122,16 +1180,21 @@ impl<'py, 'a> Merge<'py, 'a> {
             }
         }
         if self.apply {
-            old.setattr("__code__", &nc)?;
+            old.setattr(intern!(py, "__code__"), &nc)?;
             for attr in [
-                "__defaults__",
-                "__kwdefaults__",
-                "__doc__",
-                "__annotations__",
+                intern!(py, "__defaults__"),
+                intern!(py, "__kwdefaults__"),
+                intern!(py, "__doc__"),
+                intern!(py, "__annotations__"),
             ] {
-                old.setattr(attr, new.getattr(attr)?)?;
+                let value = new.getattr(attr)?;
+                if !old.getattr(attr)?.is(&value) {
+                    old.setattr(attr, value)?;
+                }
             }
-            old.setattr("__dict__", new_dict)?;
+            if !plain {
+                old.setattr(dict_name, new_dict)?;
+            }
             self.patched.push(old.clone());
         }
         self.kept.insert(ptr(new), old.clone());
@@ -1146,7 +1209,7 @@ impl<'py, 'a> Merge<'py, 'a> {
     /// (reported `not_applied`), and generators or coroutines already created.
     fn note_running(&mut self, path: &str, code: &Bound<'py, PyAny>) -> PyResult<()> {
         const GENERATOR_LIKE: u32 = 0x20 | 0x80 | 0x200; // CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
-        let flags: u32 = code.getattr("co_flags")?.extract()?;
+        let flags: u32 = code.getattr(intern!(self.py, "co_flags"))?.extract()?;
         if flags & GENERATOR_LIKE != 0 {
             self.notes.insert(
                 path.to_string(),
@@ -1186,8 +1249,8 @@ impl<'py, 'a> Merge<'py, 'a> {
         depth: usize,
     ) -> PyResult<bool> {
         let (Ok(o), Ok(n)) = (
-            old_cell.getattr("cell_contents"),
-            new_cell.getattr("cell_contents"),
+            old_cell.getattr(intern!(old_cell.py(), "cell_contents")),
+            new_cell.getattr(intern!(new_cell.py(), "cell_contents")),
         ) else {
             return Ok(false);
         };
@@ -1211,7 +1274,7 @@ impl<'py, 'a> Merge<'py, 'a> {
                     }
                     Patched::Replaced(why) => {
                         if self.apply {
-                            old_cell.setattr("cell_contents", &n)?;
+                            old_cell.setattr(intern!(old_cell.py(), "cell_contents"), &n)?;
                         }
                         self.fresh.push(n.clone());
                         self.push(
@@ -1236,7 +1299,7 @@ impl<'py, 'a> Merge<'py, 'a> {
             (Kind2::Data, Kind2::Data) => {
                 let take = self.merge_data(key, Kind::Data, &o, &n);
                 if take && self.apply {
-                    old_cell.setattr("cell_contents", &n)?;
+                    old_cell.setattr(intern!(old_cell.py(), "cell_contents"), &n)?;
                     self.taken.push((old_cell.clone(), "cell_contents".into()));
                 }
                 Ok(take)
@@ -1244,7 +1307,7 @@ impl<'py, 'a> Merge<'py, 'a> {
             _ => {
                 // A class or other object in a cell: follow the source.
                 if self.apply {
-                    old_cell.setattr("cell_contents", self.mapped(&n))?;
+                    old_cell.setattr(intern!(old_cell.py(), "cell_contents"), self.mapped(&n))?;
                 }
                 Ok(true)
             }
@@ -1487,9 +1550,10 @@ impl<'py, 'a> Merge<'py, 'a> {
                             true
                         }
                     };
-                    if self.apply {
-                        let value = if keep_old { (*o).clone() } else { n.clone() };
-                        if let Err(e) = type_setattr(old, k, &value) {
+                    // A kept member is still in the old class's dict (the class statement built
+                    // a separate class): only a taken one is set, sparing CPython's slot updates.
+                    if self.apply && !keep_old {
+                        if let Err(e) = type_setattr(old, k, n) {
                             self.push(
                                 &mq,
                                 classify(n).report_kind(true),
@@ -1499,9 +1563,7 @@ impl<'py, 'a> Merge<'py, 'a> {
                                 format!("could not set on the class: {e}"),
                             );
                         }
-                        if !keep_old {
-                            self.taken.push((old.clone().into_any(), k.clone()));
-                        }
+                        self.taken.push((old.clone().into_any(), k.clone()));
                     }
                 }
             }
@@ -1535,7 +1597,7 @@ impl<'py, 'a> Merge<'py, 'a> {
             }
         }
         if self.apply {
-            if let Ok(doc) = new.getattr("__doc__") {
+            if let Ok(doc) = new.getattr(intern!(new.py(), "__doc__")) {
                 type_setattr(old, "__doc__", &doc).ok();
             }
             if old.hasattr("__abstractmethods__")? {
@@ -1543,7 +1605,7 @@ impl<'py, 'a> Merge<'py, 'a> {
                 if let Ok(update) = self
                     .py
                     .import("abc")
-                    .and_then(|abc| abc.getattr("update_abstractmethods"))
+                    .and_then(|abc| abc.getattr(intern!(abc.py(), "update_abstractmethods")))
                 {
                     update.call1((old,))?;
                 }
@@ -1559,22 +1621,32 @@ impl<'py, 'a> Merge<'py, 'a> {
         old: &Bound<'py, PyType>,
         new: &Bound<'py, PyType>,
     ) -> PyResult<HashSet<String>> {
-        let old_map = old.getattr("_member_map_")?.cast_into::<PyDict>()?;
-        let new_map = new.getattr("_member_map_")?.cast_into::<PyDict>()?;
-        let value_map = old.getattr("_value2member_map_")?.cast_into::<PyDict>()?;
-        let names_list = old.getattr("_member_names_")?.cast_into::<PyList>()?;
+        let old_map = old
+            .getattr(intern!(old.py(), "_member_map_"))?
+            .cast_into::<PyDict>()?;
+        let new_map = new
+            .getattr(intern!(new.py(), "_member_map_"))?
+            .cast_into::<PyDict>()?;
+        let value_map = old
+            .getattr(intern!(old.py(), "_value2member_map_"))?
+            .cast_into::<PyDict>()?;
+        let names_list = old
+            .getattr(intern!(old.py(), "_member_names_"))?
+            .cast_into::<PyList>()?;
         let mut names = HashSet::new();
         let object = self.py.import("builtins")?.getattr("object")?;
-        let plain_members = old.getattr("_member_type_").is_ok_and(|t| t.is(&object));
+        let plain_members = old
+            .getattr(intern!(old.py(), "_member_type_"))
+            .is_ok_and(|t| t.is(&object));
         for (k, n) in new_map.iter() {
             let name: String = k.extract()?;
             let mq = format!("{qual}.{name}");
             names.insert(name.clone());
             self.defined.insert(mq.clone());
-            let new_value = n.getattr("_value_")?;
+            let new_value = n.getattr(intern!(n.py(), "_value_"))?;
             if let Some(o) = old_map.get_item(&name)? {
                 self.kept.insert(ptr(&n), o.clone());
-                let old_value = o.getattr("_value_")?;
+                let old_value = o.getattr(intern!(o.py(), "_value_"))?;
                 if same_value(&old_value, &new_value) {
                     self.push(&mq, Kind::Data, Action::Unchanged, None, None, "");
                 } else if !plain_members {
@@ -1598,7 +1670,7 @@ impl<'py, 'a> Merge<'py, 'a> {
                         {
                             value_map.del_item(&old_value).ok();
                         }
-                        o.setattr("_value_", &new_value)?;
+                        o.setattr(intern!(o.py(), "_value_"), &new_value)?;
                         value_map.set_item(&new_value, &o).ok();
                     }
                     self.push(
@@ -1660,7 +1732,7 @@ impl<'py, 'a> Merge<'py, 'a> {
                 if let Ok(i) = names_list.index(&name) {
                     names_list.del_item(i)?;
                 }
-                if let Ok(v) = o.getattr("_value_")
+                if let Ok(v) = o.getattr(intern!(o.py(), "_value_"))
                     && value_map
                         .get_item(&v)
                         .ok()
@@ -1669,7 +1741,10 @@ impl<'py, 'a> Merge<'py, 'a> {
                 {
                     value_map.del_item(&v).ok();
                 }
-                if old.getattr("__dict__")?.contains(&name)? {
+                if old
+                    .getattr(intern!(old.py(), "__dict__"))?
+                    .contains(&name)?
+                {
                     type_delattr(old, &name)?;
                 }
             }
@@ -1741,14 +1816,15 @@ impl<'py, 'a> Merge<'py, 'a> {
         match classify(obj) {
             Kind2::Function => {
                 self.fix_defaults(obj, budget);
-                if let Ok(cl) = obj.getattr("__closure__")
+                if let Ok(cl) = obj.getattr(intern!(obj.py(), "__closure__"))
                     && let Ok(cells) = cl.try_iter()
                 {
                     for cell in cells.flatten() {
-                        if let Ok(c) = cell.getattr("cell_contents")
+                        if let Ok(c) = cell.getattr(intern!(cell.py(), "cell_contents"))
                             && let Some(fixed) = self.fix_value(&c, 0, budget)
                         {
-                            cell.setattr("cell_contents", fixed).ok();
+                            cell.setattr(intern!(cell.py(), "cell_contents"), fixed)
+                                .ok();
                         }
                     }
                 }
@@ -1771,7 +1847,7 @@ impl<'py, 'a> Merge<'py, 'a> {
                         let mapped: Vec<Bound<'py, PyAny>> =
                             bases.iter().map(|b| self.mapped(&b).clone()).collect();
                         if let Ok(t) = PyTuple::new(self.py, mapped) {
-                            cls.setattr("__bases__", t).ok();
+                            cls.setattr(intern!(cls.py(), "__bases__"), t).ok();
                         }
                     }
                     if let Ok(items) = class_items(cls) {
@@ -1811,7 +1887,7 @@ impl<'py, 'a> Merge<'py, 'a> {
         let ty = v.get_type().into_any();
         if let Some(old_cls) = self.kept.get(&ptr(&ty)) {
             // An instance the new module body made of a throwaway class: give it the real class.
-            v.setattr("__class__", old_cls).ok();
+            v.setattr(intern!(v.py(), "__class__"), old_cls).ok();
             return None;
         }
         if let Ok(l) = v.cast_exact::<PyList>() {
@@ -1850,37 +1926,52 @@ impl<'py, 'a> Merge<'py, 'a> {
         if self.replaced_globals.is_empty() {
             return out;
         }
-        let Ok(modules) = self.py.import("sys").and_then(|s| s.getattr("modules")) else {
+        let Ok(modules) = self
+            .py
+            .import("sys")
+            .and_then(|s| s.getattr(intern!(s.py(), "modules")))
+        else {
             return out;
         };
-        for other in tracker::all() {
-            if other.name == module {
+        // One pass over each other module's globals, looking objects up by identity.
+        let by_ptr: HashMap<usize, (&str, bool)> = self
+            .replaced_globals
+            .iter()
+            .map(|(name, old)| {
+                // Small ints, interned strings, None: shared by everyone, so only a copy under
+                // the same name counts.
+                let shared = old.is_none()
+                    || old.is_instance_of::<pyo3::types::PyInt>()
+                    || old.is_instance_of::<PyString>()
+                    || old.is_instance_of::<pyo3::types::PyFloat>()
+                    || old.is_instance_of::<pyo3::types::PyBool>();
+                (ptr(old), (name.as_str(), shared))
+            })
+            .collect();
+        for other in tracker::names() {
+            if other == module {
                 continue;
             }
-            let Ok(m) = modules.get_item(&other.name) else {
+            let Ok(m) = modules.get_item(&other) else {
                 continue;
             };
             let Ok(m) = m.cast::<PyModule>() else {
                 continue;
             };
-            let dict = m.dict();
-            for (name, old) in &self.replaced_globals {
-                let shared_constant = old.is_none()
-                    || old.is_instance_of::<pyo3::types::PyInt>()
-                    || old.is_instance_of::<PyString>()
-                    || old.is_instance_of::<pyo3::types::PyFloat>();
-                for (k, v) in dict.iter() {
-                    let Ok(k) = k.extract::<String>() else {
-                        continue;
-                    };
-                    if v.is(old) && (!shared_constant || &k == name) {
-                        out.push(StaleRef {
-                            module: other.name.clone(),
-                            name: k,
-                            source: name.clone(),
-                            value: short_repr(&v),
-                        });
-                    }
+            for (k, v) in m.dict().iter() {
+                let Some((source, shared)) = by_ptr.get(&ptr(&v)) else {
+                    continue;
+                };
+                let Ok(k) = k.extract::<String>() else {
+                    continue;
+                };
+                if !shared || k == *source {
+                    out.push(StaleRef {
+                        module: other.clone(),
+                        name: k,
+                        source: (*source).to_string(),
+                        value: short_repr(&v),
+                    });
                 }
             }
         }

@@ -68,9 +68,7 @@ pub fn modules(py: Python<'_>) -> PyResult<Vec<ModuleInfo>> {
             (None, None) if frozen(module) => Group::Stdlib,
             (None, None) => Group::Builtin,
         };
-        let changed_on_disk = record
-            .as_ref()
-            .is_some_and(tracker::TrackedModule::changed_on_disk);
+        let changed_on_disk = record.as_ref().is_some_and(|r| r.changed_on_disk());
         out.push(ModuleInfo {
             tracked: record.is_some(),
             last_outcome: record.as_ref().and_then(|r| r.last_outcome),

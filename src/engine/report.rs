@@ -51,6 +51,35 @@ pub enum Action {
     Unchanged,
 }
 
+/// The `snake_case` names serde gives the variants, without going through serde (the Python API
+/// builds thousands of dicts per reload).
+macro_rules! names {
+    ($ty:ty { $($variant:ident => $name:literal),* $(,)? }) => {
+        impl $ty {
+            pub const ALL: &'static [$ty] = &[$(<$ty>::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(<$ty>::$variant => $name),*
+                }
+            }
+        }
+    };
+}
+
+names!(Outcome { Applied => "applied", Failed => "failed", RolledBack => "rolled_back", Incompatible => "incompatible" });
+names!(Kind {
+    Function => "function", Class => "class", Method => "method", Classmethod => "classmethod",
+    Staticmethod => "staticmethod", Property => "property", Data => "data", Module => "module",
+    Other => "other",
+});
+names!(Action {
+    CodeSwapped => "code_swapped", ClassPatched => "class_patched", Added => "added",
+    Removed => "removed", KeptLive => "kept_live", TookNew => "took_new",
+    ConflictTookNew => "conflict_took_new", ConflictKeptLive => "conflict_kept_live",
+    Replaced => "replaced", NotApplied => "not_applied", Unchanged => "unchanged",
+});
+
 impl Action {
     /// True for the two conflict actions: the source and the live value both moved.
     pub fn is_conflict(self) -> bool {
@@ -223,4 +252,34 @@ impl ReloadReport {
 
 fn short_path(path: &str) -> &str {
     path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn as_str_matches_serde() {
+        let json = |v: &dyn erased::Ser| v.json();
+        for o in Outcome::ALL {
+            assert_eq!(json(o), format!("\"{}\"", o.as_str()));
+        }
+        for k in Kind::ALL {
+            assert_eq!(json(k), format!("\"{}\"", k.as_str()));
+        }
+        for a in Action::ALL {
+            assert_eq!(json(a), format!("\"{}\"", a.as_str()));
+        }
+    }
+
+    mod erased {
+        pub trait Ser {
+            fn json(&self) -> String;
+        }
+        impl<T: serde::Serialize> Ser for T {
+            fn json(&self) -> String {
+                serde_json::to_string(self).expect("serialises")
+            }
+        }
+    }
 }

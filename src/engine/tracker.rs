@@ -7,9 +7,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyModule, PyType};
@@ -34,7 +35,7 @@ pub struct TrackedModule {
     pub name: String,
     pub path: PathBuf,
     /// The source text of the last load; `None` when it could not be read.
-    pub source: Option<String>,
+    pub source: Option<Arc<str>>,
     pub mtime: Option<SystemTime>,
     /// `None` for a module registered after it was loaded (no values of its source to compare).
     pub baseline: Option<Baseline>,
@@ -49,16 +50,16 @@ impl TrackedModule {
             return false;
         }
         match (std::fs::read_to_string(&self.path), &self.source) {
-            (Ok(text), Some(source)) => &text != source,
+            (Ok(text), Some(source)) => text.as_str() != &**source,
             _ => true,
         }
     }
 }
 
-static TRACKED: Mutex<BTreeMap<String, TrackedModule>> = Mutex::new(BTreeMap::new());
+static TRACKED: Mutex<BTreeMap<String, Arc<TrackedModule>>> = Mutex::new(BTreeMap::new());
 static ROOTS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
-fn tracked() -> MutexGuard<'static, BTreeMap<String, TrackedModule>> {
+fn tracked() -> MutexGuard<'static, BTreeMap<String, Arc<TrackedModule>>> {
     // A panic while holding the lock cannot leave the map half-written (single inserts), so a
     // poisoned lock is still consistent.
     TRACKED
@@ -73,22 +74,27 @@ fn roots_lock() -> MutexGuard<'static, Vec<PathBuf>> {
 }
 
 /// A copy of the record of `name`, if it is tracked.
-pub fn get(name: &str) -> Option<TrackedModule> {
+pub fn get(name: &str) -> Option<Arc<TrackedModule>> {
     tracked().get(name).cloned()
 }
 
 /// Copies of all records.
-pub fn all() -> Vec<TrackedModule> {
+pub fn all() -> Vec<Arc<TrackedModule>> {
     tracked().values().cloned().collect()
 }
 
+/// The names of the tracked modules.
+pub fn names() -> Vec<String> {
+    tracked().keys().cloned().collect()
+}
+
 pub(crate) fn store(module: TrackedModule) {
-    tracked().insert(module.name.clone(), module);
+    tracked().insert(module.name.clone(), Arc::new(module));
 }
 
 pub(crate) fn set_outcome(name: &str, outcome: Outcome) {
     if let Some(m) = tracked().get_mut(name) {
-        m.last_outcome = Some(outcome);
+        Arc::make_mut(m).last_outcome = Some(outcome);
     }
 }
 
@@ -142,7 +148,7 @@ pub fn install(py: Python<'_>, roots: &[PathBuf]) -> PyResult<()> {
         .iter()
         .map(|r| r.to_string_lossy().into_owned())
         .collect();
-    finder.setattr("roots", strs)?;
+    finder.setattr(intern!(finder.py(), "roots"), strs)?;
     register_loaded(py)
 }
 
@@ -168,7 +174,8 @@ fn record_module(module: &Bound<'_, PyModule>) -> PyResult<()> {
     };
     let source = std::fs::read(&path)
         .ok()
-        .and_then(|b| decode(module.py(), &b, &path).ok());
+        .and_then(|b| decode(module.py(), &b, &path).ok())
+        .map(Arc::from);
     let baseline = Baseline::of(module.dict().as_any(), &name)?;
     store(TrackedModule {
         name,
@@ -203,7 +210,8 @@ fn register_loaded(py: Python<'_>) -> PyResult<()> {
         }
         let source = std::fs::read(&path)
             .ok()
-            .and_then(|b| decode(py, &b, &path).ok());
+            .and_then(|b| decode(py, &b, &path).ok())
+            .map(Arc::from);
         store(TrackedModule {
             name,
             mtime: mtime(&path),
@@ -227,9 +235,14 @@ pub fn module_file(module: &Bound<'_, PyModule>) -> Option<PathBuf> {
         .getattr("__spec__")
         .ok()
         .filter(|s| !s.is_none())
-        .and_then(|s| s.getattr("origin").ok())
+        .and_then(|s| s.getattr(intern!(s.py(), "origin")).ok())
         .and_then(python_source)
-        .or_else(|| module.getattr("__file__").ok().and_then(python_source))
+        .or_else(|| {
+            module
+                .getattr(intern!(module.py(), "__file__"))
+                .ok()
+                .and_then(python_source)
+        })
 }
 
 pub fn mtime(path: &Path) -> Option<SystemTime> {
@@ -286,7 +299,7 @@ impl Baseline {
                 if let Ok(cls) = value.cast::<PyType>()
                     && owned_by(cls, module_name, path)
                     && depth < 16
-                    && let Ok(d) = cls.getattr("__dict__")
+                    && let Ok(d) = cls.getattr(intern!(cls.py(), "__dict__"))
                     && let Ok(items) = d.call_method0("items").and_then(|i| i.try_iter())
                 {
                     for item in items.flatten() {
@@ -313,7 +326,7 @@ impl Baseline {
         {
             self.record_function(&format!("{path}.__wrapped__"), &wrapped, depth + 1);
         }
-        let Ok(closure) = f.getattr("__closure__") else {
+        let Ok(closure) = f.getattr(intern!(f.py(), "__closure__")) else {
             return;
         };
         if closure.is_none() {
@@ -321,7 +334,7 @@ impl Baseline {
         }
         let Ok(freevars) = f
             .getattr("__code__")
-            .and_then(|c| c.getattr("co_freevars"))
+            .and_then(|c| c.getattr(intern!(c.py(), "co_freevars")))
             .and_then(|v| v.extract::<Vec<String>>())
         else {
             return;
@@ -330,7 +343,7 @@ impl Baseline {
             return;
         };
         for (var, cell) in freevars.iter().zip(cells.flatten()) {
-            let Ok(content) = cell.getattr("cell_contents") else {
+            let Ok(content) = cell.getattr(intern!(cell.py(), "cell_contents")) else {
                 continue;
             };
             let key = format!("{path}::{var}");

@@ -194,11 +194,8 @@ fn worker_main(config: &Config, commands: &Receiver<Command>, own: &Sender<Comma
             return;
         }
     }
-    if let Err(message) = launch_script(config, sink) {
-        sink.send(Event::StartFailed(message));
-        return;
-    }
-    // Kept alive for as long as the worker runs.
+    // Watching and the policy come first: a save made as the script starts is not missed.
+    // The watcher is kept alive for as long as the worker runs.
     let _watcher = if config.watch_files {
         start_watcher(config, own, sink)
     } else {
@@ -206,6 +203,11 @@ fn worker_main(config: &Config, commands: &Receiver<Command>, own: &Sender<Comma
     };
     let mut auto = config.auto_reload;
     send_policy(sink, &policy);
+    if let Err(message) = launch_script(config, sink) {
+        // `Started` was sent already: the script is what failed.
+        sink.send(Event::Problem(message));
+        sink.send(Event::ScriptExited { code: 1 });
+    }
     while let Ok(cmd) = commands.recv() {
         match cmd {
             Command::Inspect(module) => {
@@ -320,7 +322,7 @@ pub(crate) fn modules_for(paths: &[PathBuf]) -> Vec<ModuleName> {
             let real = m.path.canonicalize().unwrap_or_else(|_| m.path.clone());
             wanted.contains(&real)
         })
-        .map(|m| ModuleName(m.name))
+        .map(|m| ModuleName(m.name.clone()))
         .collect()
 }
 
@@ -337,14 +339,15 @@ fn reload(safepoints: &Arc<Safepoints>, sink: &Sink, module: String, opts: Reloa
     if !opts.dry_run && safepoints.active() {
         let (done_tx, done_rx) = bounded(1);
         let id = safepoints.next_id.fetch_add(1, Ordering::Relaxed);
+        // Told before it is queued: the script may apply it at once.
+        sink.send(Event::ReloadQueued {
+            module: ModuleName(module.clone()),
+        });
         safepoints.queue().push_back(Job {
             id,
-            module: module.clone(),
+            module,
             opts,
             done: done_tx,
-        });
-        sink.send(Event::ReloadQueued {
-            module: ModuleName(module),
         });
         if done_rx.recv_timeout(SAFEPOINT_WAIT).is_ok() {
             return;
@@ -418,13 +421,15 @@ fn start(
     let roots = config.roots();
     crate::interp::initialize();
     let report_sink = sink.clone();
+    // Only the window shows source diffs; headless runs skip copying the texts.
+    let with_sources = config.capture_output;
     python_api::set_report_hook(Some(Arc::new(move |r, sources| {
         report_sink.send(Event::ReloadFinished(r.clone()));
-        if sources.new.is_some() {
+        if with_sources && sources.new.is_some() {
             report_sink.send(Event::ReloadSources {
                 id: r.id,
-                old: sources.old,
-                new: sources.new,
+                old: sources.old.map(|s| s.to_string()),
+                new: sources.new.map(|s| s.to_string()),
             });
         }
     })));

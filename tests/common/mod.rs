@@ -19,6 +19,7 @@ impl Project {
         let dir = tempfile::tempdir().expect("temp dir");
         swapscope::interp::initialize_with_roots(&[dir.path().to_path_buf()])
             .expect("install hook");
+        preimport();
         let ns = Python::attach(|py| {
             let sys = py.import("sys").unwrap();
             sys.getattr("path")
@@ -90,6 +91,33 @@ impl Project {
     pub fn root(&self) -> &Path {
         self.dir.path()
     }
+}
+
+/// Imports the stdlib modules tests use, once, before tests run in parallel: the tests of one
+/// binary share an interpreter, and `dataclasses` reads `sys.modules["typing"]` without importing
+/// it, so on 3.13 it could see a `typing` another test thread is still importing.
+fn preimport() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        Python::attach(|py| {
+            for m in [
+                "typing",
+                "dataclasses",
+                "enum",
+                "functools",
+                "inspect",
+                "threading",
+                "json",
+                "collections",
+                "abc",
+                "gc",
+                "importlib",
+                "time",
+            ] {
+                py.import(m).expect("stdlib import");
+            }
+        });
+    });
 }
 
 pub fn dedent(s: &str) -> String {

@@ -1,0 +1,292 @@
+"""swapscope's reload benchmark driver (run by `cargo bench`, see benches/bench.rs).
+
+Modes:
+  --mode swapscope     inside `swapscope --headless`: the floor, swapscope's reload and
+                       importlib.reload at three sizes; the same reload with 0, 1 and 5 million
+                       live instances; import time with and without tracking; peak RSS.
+  --mode alternatives  in a plain (venv) python: the floor, importlib.reload, IPython's
+                       autoreload (superreload and the default mode) and jurigged.
+Writes one JSON object to --out: {"rows": [...], "notes": [...]}.
+
+The floor is compiling the new source and executing it into a fresh dict: the least any
+exec-based reload costs. Every measurement writes a new version of the module first; each version
+changes every function body and some constants (benches/workload.py).
+"""
+
+import argparse
+import gc
+import importlib
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True  # no .pyc: every reload and the floor compile from source
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import workload  # noqa: E402
+
+SIZES = {"200": 200, "5k": 5000, "50k": 50000}
+if os.environ.get("SWAPSCOPE_BENCH_QUICK"):  # a smoke run of the drivers, not a measurement
+    SIZES = {"200": 200}
+REPS = {"200": 21, "5k": 9, "50k": 5}
+
+
+class Bench:
+    def __init__(self, folder):
+        self.folder = folder
+        self.rows = []
+        self.notes = []
+        self.version = 0
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+
+    def path(self, name):
+        return os.path.join(self.folder, name + ".py")
+
+    def write(self, name, lines):
+        self.version += 1
+        src = workload.source(lines, self.version)
+        with open(self.path(name), "w") as f:
+            f.write(src)
+        return src
+
+    def load(self, name, lines):
+        self.write(name, lines)
+        return importlib.import_module(name)
+
+    def row(self, measure, size, tool, times, **extra):
+        times = sorted(times)
+        row = {
+            "measure": measure,
+            "size": size,
+            "tool": tool,
+            "median_ms": statistics.median(times) * 1e3,
+            "min_ms": times[0] * 1e3,
+            "max_ms": times[-1] * 1e3,
+            "reps": len(times),
+        }
+        row.update(extra)
+        self.rows.append(row)
+        print(f"  {measure:10} {size:>5} {tool:28} {row['median_ms']:9.2f} ms "
+              f"[{row['min_ms']:.2f}..{row['max_ms']:.2f}]", file=sys.stderr, flush=True)
+        return row
+
+    def timed(self, name, lines, reps, action):
+        """Median-ready list of times of `action(src)` after writing a new version each time."""
+        times = []
+        for i in range(reps + 1):  # one warm-up
+            src = self.write(name, lines)
+            t0 = time.perf_counter()
+            action(src)
+            dt = time.perf_counter() - t0
+            if i:
+                times.append(dt)
+        return times
+
+    def floor(self, name, lines, reps):
+        path = self.path(name)
+
+        def run(src):
+            code = compile(src, path, "exec", dont_inherit=True)
+            exec(code, {"__name__": name, "__builtins__": __builtins__})
+
+        return self.timed(name, lines, reps, run)
+
+
+def rss_kib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def reset_peak():
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def swapscope_mode(b, untracked):
+    import swapscope
+
+    def reload_fn(name):
+        def run(_src):
+            r = swapscope.reload(name)
+            if r["outcome"] != "applied":
+                raise SystemExit(f"reload of {name} failed: {r['error']}")
+        return run
+
+    for size, lines in SIZES.items():
+        name = f"bench_s{size}"
+        b.load(name, lines)
+        floor = b.floor(name, lines, REPS[size])
+        b.row("reload", size, "floor (compile + exec)", floor)
+        b.row("reload", size, "swapscope", b.timed(name, lines, REPS[size], reload_fn(name)))
+        iname = f"bench_i{size}"
+        b.load(iname, lines)
+        mod = sys.modules[iname]
+        b.row("reload", size, "importlib.reload", b.timed(iname, lines, REPS[size],
+                                                          lambda _s: importlib.reload(mod)))
+
+    # Heap independence: the 5k module with live instances of its classes held in a list.
+    name, lines = "bench_heap", SIZES["5k"]
+    mod = b.load(name, lines)
+    classes = workload.classes(mod)
+    live = []
+    for count in (0, 1_000_000, 5_000_000):
+        while len(live) < count:
+            live.extend(classes[i % len(classes)](i) for i in range(len(live), min(count, len(live) + 100_000)))
+        gc.collect()
+        b.row("heap", f"{count // 1_000_000}M" if count else "0", "floor (compile + exec)",
+              b.floor(name, lines, 5))
+        b.row("heap", f"{count // 1_000_000}M" if count else "0", "swapscope",
+              b.timed(name, lines, 7, reload_fn(name)))
+    assert all(type(x) in classes for x in live[:1000])
+    del live
+    gc.collect()
+
+    # Import overhead: the same module imported from a tracked and an untracked folder.
+    def import_time(folder, base, lines, reps):
+        times = []
+        for i in range(reps):
+            nm = f"{base}_{i}"
+            with open(os.path.join(folder, nm + ".py"), "w") as f:
+                f.write(workload.source(lines, 1))
+            t0 = time.perf_counter()
+            importlib.import_module(nm)
+            times.append(time.perf_counter() - t0)
+        return times
+
+    def config_source(n):
+        return "CONFIG = {\n" + "".join(f"    'key{i}': {{'v': {i}, 'tag': 't{i % 7}'}},\n" for i in range(n)) + "}\n"
+
+    for size, lines in list(SIZES.items()) + [("cfg100k", None)]:
+        reps = 3 if size in ("50k", "cfg100k") else 7
+        if lines is None:
+            times = {}
+            for label, folder in (("tracked", b.folder), ("untracked", untracked)):
+                ts = []
+                for i in range(reps):
+                    nm = f"imp_{label}_cfg_{i}"
+                    with open(os.path.join(folder, nm + ".py"), "w") as f:
+                        f.write(config_source(100_000))
+                    t0 = time.perf_counter()
+                    importlib.import_module(nm)
+                    ts.append(time.perf_counter() - t0)
+                times[label] = ts
+        else:
+            times = {label: import_time(folder, f"imp_{label}_{size}", lines, reps)
+                     for label, folder in (("tracked", b.folder), ("untracked", untracked))}
+        b.row("import", size, "import, untracked", times["untracked"])
+        b.row("import", size, "import, tracked (swapscope)", times["tracked"])
+
+    # Memory: peak RSS added by tracking the 50k module's import, and by one reload of it.
+    if reset_peak():
+        for label, folder in (("untracked", untracked), ("tracked", b.folder)):
+            nm = f"mem_{label}"
+            with open(os.path.join(folder, nm + ".py"), "w") as f:
+                f.write(workload.source(SIZES["50k"], 1))
+            gc.collect()
+            reset_peak()
+            before = rss_kib("VmRSS")
+            importlib.import_module(nm)
+            peak = rss_kib("VmHWM") - before
+            b.rows.append({"measure": "memory", "size": "50k", "tool": f"import, {label}",
+                           "peak_kib": peak})
+        gc.collect()
+        b.write("mem_tracked", SIZES["50k"])
+        reset_peak()
+        before = rss_kib("VmRSS")
+        r = swapscope.reload("mem_tracked")
+        assert r["outcome"] == "applied"
+        b.rows.append({"measure": "memory", "size": "50k", "tool": "one swapscope reload",
+                       "peak_kib": rss_kib("VmHWM") - before})
+    else:
+        b.notes.append("memory: skipped (cannot reset the peak RSS through /proc/self/clear_refs)")
+
+
+def alternatives_mode(b):
+    try:
+        from IPython.extensions import autoreload as ipy_autoreload
+        import IPython
+        ipython = f"IPython {IPython.__version__}"
+    except Exception as exc:  # noqa: BLE001
+        ipy_autoreload = None
+        b.notes.append(f"IPython autoreload: skipped ({type(exc).__name__}: {exc})")
+    try:
+        import jurigged
+        from jurigged.codetools import CodeFile
+        jur = f"jurigged {getattr(jurigged, '__version__', '')}".strip()
+    except Exception as exc:  # noqa: BLE001
+        CodeFile = None
+        b.notes.append(f"jurigged: skipped ({type(exc).__name__}: {exc})")
+
+    for size, lines in SIZES.items():
+        name = f"alt_f{size}"
+        b.load(name, lines)
+        b.row("reload", size, "floor (compile + exec)", b.floor(name, lines, REPS[size]))
+        if ipy_autoreload is not None:
+            iname = f"alt_ipy{size}"
+            mod = b.load(iname, lines)
+            b.row("reload", size, f"{ipython} superreload", b.timed(
+                iname, lines, REPS[size], lambda _s: ipy_autoreload.superreload(mod)))
+            dname = f"alt_ipyd{size}"
+            b.load(dname, lines)
+            reloader = ipy_autoreload.ModuleReloader(shell=None)
+            reloader.enabled = True
+            reloader.check_all = True
+            reloader.check(do_reload=False)  # record the current mtimes
+
+            def default_mode(_s):
+                # The file's mtime must move for the reloader to see the change.
+                st = os.stat(b.path(dname))
+                os.utime(b.path(dname), ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000 * b.version))
+                reloader.check(check_all=True)
+
+            b.row("reload", size, f"{ipython} autoreload (default)", b.timed(
+                dname, lines, REPS[size], default_mode))
+        if CodeFile is not None and lines <= 5000:
+            jname = f"alt_jur{size}"
+            mod = b.load(jname, lines)
+            cf = CodeFile(b.path(jname), module_name=jname)
+            cf.associate(mod)
+
+            def jurigged_reload(_s):
+                cf.refresh()
+
+            reps = REPS[size] if lines <= 200 else 3
+            b.row("reload", size, jur, b.timed(jname, lines, reps, jurigged_reload))
+        elif CodeFile is not None:
+            b.notes.append(f"jurigged at {size}: skipped (minutes per reload; measured at 200 and 5k)")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mode", choices=["swapscope", "alternatives"], required=True)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(dir=HERE if args.mode == "swapscope" else None) as tracked, \
+            tempfile.TemporaryDirectory() as untracked:
+        b = Bench(tracked)
+        sys.path.insert(0, untracked)
+        if args.mode == "swapscope":
+            swapscope_mode(b, untracked)
+        else:
+            alternatives_mode(b)
+    info = {"python": platform.python_version(), "machine": platform.machine(),
+            "cpus": os.cpu_count()}
+    with open(args.out, "w") as f:
+        json.dump({"rows": b.rows, "notes": b.notes, "info": info}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
