@@ -79,13 +79,19 @@ class Bench:
     def timed(self, name, lines, reps, action):
         """Median-ready list of times of `action(src)` after writing a new version each time."""
         times = []
-        for i in range(reps + 1):  # one warm-up
+        i = 0
+        while i <= reps:  # one warm-up
             src = self.write(name, lines)
             t0 = time.perf_counter()
             action(src)
             dt = time.perf_counter() - t0
             if i:
                 times.append(dt)
+            elif dt > 20.0:
+                reps = 1  # most of a minute per reload: one timed run after the warm-up
+            elif dt > 2.0:
+                reps = min(reps, 3)  # seconds per reload: three are enough for a median
+            i += 1
         return times
 
     def floor(self, name, lines, reps):

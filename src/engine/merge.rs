@@ -97,7 +97,8 @@ pub fn reload(
     };
     let finish = |mut report: ReloadReport| {
         report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-        if !report.dry_run {
+        // An applied reload stored its record (outcome included) already.
+        if !report.dry_run && report.outcome != Outcome::Applied {
             tracker::set_outcome(&report.module, report.outcome);
         }
         report
@@ -363,6 +364,12 @@ enum Patched {
     Replaced(String),
 }
 
+/// The members of an old and a new class, by name.
+type ClassItems<'py> = (
+    Vec<(String, Bound<'py, PyAny>)>,
+    Vec<(String, Bound<'py, PyAny>)>,
+);
+
 /// State of one merge.
 struct Merge<'py, 'a> {
     py: Python<'py>,
@@ -376,9 +383,9 @@ struct Merge<'py, 'a> {
     statements: Option<(HashMap<String, String>, HashMap<String, String>)>,
     /// New object -> the old object that stays in its place (classes, functions, enum members).
     kept: HashMap<usize, Bound<'py, PyAny>>,
-    /// Pairs of classes, new -> old, found in pass 1.
-    classes: Vec<(String, Bound<'py, PyType>, Bound<'py, PyType>)>,
     incompatible: Vec<(String, String)>,
+    /// Members of the class pairs (old, new), read in pass 1 and used again in pass 2.
+    items: HashMap<usize, ClassItems<'py>>,
     /// Old classes already merged (aliases are merged once).
     merged_classes: HashSet<usize>,
     /// New functions and classes now bound somewhere: their cells, defaults and bases may still
@@ -588,8 +595,8 @@ impl<'py, 'a> Merge<'py, 'a> {
             new_source,
             statements: None,
             kept: HashMap::new(),
-            classes: Vec::new(),
             incompatible: Vec::new(),
+            items: HashMap::new(),
             merged_classes: HashSet::new(),
             fresh: Vec::new(),
             patched: Vec::new(),
@@ -677,17 +684,19 @@ impl<'py, 'a> Merge<'py, 'a> {
             return Ok(());
         }
         self.kept.insert(ptr(new.as_any()), old.clone().into_any());
-        self.classes
-            .push((qual.to_string(), new.clone(), old.clone()));
         if let Some(reason) = self.incompatibility(old, new)? {
             self.incompatible.push((qual.to_string(), reason));
         }
-        let old_items: HashMap<String, Bound<'py, PyAny>> = class_items(old)?.into_iter().collect();
-        for (k, v) in class_items(new)? {
-            if let Some(o) = old_items.get(&k) {
-                self.map_class_pair(&format!("{qual}.{k}"), o, &v, depth + 1)?;
+        let (old_list, new_list) = (class_items(old)?, class_items(new)?);
+        let old_items: HashMap<&str, &Bound<'py, PyAny>> =
+            old_list.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        for (k, v) in &new_list {
+            if let Some(o) = old_items.get(k.as_str()) {
+                self.map_class_pair(&format!("{qual}.{k}"), o, v, depth + 1)?;
             }
         }
+        drop(old_items);
+        self.items.insert(ptr(new.as_any()), (old_list, new_list));
         Ok(())
     }
 
@@ -1464,8 +1473,10 @@ impl<'py, 'a> Merge<'py, 'a> {
         if is_enum {
             member_names = self.merge_enum_members(qual, old, new)?;
         }
-        let old_items: Vec<(String, Bound<'py, PyAny>)> = class_items(old)?;
-        let new_items: Vec<(String, Bound<'py, PyAny>)> = class_items(new)?;
+        let (old_items, new_items) = match self.items.remove(&ptr(new.as_any())) {
+            Some(lists) => lists,
+            None => (class_items(old)?, class_items(new)?),
+        };
         let old_map: HashMap<&str, &Bound<'py, PyAny>> =
             old_items.iter().map(|(k, v)| (k.as_str(), v)).collect();
         let new_keys: HashSet<&str> = new_items.iter().map(|(k, _)| k.as_str()).collect();

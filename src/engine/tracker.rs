@@ -249,6 +249,39 @@ pub fn mtime(path: &Path) -> Option<SystemTime> {
     std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
+/// The common case without a call into Python: UTF-8 without a BOM issue, `\r` or NUL, and no
+/// coding cookie naming another encoding. Anything else goes through the import system's decoder.
+fn plain_utf8(data: &[u8]) -> Option<String> {
+    let data = data.strip_prefix(b"\xef\xbb\xbf").unwrap_or(data);
+    if data.iter().any(|&b| b == b'\r' || b == 0) {
+        return None;
+    }
+    let text = std::str::from_utf8(data).ok()?;
+    // PEP 263: a cookie on the first two lines; only utf-8 spellings stay on the fast path.
+    for line in text.lines().take(2) {
+        let line = line.trim_start();
+        if !line.starts_with('#') {
+            continue;
+        }
+        if let Some(i) = line
+            .find("coding")
+            .filter(|&i| matches!(line.as_bytes().get(i + 6), Some(b':' | b'=')))
+        {
+            let name: String = line[i + 7..]
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                .collect::<String>()
+                .to_ascii_lowercase()
+                .replace('_', "-");
+            if !matches!(name.as_str(), "utf-8" | "utf8") {
+                return None;
+            }
+        }
+    }
+    Some(text.to_string())
+}
+
 /// Decodes source bytes like the import system does (PEP 263, BOM). The error is a dict with
 /// file, line, col, message, text.
 pub(crate) fn decode<'py>(
@@ -256,6 +289,9 @@ pub(crate) fn decode<'py>(
     data: &[u8],
     path: &Path,
 ) -> Result<String, Bound<'py, PyAny>> {
+    if let Some(text) = plain_utf8(data) {
+        return Ok(text);
+    }
     let fail = |e: PyErr| e.value(py).clone().into_any();
     let result = helpers(py)
         .map_err(fail)?
@@ -367,4 +403,34 @@ pub(crate) fn owned_by(cls: &Bound<'_, PyType>, module_name: &str, path: &str) -
         .is_ok_and(|m| m == module_name);
     let qual_ok = cls.qualname().is_ok_and(|q| q.to_string_lossy() == path);
     module_ok && qual_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_utf8;
+
+    #[test]
+    fn fast_decode_takes_only_plain_utf8() {
+        assert_eq!(plain_utf8(b"x = 1\n").as_deref(), Some("x = 1\n"));
+        assert_eq!(
+            plain_utf8(b"\xef\xbb\xbfx = 1\n").as_deref(),
+            Some("x = 1\n")
+        );
+        assert_eq!(
+            plain_utf8("# -*- coding: utf-8 -*-\nx = 'é'\n".as_bytes()).as_deref(),
+            Some("# -*- coding: utf-8 -*-\nx = 'é'\n")
+        );
+        assert_eq!(
+            plain_utf8(b"# coding=latin-1\nx = 1\n"),
+            None,
+            "another encoding: the slow path"
+        );
+        assert_eq!(plain_utf8(b"x = 1\r\n"), None, "newlines to translate");
+        assert_eq!(plain_utf8(b"x = \xff\n"), None, "not UTF-8");
+        assert_eq!(
+            plain_utf8(b"x = 1\0\n"),
+            None,
+            "NUL: the slow path reports it"
+        );
+    }
 }

@@ -33,6 +33,8 @@ pub enum Action {
 
 /// How long one frame may spend draining events before it draws.
 const EVENT_BUDGET: Duration = Duration::from_millis(10);
+/// How long after an event the window repaints: events arriving meanwhile share the frame.
+const WAKE_COALESCE: Duration = Duration::from_millis(30);
 /// How often the live values of the selected module and the module list are refreshed.
 const REFRESH_ATTRS: Duration = Duration::from_millis(700);
 const REFRESH_MODULES: Duration = Duration::from_secs(3);
@@ -271,7 +273,9 @@ pub fn run(config: Config, capture: Option<CaptureScript>) -> Result<(), String>
         options,
         Box::new(move |cc| {
             let ctx = cc.egui_ctx.clone();
-            let runtime = Runtime::start(config, Some(Arc::new(move || ctx.request_repaint())));
+            // A burst of events (a chatty script prints many lines) becomes one frame.
+            let waker = move || ctx.request_repaint_after(WAKE_COALESCE);
+            let runtime = Runtime::start(config, Some(Arc::new(waker)));
             let mut app = InspectorApp::new(runtime.commands.clone(), runtime.events.clone());
             app.capture = capture;
             app.runtime = Some(runtime);
