@@ -38,6 +38,8 @@ struct Row {
     min_ms: Option<f64>,
     max_ms: Option<f64>,
     peak_kib: Option<i64>,
+    /// Set when one reload took longer than this many seconds and was stopped.
+    over_s: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,6 +193,9 @@ fn ui_frames() -> (f64, f64, usize) {
 /// `median [min–max]`, and the ratio to `floor`'s median when given.
 fn cell(row: Option<&Row>, floor: Option<&Row>) -> String {
     let Some(r) = row else { return "—".into() };
+    if let Some(limit) = r.over_s {
+        return format!("over {limit} s (stopped)");
+    }
     let Some(ms) = r.median_ms else {
         return "—".into();
     };
@@ -248,6 +253,30 @@ fn bench() -> Result<(), String> {
     let ours = load(&ours_path)?;
 
     let mut notes = ours.notes.clone();
+    // Memory: each case in a fresh process, so its peak is its own.
+    let mut memory = Vec::new();
+    for case in [
+        "import, untracked",
+        "import, tracked",
+        "one swapscope reload",
+    ] {
+        let path = dir.join("memory.json");
+        run(
+            exe,
+            &[
+                "--headless",
+                "benches/reload_bench.py",
+                "--mode",
+                "memory",
+                "--case",
+                case,
+                "--out",
+                &path.to_string_lossy(),
+            ],
+            &format!("memory: {case}"),
+        )?;
+        memory.extend(load(&path)?.rows);
+    }
     let alt_path = dir.join("alternatives.json");
     let alts = match venv(&dir).and_then(|py| {
         run(
@@ -419,10 +448,10 @@ fn bench() -> Result<(), String> {
     println!("| frames | p50 | p99 |");
     println!("|---|---|---|");
     println!("| {ui_n} | {ui_p50:.2} ms | {ui_p99:.2} ms |");
-    println!("\n**Memory** (peak RSS added, 50k-line module)\n");
+    println!("\n**Memory** (peak RSS added, 50k-line module, each in a fresh process)\n");
     println!("| what | peak RSS added |");
     println!("|---|---|");
-    for r in ours.rows.iter().filter(|r| r.measure == "memory") {
+    for r in &memory {
         println!(
             "| {} | {:.1} MiB |",
             r.tool,

@@ -31,9 +31,38 @@ sys.path.insert(0, HERE)
 import workload  # noqa: E402
 
 SIZES = {"200": 200, "5k": 5000, "50k": 50000}
+LIMIT_S = 120  # a reload slower than this is reported as "over 120 s"
 if os.environ.get("SWAPSCOPE_BENCH_QUICK"):  # a smoke run of the drivers, not a measurement
     SIZES = {"200": 200}
 REPS = {"200": 21, "5k": 9, "50k": 5}
+
+
+class TimeLimit(Exception):
+    pass
+
+
+class time_limit:
+    """Raises TimeLimit in the main thread after `seconds` (SIGALRM); a no-op off the main thread."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def __enter__(self):
+        import signal
+        import threading
+        self.armed = threading.current_thread() is threading.main_thread()
+        if self.armed:
+            def fire(_sig, _frame):
+                raise TimeLimit()
+            self.previous = signal.signal(signal.SIGALRM, fire)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+
+    def __exit__(self, *exc):
+        if self.armed:
+            import signal
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+        return False
 
 
 class Bench:
@@ -60,6 +89,13 @@ class Bench:
         return importlib.import_module(name)
 
     def row(self, measure, size, tool, times, **extra):
+        if times == [None]:
+            row = {"measure": measure, "size": size, "tool": tool, "median_ms": None,
+                   "over_s": LIMIT_S}
+            row.update(extra)
+            self.rows.append(row)
+            print(f"  {measure:10} {size:>5} {tool:28} over {LIMIT_S} s", file=sys.stderr, flush=True)
+            return row
         times = sorted(times)
         row = {
             "measure": measure,
@@ -77,13 +113,18 @@ class Bench:
         return row
 
     def timed(self, name, lines, reps, action):
-        """Median-ready list of times of `action(src)` after writing a new version each time."""
+        """Median-ready list of times of `action(src)` after writing a new version each time.
+        A reload still running after LIMIT_S seconds is stopped; the list is then [None]."""
         times = []
         i = 0
         while i <= reps:  # one warm-up
             src = self.write(name, lines)
             t0 = time.perf_counter()
-            action(src)
+            try:
+                with time_limit(LIMIT_S):
+                    action(src)
+            except TimeLimit:
+                return [None]
             dt = time.perf_counter() - t0
             if i:
                 times.append(dt)
@@ -110,15 +151,6 @@ def rss_kib(field):
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
-
-
-def reset_peak():
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def swapscope_mode(b, untracked):
@@ -195,29 +227,29 @@ def swapscope_mode(b, untracked):
         b.row("import", size, "import, untracked", times["untracked"])
         b.row("import", size, "import, tracked (swapscope)", times["tracked"])
 
-    # Memory: peak RSS added by tracking the 50k module's import, and by one reload of it.
-    if reset_peak():
-        for label, folder in (("untracked", untracked), ("tracked", b.folder)):
-            nm = f"mem_{label}"
-            with open(os.path.join(folder, nm + ".py"), "w") as f:
-                f.write(workload.source(SIZES["50k"], 1))
-            gc.collect()
-            reset_peak()
-            before = rss_kib("VmRSS")
-            importlib.import_module(nm)
-            peak = rss_kib("VmHWM") - before
-            b.rows.append({"measure": "memory", "size": "50k", "tool": f"import, {label}",
-                           "peak_kib": peak})
+
+
+def memory_mode(b, untracked, case):
+    """Peak RSS added (VmHWM after - VmHWM before) by one operation, in a fresh process."""
+    lines = SIZES["50k"]
+    folder = untracked if case == "import, untracked" else b.folder
+    name = "mem_" + case.split(",")[-1].strip().replace(" ", "_")
+    with open(os.path.join(folder, name + ".py"), "w") as f:
+        f.write(workload.source(lines, 1))
+    if case == "one swapscope reload":
+        import swapscope
+        importlib.import_module(name)
+        b.write(name, lines)
         gc.collect()
-        b.write("mem_tracked", SIZES["50k"])
-        reset_peak()
-        before = rss_kib("VmRSS")
-        r = swapscope.reload("mem_tracked")
-        assert r["outcome"] == "applied"
-        b.rows.append({"measure": "memory", "size": "50k", "tool": "one swapscope reload",
-                       "peak_kib": rss_kib("VmHWM") - before})
+        before = rss_kib("VmHWM")
+        r = swapscope.reload(name)
+        assert r["outcome"] == "applied", r["error"]
     else:
-        b.notes.append("memory: skipped (cannot reset the peak RSS through /proc/self/clear_refs)")
+        gc.collect()
+        before = rss_kib("VmHWM")
+        importlib.import_module(name)
+    b.rows.append({"measure": "memory", "size": "50k", "tool": case,
+                   "peak_kib": rss_kib("VmHWM") - before})
 
 
 def alternatives_mode(b):
@@ -277,15 +309,18 @@ def alternatives_mode(b):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mode", choices=["swapscope", "alternatives"], required=True)
+    ap.add_argument("--mode", choices=["swapscope", "alternatives", "memory"], required=True)
+    ap.add_argument("--case", default="")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory(dir=HERE if args.mode == "swapscope" else None) as tracked, \
+    with tempfile.TemporaryDirectory(dir=HERE if args.mode != "alternatives" else None) as tracked, \
             tempfile.TemporaryDirectory() as untracked:
         b = Bench(tracked)
         sys.path.insert(0, untracked)
         if args.mode == "swapscope":
             swapscope_mode(b, untracked)
+        elif args.mode == "memory":
+            memory_mode(b, untracked, args.case)
         else:
             alternatives_mode(b)
     info = {"python": platform.python_version(), "machine": platform.machine(),

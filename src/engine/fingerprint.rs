@@ -7,7 +7,6 @@
 //! patched. What cannot be seen into at the top level is `Opaque`: the merge then compares the
 //! source text of its defining statement instead, and its identity for "did the live value move".
 
-use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use pyo3::intern;
@@ -26,6 +25,9 @@ pub enum Fingerprint {
     Opaque(usize),
 }
 
+/// Containers nested deeper than this are hashed as a marker (and a cycle stops here).
+const MAX_DEPTH: usize = 48;
+
 /// How many nodes one fingerprint may visit before the value counts as opaque: big live state
 /// (a game world reachable from a global) must not make a reload walk the heap.
 const NODE_BUDGET: usize = 2_000_000;
@@ -34,7 +36,7 @@ const NODE_BUDGET: usize = 2_000_000;
 pub fn fingerprint(obj: &Bound<'_, PyAny>) -> Fingerprint {
     let mut walker = Walker {
         budget: NODE_BUDGET,
-        open: HashSet::new(),
+        depth: 0,
     };
     let mut h = DefaultHasher::new();
     match walker.hash(obj, &mut h, true) {
@@ -48,8 +50,9 @@ struct Blind;
 
 struct Walker {
     budget: usize,
-    /// Containers being walked, to cut cycles.
-    open: HashSet<usize>,
+    /// How deep in containers the walk is: past MAX_DEPTH a container is hashed as a marker,
+    /// which also ends cycles (cheaper than tracking the containers being walked).
+    depth: usize,
 }
 
 fn type_tag(obj: &Bound<'_, PyAny>, h: &mut DefaultHasher) {
@@ -213,12 +216,16 @@ impl Walker {
     }
 
     /// Marks `obj` as being walked; false when it already is (a cycle).
-    fn enter(&mut self, obj: &Bound<'_, PyAny>) -> bool {
-        self.open.insert(obj.as_ptr() as usize)
+    fn enter(&mut self, _obj: &Bound<'_, PyAny>) -> bool {
+        if self.depth >= MAX_DEPTH {
+            return false;
+        }
+        self.depth += 1;
+        true
     }
 
-    fn leave(&mut self, obj: &Bound<'_, PyAny>) {
-        self.open.remove(&(obj.as_ptr() as usize));
+    fn leave(&mut self, _obj: &Bound<'_, PyAny>) {
+        self.depth -= 1;
     }
 }
 
@@ -229,7 +236,7 @@ fn subclass_tag<T: pyo3::type_object::PyTypeInfo>(obj: &Bound<'_, PyAny>, h: &mu
     }
 }
 
-/// A container met again inside itself is hashed as a marker; the walk goes on.
+/// A container nested past `MAX_DEPTH` (a cycle among them) is hashed as a marker.
 fn cycle(h: &mut DefaultHasher) {
     16u8.hash(h);
 }
