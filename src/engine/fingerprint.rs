@@ -50,7 +50,7 @@ struct Blind;
 
 struct Walker {
     budget: usize,
-    /// How deep in containers the walk is: past MAX_DEPTH a container is hashed as a marker,
+    /// How deep in containers the walk is: past `MAX_DEPTH` a container is hashed as a marker,
     /// which also ends cycles (cheaper than tracking the containers being walked).
     depth: usize,
 }
