@@ -75,14 +75,14 @@ impl PartialEq for Kind2<'_> {
     }
 }
 
-struct Types {
+pub(crate) struct Types {
     classmethod: Py<PyType>,
     staticmethod: Py<PyType>,
     property: Py<PyType>,
     lru_wrapper: Py<PyType>,
 }
 
-fn types(py: Python<'_>) -> PyResult<&Types> {
+pub(crate) fn types(py: Python<'_>) -> PyResult<&Types> {
     static TYPES: PyOnceLock<Types> = PyOnceLock::new();
     TYPES.get_or_try_init(py, || {
         let b = py.import("builtins")?;

@@ -9,8 +9,9 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use pyo3::intern;
 use pyo3::prelude::*;
+
+use super::names::name;
 use pyo3::types::{
     PyBool, PyBytes, PyDict, PyFloat, PyFrozenSet, PyFunction, PyInt, PyList, PyModule, PySet,
     PyString, PyTuple, PyType,
@@ -117,7 +118,7 @@ impl Walker {
         } else if is_enum_member(obj) {
             7u8.hash(h);
             type_tag(obj, h);
-            if let Ok(name) = obj.getattr(intern!(obj.py(), "_name_"))
+            if let Ok(name) = obj.getattr(name!(obj.py(), "_name_"))
                 && let Ok(s) = name.cast::<PyString>()
             {
                 s.to_string_lossy().hash(h);
@@ -243,15 +244,25 @@ fn cycle(h: &mut DefaultHasher) {
 
 static ENUM: pyo3::sync::PyOnceLock<Py<PyType>> = pyo3::sync::PyOnceLock::new();
 
-fn is_enum_member(obj: &Bound<'_, PyAny>) -> bool {
-    let py = obj.py();
-    let Ok(enum_type) = ENUM.get_or_try_init(py, || -> PyResult<Py<PyType>> {
+fn enum_type(py: Python<'_>) -> PyResult<&Py<PyType>> {
+    ENUM.get_or_try_init(py, || -> PyResult<Py<PyType>> {
         Ok(py
             .import("enum")?
             .getattr("Enum")?
             .cast_into::<PyType>()?
             .unbind())
-    }) else {
+    })
+}
+
+/// Initialises the lazily loaded types: their first use releases the GIL (see `names`), which
+/// must not happen in the middle of a reload.
+pub(crate) fn warm(py: Python<'_>) -> PyResult<()> {
+    enum_type(py).map(|_| ())
+}
+
+fn is_enum_member(obj: &Bound<'_, PyAny>) -> bool {
+    let py = obj.py();
+    let Ok(enum_type) = enum_type(py) else {
         return false;
     };
     obj.is_instance(enum_type.bind(py)).unwrap_or(false)
@@ -267,13 +278,13 @@ fn instance_dict<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyDict>> {
     // Heap types only: builtin objects with a __dict__ (functions, modules) are handled above or
     // are opaque.
     let flags: u64 = ty
-        .getattr(intern!(ty.py(), "__flags__"))
+        .getattr(name!(ty.py(), "__flags__"))
         .ok()?
         .extract()
         .ok()?;
     if flags & HEAPTYPE == 0 {
         return None;
     }
-    let dict = obj.getattr(intern!(obj.py(), "__dict__")).ok()?;
+    let dict = obj.getattr(name!(obj.py(), "__dict__")).ok()?;
     dict.cast_into::<PyDict>().ok()
 }

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use pyo3::intern;
 use pyo3::prelude::*;
+
+use super::names::name;
 use pyo3::types::{PyDict, PyFunction, PyList, PyModule, PyString, PyTuple, PyType};
 
 use super::classify::{Kind2, classify};
@@ -139,6 +140,11 @@ pub fn reload(
     // 2-3. Execute the new body in the module's dict (a scratch dict for a dry run).
     let dict = module.dict();
     let internal = |e: PyErr| EngineError::Internal(e.to_string());
+    // Every lazily initialised Python object the merge uses is created now: a first
+    // initialisation releases the GIL, which must not happen once the dict is emptied.
+    super::fingerprint::warm(py).map_err(internal)?;
+    super::classify::types(py).map_err(internal)?;
+    tracker::helpers(py).map_err(internal)?;
     let old_ns = dict.copy().map_err(internal)?;
     let target = if opts.dry_run {
         PyDict::new(py)
@@ -162,7 +168,7 @@ pub fn reload(
     };
     let executed = py
         .import("builtins")
-        .and_then(|b| b.getattr(intern!(b.py(), "exec")))
+        .and_then(|b| b.getattr(name!(b.py(), "exec")))
         .and_then(|exec| exec.call1((&code, &target)));
     if let Err(e) = executed {
         restore().map_err(internal)?;
@@ -243,7 +249,7 @@ pub fn reload(
 fn find_module<'py>(py: Python<'py>, name: &str) -> Result<Bound<'py, PyModule>, EngineError> {
     let modules = py
         .import("sys")
-        .and_then(|s| s.getattr(intern!(s.py(), "modules")))
+        .and_then(|s| s.getattr(name!(s.py(), "modules")))
         .map_err(|e| EngineError::Internal(e.to_string()))?;
     let module = modules
         .get_item(name)
@@ -271,7 +277,7 @@ fn reloadable_file(module: &Bound<'_, PyModule>, name: &str) -> Result<PathBuf, 
         return Ok(p);
     }
     let file = module
-        .getattr(intern!(module.py(), "__file__"))
+        .getattr(name!(module.py(), "__file__"))
         .ok()
         .filter(|f| !f.is_none());
     match file.and_then(|f| f.extract::<String>().ok()) {
@@ -287,7 +293,7 @@ fn reloadable_file(module: &Bound<'_, PyModule>, name: &str) -> Result<PathBuf, 
         None => {
             let namespace = module
                 .getattr("__path__")
-                .is_ok_and(|p| !p.is_none() && p.getattr(intern!(p.py(), "_path")).is_ok());
+                .is_ok_and(|p| !p.is_none() && p.getattr(name!(p.py(), "_path")).is_ok());
             if namespace {
                 Err(not(
                     "it is a namespace package (no __init__.py); reload its modules instead",
@@ -331,7 +337,7 @@ fn error_info(err: &Bound<'_, PyAny>, file: &str) -> ErrorInfo {
 /// Describes a Python exception raised by the user's code (file, line, message, traceback).
 pub(crate) fn describe(py: Python<'_>, e: &PyErr, file: &str) -> ErrorInfo {
     let described = tracker::helpers(py)
-        .and_then(|h| h.getattr(intern!(h.py(), "describe")))
+        .and_then(|h| h.getattr(name!(h.py(), "describe")))
         // into_value attaches the traceback to the exception object (value() alone does not).
         .and_then(|d| d.call1((e.clone_ref(py).into_value(py), file)));
     match described {
@@ -426,13 +432,13 @@ pub(crate) fn repr_within(o: &Bound<'_, PyAny>, limit: usize) -> String {
     };
     if let Some(kind) = kind
         && let Ok(q) = o
-            .getattr(intern!(o.py(), "__qualname__"))
+            .getattr(name!(o.py(), "__qualname__"))
             .and_then(|q| q.extract::<String>())
     {
         return format!("<{kind} {q}>");
     }
     tracker::helpers(o.py())
-        .and_then(|h| h.getattr(intern!(h.py(), "short_repr")))
+        .and_then(|h| h.getattr(name!(h.py(), "short_repr")))
         .and_then(|f| f.call1((o, limit)))
         .and_then(|r| r.extract::<String>())
         .unwrap_or_else(|_| "<?>".into())
@@ -460,7 +466,7 @@ pub(crate) fn class_items<'py>(
 ) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
     let mut out = Vec::new();
     for item in cls
-        .getattr(intern!(cls.py(), "__dict__"))?
+        .getattr(name!(cls.py(), "__dict__"))?
         .call_method0("items")?
         .try_iter()?
     {
@@ -475,7 +481,7 @@ pub(crate) fn class_items<'py>(
 fn is_enum_class(cls: &Bound<'_, PyType>) -> bool {
     cls.py()
         .import("enum")
-        .and_then(|e| e.getattr(intern!(e.py(), "Enum")))
+        .and_then(|e| e.getattr(name!(e.py(), "Enum")))
         .and_then(|enum_type| cls.is_subclass(&enum_type))
         .unwrap_or(false)
 }
@@ -491,7 +497,7 @@ fn container_diff(old: &Bound<'_, PyAny>, new: &Bound<'_, PyAny>) -> Option<Stri
         return None;
     }
     tracker::helpers(old.py())
-        .and_then(|h| h.getattr(intern!(h.py(), "data_diff")))
+        .and_then(|h| h.getattr(name!(h.py(), "data_diff")))
         .and_then(|f| f.call1((old, new)))
         .and_then(|r| r.extract::<String>())
         .ok()
@@ -511,16 +517,16 @@ fn running_code(py: Python<'_>) -> PyResult<HashMap<usize, String>> {
         let (ident, frame): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
         let name = active
             .get_item(&ident)
-            .and_then(|t| t.getattr(intern!(t.py(), "name")))
+            .and_then(|t| t.getattr(name!(t.py(), "name")))
             .and_then(|n| n.extract::<String>())
             .unwrap_or_else(|_| format!("{ident}"));
         let mut f = Some(frame);
         while let Some(frame) = f.filter(|f| !f.is_none()) {
             out.insert(
-                ptr(&frame.getattr(intern!(frame.py(), "f_code"))?),
+                ptr(&frame.getattr(name!(frame.py(), "f_code"))?),
                 name.clone(),
             );
-            f = frame.getattr(intern!(frame.py(), "f_back")).ok();
+            f = frame.getattr(name!(frame.py(), "f_back")).ok();
         }
     }
     Ok(out)
@@ -531,26 +537,22 @@ fn code_equal(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<bool> {
     let py = a.py();
     // co_code first: it tells a changed body at once.
     for attr in [
-        intern!(py, "co_code"),
-        intern!(py, "co_names"),
-        intern!(py, "co_varnames"),
-        intern!(py, "co_freevars"),
-        intern!(py, "co_cellvars"),
-        intern!(py, "co_argcount"),
-        intern!(py, "co_posonlyargcount"),
-        intern!(py, "co_kwonlyargcount"),
-        intern!(py, "co_flags"),
+        name!(py, "co_code"),
+        name!(py, "co_names"),
+        name!(py, "co_varnames"),
+        name!(py, "co_freevars"),
+        name!(py, "co_cellvars"),
+        name!(py, "co_argcount"),
+        name!(py, "co_posonlyargcount"),
+        name!(py, "co_kwonlyargcount"),
+        name!(py, "co_flags"),
     ] {
         if !a.getattr(attr)?.eq(b.getattr(attr)?)? {
             return Ok(false);
         }
     }
-    let ca = a
-        .getattr(intern!(py, "co_consts"))?
-        .cast_into::<PyTuple>()?;
-    let cb = b
-        .getattr(intern!(py, "co_consts"))?
-        .cast_into::<PyTuple>()?;
+    let ca = a.getattr(name!(py, "co_consts"))?.cast_into::<PyTuple>()?;
+    let cb = b.getattr(name!(py, "co_consts"))?.cast_into::<PyTuple>()?;
     if ca.len() != cb.len() {
         return Ok(false);
     }
@@ -710,7 +712,7 @@ impl<'py, 'a> Merge<'py, 'a> {
         new: &Bound<'py, PyType>,
     ) -> PyResult<Option<String>> {
         let name = |t: &Bound<'py, PyAny>| -> String {
-            t.getattr(intern!(t.py(), "__qualname__"))
+            t.getattr(name!(t.py(), "__qualname__"))
                 .map_or_else(|_| "?".into(), |q| q.to_string())
         };
         let (old_meta, new_meta) = (old.get_type().into_any(), new.get_type().into_any());
@@ -722,10 +724,10 @@ impl<'py, 'a> Merge<'py, 'a> {
             )));
         }
         let old_bases = old
-            .getattr(intern!(old.py(), "__bases__"))?
+            .getattr(name!(old.py(), "__bases__"))?
             .cast_into::<PyTuple>()?;
         let new_bases = new
-            .getattr(intern!(new.py(), "__bases__"))?
+            .getattr(name!(new.py(), "__bases__"))?
             .cast_into::<PyTuple>()?;
         let same_bases = old_bases.len() == new_bases.len()
             && old_bases
@@ -742,10 +744,7 @@ impl<'py, 'a> Merge<'py, 'a> {
             )));
         }
         let slots = |c: &Bound<'py, PyType>| -> PyResult<Option<String>> {
-            match c
-                .getattr(intern!(c.py(), "__dict__"))?
-                .get_item("__slots__")
-            {
+            match c.getattr(name!(c.py(), "__dict__"))?.get_item("__slots__") {
                 Ok(s) => Ok(Some(s.repr()?.to_string())),
                 Err(_) => Ok(None),
             }
@@ -771,8 +770,8 @@ impl<'py, 'a> Merge<'py, 'a> {
         let is_tuple = old.is_subclass(&self.py.get_type::<PyTuple>())?;
         if is_tuple {
             let (of, nf) = (
-                old.getattr(intern!(old.py(), "_fields")).ok(),
-                new.getattr(intern!(new.py(), "_fields")).ok(),
+                old.getattr(name!(old.py(), "_fields")).ok(),
+                new.getattr(name!(new.py(), "_fields")).ok(),
             );
             if let (Some(of), Some(nf)) = (of, nf)
                 && !of.eq(&nf)?
@@ -888,7 +887,7 @@ impl<'py, 'a> Merge<'py, 'a> {
                     return HashMap::new();
                 };
                 tracker::helpers(self.py)
-                    .and_then(|h| h.getattr(intern!(h.py(), "statements")))
+                    .and_then(|h| h.getattr(name!(h.py(), "statements")))
                     .and_then(|f| f.call1((src,)))
                     .and_then(|d| d.extract::<Option<HashMap<String, String>>>())
                     .ok()
@@ -1109,12 +1108,12 @@ impl<'py, 'a> Merge<'py, 'a> {
         let py = self.py;
         // Attribute names are interned: this runs for every function of a module.
         let (oc, nc) = (
-            old.getattr(intern!(py, "__code__"))?,
-            new.getattr(intern!(py, "__code__"))?,
+            old.getattr(name!(py, "__code__"))?,
+            new.getattr(name!(py, "__code__"))?,
         );
         let (ofv_t, nfv_t) = (
-            oc.getattr(intern!(py, "co_freevars"))?,
-            nc.getattr(intern!(py, "co_freevars"))?,
+            oc.getattr(name!(py, "co_freevars"))?,
+            nc.getattr(name!(py, "co_freevars"))?,
         );
         let same_freevars = ofv_t.is(&nfv_t) || ofv_t.eq(&nfv_t)?;
         let ofv: Vec<String> = ofv_t.extract()?;
@@ -1130,7 +1129,7 @@ impl<'py, 'a> Merge<'py, 'a> {
         if changed {
             self.note_running(path, &oc)?;
         }
-        let defaults = [intern!(py, "__defaults__"), intern!(py, "__kwdefaults__")];
+        let defaults = [name!(py, "__defaults__"), name!(py, "__kwdefaults__")];
         for attr in defaults {
             let (a, b) = (old.getattr(attr)?, new.getattr(attr)?);
             if !same_value(&a, &b) {
@@ -1138,17 +1137,18 @@ impl<'py, 'a> Merge<'py, 'a> {
             }
         }
         // __wrapped__ (functools.wraps): patch the inner function, keep the old object.
-        let dict_name = intern!(py, "__dict__");
+        let dict_name = name!(py, "__dict__");
         let new_dict = new.getattr(dict_name)?.cast_into::<PyDict>()?;
         let old_dict = old.getattr(dict_name)?.cast_into::<PyDict>()?;
         // Most functions have no attributes: then there is nothing to merge or assign.
         let plain = new_dict.is_empty() && old_dict.is_empty();
         let new_dict = if plain { new_dict } else { new_dict.copy()? };
-        if plain {
-        } else if let (Some(ow), Some(nw)) = (
-            old_dict.get_item("__wrapped__")?,
-            new_dict.get_item("__wrapped__")?,
-        ) && classify(&ow) == Kind2::Function
+        if !plain
+            && let (Some(ow), Some(nw)) = (
+                old_dict.get_item("__wrapped__")?,
+                new_dict.get_item("__wrapped__")?,
+            )
+            && classify(&ow) == Kind2::Function
             && classify(&nw) == Kind2::Function
             && depth < 16
         {
@@ -1176,8 +1176,8 @@ impl<'py, 'a> Merge<'py, 'a> {
         }
         // Closure cells, matched by name (the tuples are equal, so positions agree).
         let (ocl, ncl) = (
-            old.getattr(intern!(py, "__closure__"))?,
-            new.getattr(intern!(py, "__closure__"))?,
+            old.getattr(name!(py, "__closure__"))?,
+            new.getattr(name!(py, "__closure__"))?,
         );
         if !ocl.is_none() && !ncl.is_none() {
             let ocells: Vec<_> = ocl.try_iter()?.collect::<PyResult<_>>()?;
@@ -1189,12 +1189,12 @@ impl<'py, 'a> Merge<'py, 'a> {
             }
         }
         if self.apply {
-            old.setattr(intern!(py, "__code__"), &nc)?;
+            old.setattr(name!(py, "__code__"), &nc)?;
             for attr in [
-                intern!(py, "__defaults__"),
-                intern!(py, "__kwdefaults__"),
-                intern!(py, "__doc__"),
-                intern!(py, "__annotations__"),
+                name!(py, "__defaults__"),
+                name!(py, "__kwdefaults__"),
+                name!(py, "__doc__"),
+                name!(py, "__annotations__"),
             ] {
                 let value = new.getattr(attr)?;
                 if !old.getattr(attr)?.is(&value) {
@@ -1218,7 +1218,7 @@ impl<'py, 'a> Merge<'py, 'a> {
     /// (reported `not_applied`), and generators or coroutines already created.
     fn note_running(&mut self, path: &str, code: &Bound<'py, PyAny>) -> PyResult<()> {
         const GENERATOR_LIKE: u32 = 0x20 | 0x80 | 0x200; // CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
-        let flags: u32 = code.getattr(intern!(self.py, "co_flags"))?.extract()?;
+        let flags: u32 = code.getattr(name!(self.py, "co_flags"))?.extract()?;
         if flags & GENERATOR_LIKE != 0 {
             self.notes.insert(
                 path.to_string(),
@@ -1258,8 +1258,8 @@ impl<'py, 'a> Merge<'py, 'a> {
         depth: usize,
     ) -> PyResult<bool> {
         let (Ok(o), Ok(n)) = (
-            old_cell.getattr(intern!(old_cell.py(), "cell_contents")),
-            new_cell.getattr(intern!(new_cell.py(), "cell_contents")),
+            old_cell.getattr(name!(old_cell.py(), "cell_contents")),
+            new_cell.getattr(name!(new_cell.py(), "cell_contents")),
         ) else {
             return Ok(false);
         };
@@ -1283,7 +1283,7 @@ impl<'py, 'a> Merge<'py, 'a> {
                     }
                     Patched::Replaced(why) => {
                         if self.apply {
-                            old_cell.setattr(intern!(old_cell.py(), "cell_contents"), &n)?;
+                            old_cell.setattr(name!(old_cell.py(), "cell_contents"), &n)?;
                         }
                         self.fresh.push(n.clone());
                         self.push(
@@ -1308,7 +1308,7 @@ impl<'py, 'a> Merge<'py, 'a> {
             (Kind2::Data, Kind2::Data) => {
                 let take = self.merge_data(key, Kind::Data, &o, &n);
                 if take && self.apply {
-                    old_cell.setattr(intern!(old_cell.py(), "cell_contents"), &n)?;
+                    old_cell.setattr(name!(old_cell.py(), "cell_contents"), &n)?;
                     self.taken.push((old_cell.clone(), "cell_contents".into()));
                 }
                 Ok(take)
@@ -1316,7 +1316,7 @@ impl<'py, 'a> Merge<'py, 'a> {
             _ => {
                 // A class or other object in a cell: follow the source.
                 if self.apply {
-                    old_cell.setattr(intern!(old_cell.py(), "cell_contents"), self.mapped(&n))?;
+                    old_cell.setattr(name!(old_cell.py(), "cell_contents"), self.mapped(&n))?;
                 }
                 Ok(true)
             }
@@ -1608,7 +1608,7 @@ impl<'py, 'a> Merge<'py, 'a> {
             }
         }
         if self.apply {
-            if let Ok(doc) = new.getattr(intern!(new.py(), "__doc__")) {
+            if let Ok(doc) = new.getattr(name!(new.py(), "__doc__")) {
                 type_setattr(old, "__doc__", &doc).ok();
             }
             if old.hasattr("__abstractmethods__")? {
@@ -1616,7 +1616,7 @@ impl<'py, 'a> Merge<'py, 'a> {
                 if let Ok(update) = self
                     .py
                     .import("abc")
-                    .and_then(|abc| abc.getattr(intern!(abc.py(), "update_abstractmethods")))
+                    .and_then(|abc| abc.getattr(name!(abc.py(), "update_abstractmethods")))
                 {
                     update.call1((old,))?;
                 }
@@ -1633,31 +1633,31 @@ impl<'py, 'a> Merge<'py, 'a> {
         new: &Bound<'py, PyType>,
     ) -> PyResult<HashSet<String>> {
         let old_map = old
-            .getattr(intern!(old.py(), "_member_map_"))?
+            .getattr(name!(old.py(), "_member_map_"))?
             .cast_into::<PyDict>()?;
         let new_map = new
-            .getattr(intern!(new.py(), "_member_map_"))?
+            .getattr(name!(new.py(), "_member_map_"))?
             .cast_into::<PyDict>()?;
         let value_map = old
-            .getattr(intern!(old.py(), "_value2member_map_"))?
+            .getattr(name!(old.py(), "_value2member_map_"))?
             .cast_into::<PyDict>()?;
         let names_list = old
-            .getattr(intern!(old.py(), "_member_names_"))?
+            .getattr(name!(old.py(), "_member_names_"))?
             .cast_into::<PyList>()?;
         let mut names = HashSet::new();
         let object = self.py.import("builtins")?.getattr("object")?;
         let plain_members = old
-            .getattr(intern!(old.py(), "_member_type_"))
+            .getattr(name!(old.py(), "_member_type_"))
             .is_ok_and(|t| t.is(&object));
         for (k, n) in new_map.iter() {
             let name: String = k.extract()?;
             let mq = format!("{qual}.{name}");
             names.insert(name.clone());
             self.defined.insert(mq.clone());
-            let new_value = n.getattr(intern!(n.py(), "_value_"))?;
+            let new_value = n.getattr(name!(n.py(), "_value_"))?;
             if let Some(o) = old_map.get_item(&name)? {
                 self.kept.insert(ptr(&n), o.clone());
-                let old_value = o.getattr(intern!(o.py(), "_value_"))?;
+                let old_value = o.getattr(name!(o.py(), "_value_"))?;
                 if same_value(&old_value, &new_value) {
                     self.push(&mq, Kind::Data, Action::Unchanged, None, None, "");
                 } else if !plain_members {
@@ -1681,7 +1681,7 @@ impl<'py, 'a> Merge<'py, 'a> {
                         {
                             value_map.del_item(&old_value).ok();
                         }
-                        o.setattr(intern!(o.py(), "_value_"), &new_value)?;
+                        o.setattr(name!(o.py(), "_value_"), &new_value)?;
                         value_map.set_item(&new_value, &o).ok();
                     }
                     self.push(
@@ -1743,7 +1743,7 @@ impl<'py, 'a> Merge<'py, 'a> {
                 if let Ok(i) = names_list.index(&name) {
                     names_list.del_item(i)?;
                 }
-                if let Ok(v) = o.getattr(intern!(o.py(), "_value_"))
+                if let Ok(v) = o.getattr(name!(o.py(), "_value_"))
                     && value_map
                         .get_item(&v)
                         .ok()
@@ -1752,10 +1752,7 @@ impl<'py, 'a> Merge<'py, 'a> {
                 {
                     value_map.del_item(&v).ok();
                 }
-                if old
-                    .getattr(intern!(old.py(), "__dict__"))?
-                    .contains(&name)?
-                {
+                if old.getattr(name!(old.py(), "__dict__"))?.contains(&name)? {
                     type_delattr(old, &name)?;
                 }
             }
@@ -1827,15 +1824,14 @@ impl<'py, 'a> Merge<'py, 'a> {
         match classify(obj) {
             Kind2::Function => {
                 self.fix_defaults(obj, budget);
-                if let Ok(cl) = obj.getattr(intern!(obj.py(), "__closure__"))
+                if let Ok(cl) = obj.getattr(name!(obj.py(), "__closure__"))
                     && let Ok(cells) = cl.try_iter()
                 {
                     for cell in cells.flatten() {
-                        if let Ok(c) = cell.getattr(intern!(cell.py(), "cell_contents"))
+                        if let Ok(c) = cell.getattr(name!(cell.py(), "cell_contents"))
                             && let Some(fixed) = self.fix_value(&c, 0, budget)
                         {
-                            cell.setattr(intern!(cell.py(), "cell_contents"), fixed)
-                                .ok();
+                            cell.setattr(name!(cell.py(), "cell_contents"), fixed).ok();
                         }
                     }
                 }
@@ -1858,7 +1854,7 @@ impl<'py, 'a> Merge<'py, 'a> {
                         let mapped: Vec<Bound<'py, PyAny>> =
                             bases.iter().map(|b| self.mapped(&b).clone()).collect();
                         if let Ok(t) = PyTuple::new(self.py, mapped) {
-                            cls.setattr(intern!(cls.py(), "__bases__"), t).ok();
+                            cls.setattr(name!(cls.py(), "__bases__"), t).ok();
                         }
                     }
                     if let Ok(items) = class_items(cls) {
@@ -1898,7 +1894,7 @@ impl<'py, 'a> Merge<'py, 'a> {
         let ty = v.get_type().into_any();
         if let Some(old_cls) = self.kept.get(&ptr(&ty)) {
             // An instance the new module body made of a throwaway class: give it the real class.
-            v.setattr(intern!(v.py(), "__class__"), old_cls).ok();
+            v.setattr(name!(v.py(), "__class__"), old_cls).ok();
             return None;
         }
         if let Ok(l) = v.cast_exact::<PyList>() {
@@ -1940,7 +1936,7 @@ impl<'py, 'a> Merge<'py, 'a> {
         let Ok(modules) = self
             .py
             .import("sys")
-            .and_then(|s| s.getattr(intern!(s.py(), "modules")))
+            .and_then(|s| s.getattr(name!(s.py(), "modules")))
         else {
             return out;
         };
@@ -2006,6 +2002,3 @@ pub fn propagate(py: Python<'_>, module: &str, stale: &[StaleRef]) -> Result<usi
     }
     Ok(n)
 }
-
-#[allow(dead_code)]
-fn _assert_types(_: &Bound<'_, PyFunction>) {}

@@ -7,6 +7,7 @@ mod classify;
 pub mod fingerprint;
 mod merge;
 mod modules;
+pub(crate) mod names;
 pub mod report;
 pub mod rule;
 pub mod tracker;

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use pyo3::intern;
 use pyo3::prelude::*;
+
+use super::names::name;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyModule, PyType};
 
@@ -148,7 +149,7 @@ pub fn install(py: Python<'_>, roots: &[PathBuf]) -> PyResult<()> {
         .iter()
         .map(|r| r.to_string_lossy().into_owned())
         .collect();
-    finder.setattr(intern!(finder.py(), "roots"), strs)?;
+    finder.setattr(name!(finder.py(), "roots"), strs)?;
     register_loaded(py)
 }
 
@@ -235,11 +236,11 @@ pub fn module_file(module: &Bound<'_, PyModule>) -> Option<PathBuf> {
         .getattr("__spec__")
         .ok()
         .filter(|s| !s.is_none())
-        .and_then(|s| s.getattr(intern!(s.py(), "origin")).ok())
+        .and_then(|s| s.getattr(name!(s.py(), "origin")).ok())
         .and_then(python_source)
         .or_else(|| {
             module
-                .getattr(intern!(module.py(), "__file__"))
+                .getattr(name!(module.py(), "__file__"))
                 .ok()
                 .and_then(python_source)
         })
@@ -335,7 +336,7 @@ impl Baseline {
                 if let Ok(cls) = value.cast::<PyType>()
                     && owned_by(cls, module_name, path)
                     && depth < 16
-                    && let Ok(d) = cls.getattr(intern!(cls.py(), "__dict__"))
+                    && let Ok(d) = cls.getattr(name!(cls.py(), "__dict__"))
                     && let Ok(items) = d.call_method0("items").and_then(|i| i.try_iter())
                 {
                     for item in items.flatten() {
@@ -362,7 +363,7 @@ impl Baseline {
         {
             self.record_function(&format!("{path}.__wrapped__"), &wrapped, depth + 1);
         }
-        let Ok(closure) = f.getattr(intern!(f.py(), "__closure__")) else {
+        let Ok(closure) = f.getattr(name!(f.py(), "__closure__")) else {
             return;
         };
         if closure.is_none() {
@@ -370,7 +371,7 @@ impl Baseline {
         }
         let Ok(freevars) = f
             .getattr("__code__")
-            .and_then(|c| c.getattr(intern!(c.py(), "co_freevars")))
+            .and_then(|c| c.getattr(name!(c.py(), "co_freevars")))
             .and_then(|v| v.extract::<Vec<String>>())
         else {
             return;
@@ -379,7 +380,7 @@ impl Baseline {
             return;
         };
         for (var, cell) in freevars.iter().zip(cells.flatten()) {
-            let Ok(content) = cell.getattr(intern!(cell.py(), "cell_contents")) else {
+            let Ok(content) = cell.getattr(name!(cell.py(), "cell_contents")) else {
                 continue;
             };
             let key = format!("{path}::{var}");
