@@ -904,22 +904,9 @@ impl<'py, 'a> Merge<'py, 'a> {
     /// Records the fingerprints a freshly added value contributes to the next baseline.
     fn record_new_fps(&mut self, qual: &str, new: &Bound<'py, PyAny>) {
         let mut b = Baseline::default();
-        if let Ok(d) = PyDict::new(self.py).into_any().cast_into::<PyDict>()
-            && d.set_item(qual.rsplit('.').next().unwrap_or(qual), new)
-                .is_ok()
-            && let Ok(one) = Baseline::of(d.as_any(), self.module)
-        {
-            b = one;
-        }
-        let prefix = qual.rsplit_once('.').map(|(p, _)| format!("{p}."));
-        for (k, v) in b.fps {
-            self.new_fps
-                .insert(prefix.as_ref().map_or(k.clone(), |p| format!("{p}{k}")), v);
-        }
-        for k in b.defined {
-            self.defined
-                .insert(prefix.as_ref().map_or(k.clone(), |p| format!("{p}{k}")));
-        }
+        b.record(qual, new, self.module, 0);
+        self.new_fps.extend(b.fps);
+        self.defined.extend(b.defined);
     }
 
     /// Merges one attribute present before and after. Returns true when the old object stays.
@@ -1381,9 +1368,6 @@ impl<'py, 'a> Merge<'py, 'a> {
             && d.action != Action::Unchanged
         {
             note_text = format!("{note_text}; {n}");
-        }
-        if !d.take_new && d.action == Action::Unchanged && !same_value(old, new) {
-            // Equal fingerprints but a different object: the old object stays, silently.
         }
         if d.action != Action::Unchanged
             && let Some(changes) = container_diff(old, new)

@@ -317,7 +317,13 @@ impl Baseline {
         Ok(b)
     }
 
-    fn record(&mut self, path: &str, value: &Bound<'_, PyAny>, module_name: &str, depth: usize) {
+    pub(crate) fn record(
+        &mut self,
+        path: &str,
+        value: &Bound<'_, PyAny>,
+        module_name: &str,
+        depth: usize,
+    ) {
         self.defined.insert(path.to_string());
         match classify(value) {
             Kind2::Data => {
