@@ -1,5 +1,5 @@
 //! The built-in module `swapscope` that scripts import: `reload`, `safepoint`, `modules`,
-//! `propagate`.
+//! `propagate`, `on_reload`/`off_reload`.
 //!
 //! Registered with `append_to_inittab!` before the interpreter starts. Bad arguments raise
 //! `TypeError`/`ValueError`/`KeyError`; failures of the user's code never raise out of `reload`:
@@ -28,6 +28,40 @@ type PolicyHook = Arc<dyn Fn(&str) -> Overrides + Send + Sync>;
 static REPORT_HOOK: RwLock<Option<ReportHook>> = RwLock::new(None);
 static SAFEPOINT_HOOK: RwLock<Option<SafepointHook>> = RwLock::new(None);
 static POLICY_HOOK: RwLock<Option<PolicyHook>> = RwLock::new(None);
+/// Python callables registered with `swapscope.on_reload`.
+static LISTENERS: std::sync::Mutex<Vec<Py<PyAny>>> = std::sync::Mutex::new(Vec::new());
+
+fn listeners() -> std::sync::MutexGuard<'static, Vec<Py<PyAny>>> {
+    LISTENERS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Calls the `on_reload` listeners with the report (not for dry runs). A listener that raises is
+/// reported through `sys.unraisablehook` and the others still run.
+fn notify_listeners(py: Python<'_>, report: &ReloadReport) {
+    if report.dry_run {
+        return;
+    }
+    // Copied out so a listener may register or remove listeners without deadlocking.
+    let current: Vec<Py<PyAny>> = listeners().iter().map(|l| l.clone_ref(py)).collect();
+    if current.is_empty() {
+        return;
+    }
+    let dict = match report_dict(py, report) {
+        Ok(d) => d,
+        Err(e) => {
+            e.write_unraisable(py, None);
+            return;
+        }
+    };
+    for listener in current {
+        let listener = listener.bind(py);
+        if let Err(e) = listener.call1((dict.clone(),)) {
+            e.write_unraisable(py, Some(listener));
+        }
+    }
+}
 
 /// Gives the saved per-attribute policy of a module; explicit `keep`/`take` win over it.
 pub fn set_policy_hook(hook: Option<PolicyHook>) {
@@ -125,6 +159,7 @@ pub fn reload_and_notify(
         };
         hook(&report, Sources { old, new });
     }
+    notify_listeners(py, &report);
     Ok(report)
 }
 
@@ -181,6 +216,7 @@ fn report_dict<'py>(py: Python<'py>, r: &ReloadReport) -> PyResult<Bound<'py, Py
     }
     d.set_item(name!(py, "duration_ms"), r.duration_ms)?;
     d.set_item(name!(py, "dry_run"), r.dry_run)?;
+    d.set_item(name!(py, "saves"), r.saves)?;
     let changes = PyList::empty(py);
     for c in &r.changes {
         let cd = PyDict::new(py);
@@ -222,9 +258,9 @@ fn to_dict<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> PyResult<Bou
 pub mod swapscope_module {
     use super::Overrides;
     use super::{
-        Bound, PyAny, PyAnyMethods, PyModule, PyModuleMethods, PyResult, PyString, PyTypeError,
-        PyTypeMethods, Python, ReloadOptions, ReloadReport, SAFEPOINT_HOOK, engine, names,
-        pyfunction, reload_and_notify, report_dict, to_dict, to_pyerr,
+        Bound, Py, PyAny, PyAnyMethods, PyModule, PyModuleMethods, PyResult, PyString, PyTypeError,
+        PyTypeMethods, Python, ReloadOptions, ReloadReport, SAFEPOINT_HOOK, engine, listeners,
+        names, pyfunction, reload_and_notify, report_dict, to_dict, to_pyerr,
     };
 
     /// reload(module, *, keep=(), take=(), dry_run=False, replace_incompatible=False) -> dict
@@ -266,6 +302,7 @@ pub mod swapscope_module {
             overrides,
             dry_run,
             replace_incompatible,
+            saves: 0,
         };
         let report = reload_and_notify(py, &name, &opts).map_err(|e| to_pyerr(&e))?;
         report_dict(py, &report)
@@ -292,6 +329,41 @@ pub mod swapscope_module {
     fn modules(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
         let list = engine::modules(py)?;
         to_dict(py, &list)
+    }
+
+    /// on_reload(callback) -> callback
+    ///
+    /// Calls `callback(report)` after every reload swapscope runs, whatever its outcome (saves
+    /// with auto-reload, the window's Reload button, `reload()` calls; not dry runs), on the
+    /// thread that ran it. Usable as a decorator. An exception in the callback is printed
+    /// (`sys.unraisablehook`) and does not affect the reload.
+    #[pyfunction]
+    fn on_reload<'py>(callback: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        if !callback.is_callable() {
+            return Err(PyTypeError::new_err(format!(
+                "on_reload() takes a function to call with each report, got {}",
+                callback.get_type().name()?
+            )));
+        }
+        listeners().push(callback.clone().unbind());
+        Ok(callback.clone())
+    }
+
+    /// off_reload(callback) -> bool
+    ///
+    /// Removes a callback registered with `on_reload`; returns whether it was registered.
+    #[pyfunction]
+    fn off_reload(callback: &Bound<'_, PyAny>) -> bool {
+        let removed: Vec<Py<PyAny>> = {
+            let mut list = listeners();
+            let (gone, kept) = std::mem::take(&mut *list)
+                .into_iter()
+                .partition(|l| l.is(callback));
+            *list = kept;
+            gone
+        };
+        // Dropped after the lock is released: a finaliser may call back into swapscope.
+        !removed.is_empty()
     }
 
     /// propagate(report) -> int

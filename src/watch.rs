@@ -3,7 +3,7 @@
 //!
 //! Never talks to Python; it reports changed paths.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -13,6 +13,9 @@ use notify::{EventKind, RecursiveMode, Watcher as _};
 /// How long the folder must be quiet after an event before the batch is reported: editors
 /// write a save as 3–7 raw events within a few milliseconds.
 pub const QUIET: Duration = Duration::from_millis(30);
+/// The longest a change waits while the folder never goes quiet (a tool saving many times a
+/// second): the batch is released anyway, so reloads keep up with the latest text.
+pub const MAX_WAIT: Duration = Duration::from_millis(300);
 
 /// The kinds of raw event the coalescer cares about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,16 +23,26 @@ pub enum RawKind {
     Create,
     Modify,
     Remove,
+    /// A rename whose destination is not known to be the last path.
     Rename,
+    /// A rename into place (the last path is the destination): an atomic save.
+    RenamedTo,
+    /// A file closed after writing: a plain save.
+    ClosedWrite,
     /// Access and anything else: ignored.
     Other,
 }
 
 impl From<&EventKind> for RawKind {
     fn from(kind: &EventKind) -> Self {
+        use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
         match kind {
             EventKind::Create(_) => RawKind::Create,
-            EventKind::Modify(notify::event::ModifyKind::Name(_)) => RawKind::Rename,
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) => RawKind::ClosedWrite,
+            EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both)) => {
+                RawKind::RenamedTo
+            }
+            EventKind::Modify(ModifyKind::Name(_)) => RawKind::Rename,
             EventKind::Modify(notify::event::ModifyKind::Metadata(_))
             | EventKind::Access(_)
             | EventKind::Any
@@ -49,11 +62,19 @@ pub fn is_source(path: &Path) -> bool {
     python && !name.starts_with(".#") && !name.starts_with('#')
 }
 
-/// Collects raw events and releases them as one batch once the folder is quiet.
+/// Collects raw events and releases them as one batch once the folder is quiet (or a change has
+/// waited `max_wait`).
+///
+/// A batch lists each changed file once per save seen (a close after writing, a rename into
+/// place), so a file saved three times appears three times; a change without a save (a
+/// deletion) appears once. Every save is accounted for downstream.
 #[derive(Debug)]
 pub struct Coalescer {
     quiet: Duration,
-    pending: BTreeSet<PathBuf>,
+    max_wait: Duration,
+    /// Path → saves seen.
+    pending: BTreeMap<PathBuf, u32>,
+    first: Option<Instant>,
     last: Option<Instant>,
 }
 
@@ -61,7 +82,9 @@ impl Coalescer {
     pub fn new(quiet: Duration) -> Self {
         Coalescer {
             quiet,
-            pending: BTreeSet::new(),
+            max_wait: MAX_WAIT.max(quiet),
+            pending: BTreeMap::new(),
+            first: None,
             last: None,
         }
     }
@@ -72,28 +95,43 @@ impl Coalescer {
             return;
         }
         let mut any = false;
-        for p in paths.iter().filter(|p| is_source(p)) {
-            self.pending.insert(p.clone());
+        for (i, p) in paths.iter().enumerate().filter(|(_, p)| is_source(p)) {
+            let count = self.pending.entry(p.clone()).or_insert(0);
+            let saved = match kind {
+                RawKind::ClosedWrite => true,
+                RawKind::RenamedTo => i + 1 == paths.len(),
+                _ => false,
+            };
+            if saved {
+                *count += 1;
+            }
             any = true;
         }
         if any {
             self.last = Some(at);
+            self.first.get_or_insert(at);
         }
     }
 
     /// When the pending batch will be ready, if there is one.
     pub fn deadline(&self) -> Option<Instant> {
-        self.last.map(|t| t + self.quiet)
+        let quiet = self.last? + self.quiet;
+        Some(self.first.map_or(quiet, |f| quiet.min(f + self.max_wait)))
     }
 
-    /// The batch, if the folder has been quiet long enough.
+    /// The batch, if the folder has been quiet long enough (or the oldest change waited
+    /// `max_wait`): each path once per save, at least once.
     pub fn ready(&mut self, now: Instant) -> Option<Vec<PathBuf>> {
         let deadline = self.deadline()?;
         if now < deadline {
             return None;
         }
         self.last = None;
-        let batch: Vec<PathBuf> = std::mem::take(&mut self.pending).into_iter().collect();
+        self.first = None;
+        let batch: Vec<PathBuf> = std::mem::take(&mut self.pending)
+            .into_iter()
+            .flat_map(|(path, saves)| std::iter::repeat_n(path, saves.max(1) as usize))
+            .collect();
         (!batch.is_empty()).then_some(batch)
     }
 }
@@ -226,6 +264,33 @@ mod tests {
                 vec![(0, Modify, vec!["/p/b.py"]), (1, Modify, vec!["/p/a.py"])],
                 40,
                 Some(vec!["/p/a.py", "/p/b.py"]),
+            ),
+            (
+                "three plain saves of one file: listed once per save",
+                vec![
+                    (0, Modify, vec!["/p/a.py"]),
+                    (1, ClosedWrite, vec!["/p/a.py"]),
+                    (10, Modify, vec!["/p/a.py"]),
+                    (11, ClosedWrite, vec!["/p/a.py"]),
+                    (20, ClosedWrite, vec!["/p/a.py"]),
+                ],
+                60,
+                Some(vec!["/p/a.py", "/p/a.py", "/p/a.py"]),
+            ),
+            (
+                "atomic save counted once, for the destination",
+                vec![
+                    (0, ClosedWrite, vec!["/p/a.py.tmp"]),
+                    (1, RenamedTo, vec!["/p/b.py", "/p/a.py"]),
+                ],
+                40,
+                Some(vec!["/p/a.py", "/p/b.py"]),
+            ),
+            (
+                "a folder that never goes quiet is released after the longest wait",
+                (0..40).map(|i| (i * 10, Modify, vec!["/p/a.py"])).collect(),
+                301,
+                Some(vec!["/p/a.py"]),
             ),
             (
                 "non-python files ignored",

@@ -896,3 +896,76 @@ fn frozen_stdlib_modules_are_listed_as_stdlib() {
         "{os:?}"
     );
 }
+
+#[test]
+fn hundred_saves_in_a_second_are_coalesced_applied_in_order_and_all_counted() {
+    let module = "rt_burst_counter";
+    let mut s = Session::start(
+        &[
+            (&format!("{module}.py"), &counter_module("v0")),
+            ("rt_burst_main.py", &looping_script(module, true)),
+        ],
+        "rt_burst_main.py",
+        Config {
+            watch_files: true,
+            auto_reload: true,
+            ..captured()
+        },
+    );
+    s.wait_stdout("v0 count=3\n", LONG);
+    if !s.log.iter().any(|e| matches!(e, Event::Policy { .. })) {
+        s.wait_for("Policy", LONG, |e| matches!(e, Event::Policy { .. }));
+    }
+    let file = s.path(&format!("{module}.py"));
+    let started = Instant::now();
+    for i in 1..=100 {
+        std::fs::write(&file, counter_module(&format!("v{i}"))).expect("save");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let burst = started.elapsed();
+    s.wait_stdout("v100 count=", LONG);
+    // Anything still on its way.
+    s.collect_for(Duration::from_millis(500));
+    let reports: Vec<&ReloadReport> = s
+        .log
+        .iter()
+        .filter_map(|e| match e {
+            Event::ReloadFinished(r) if r.module == module => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        reports.iter().all(|r| r.outcome == Outcome::Applied),
+        "{}",
+        s.story()
+    );
+    let saves: u32 = reports.iter().map(|r| r.saves).sum();
+    assert_eq!(saves, 100, "every save is counted once\n{}", s.story());
+    assert!(
+        reports.len() < 50,
+        "100 saves in {burst:?} made {} reloads: not coalesced",
+        reports.len()
+    );
+    // In order: each reload ran a later version than the one before, ending with the last save.
+    let versions: Vec<u32> = s
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("body v"))
+        .map(|l| {
+            l.split(' ')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .expect("version")
+        })
+        .collect();
+    assert!(
+        versions.windows(2).all(|w| w[0] < w[1]),
+        "versions out of order: {versions:?}"
+    );
+    assert_eq!(versions.last(), Some(&100));
+    assert_eq!(versions.len(), reports.len() + 1, "one body run per reload");
+    // The live counter was carried through every reload.
+    let counts: Vec<u32> = s.steps().iter().map(|(_, c)| *c).collect();
+    assert!(counts.windows(2).all(|w| w[1] == w[0] + 1), "{counts:?}");
+    assert_eq!(s.stop(), 0, "{}", s.story());
+}

@@ -56,6 +56,7 @@ fn change(qualname: &str, kind: Kind, action: Did, old: &str, new: &str) -> Chan
 
 fn report(id: u64, module: &str, outcome: Outcome, changes: Vec<Change>) -> ReloadReport {
     ReloadReport {
+        saves: 0,
         id,
         module: module.into(),
         file: format!("/game/{module}.py"),

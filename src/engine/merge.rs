@@ -15,7 +15,7 @@ use pyo3::types::{PyDict, PyFunction, PyList, PyModule, PyString, PyTuple, PyTyp
 use super::classify::{Kind2, classify};
 use super::fingerprint::{Fingerprint, fingerprint};
 use super::report::{Action, Change, ErrorInfo, Kind, Outcome, ReloadReport, StaleRef};
-use super::rule::{Override, Overrides, decide};
+use super::rule::{Override, Overrides, decide, refine_for_unchanged_statement};
 use super::tracker::{self, Baseline, TrackedModule};
 use super::{EngineError, ReloadOptions};
 
@@ -58,6 +58,14 @@ const DATACLASS_MACHINERY: [&str; 3] = [
     "__match_args__",
 ];
 
+/// True when the module has names of its own (not only the import machinery's dunders).
+fn defines_names(module: &Bound<'_, PyModule>) -> bool {
+    module.dict().keys().iter().any(|k| {
+        k.extract::<String>()
+            .map_or(true, |k| !(k.starts_with("__") && k.ends_with("__")))
+    })
+}
+
 /// Enum bookkeeping on the class (members are merged separately).
 fn enum_internal(name: &str) -> bool {
     name.starts_with('_') && name.ends_with('_') && !name.starts_with("__") && name.len() > 2
@@ -93,6 +101,7 @@ pub fn reload(
         error: None,
         duration_ms: 0.0,
         dry_run: opts.dry_run,
+        saves: opts.saves,
         changes: Vec::new(),
         stale_refs: Vec::new(),
     };
@@ -106,7 +115,7 @@ pub fn reload(
     };
 
     // 1. Read, decode and compile, never through the .pyc cache.
-    let data = match std::fs::read(&path) {
+    let data = match tracker::read_source(&path) {
         Ok(d) => d,
         Err(e) => {
             report.outcome = Outcome::Failed;
@@ -128,6 +137,21 @@ pub fn reload(
             return Ok(finish(report));
         }
     };
+    if text.trim().is_empty() && defines_names(&module) {
+        // An editor or tool that truncates before writing; a designer does not empty a module
+        // by saving nothing. Running it would remove every name the game uses.
+        report.outcome = Outcome::Failed;
+        report.error = Some(ErrorInfo {
+            file: report.file.clone(),
+            line: Some(1),
+            message: "the file is empty, so a reload would remove every name the module defines \
+                      (a save still in progress?); save the complete file again. To empty the \
+                      module on purpose, leave a comment or `pass` in it"
+                .to_string(),
+            ..ErrorInfo::default()
+        });
+        return Ok(finish(report));
+    }
     let code = match compile(py, &text, &report.file) {
         Ok(c) => c,
         Err(e) => {
@@ -1362,7 +1386,14 @@ impl<'py, 'a> Merge<'py, 'a> {
                 }
             }
         };
-        let d = decide(source_changed, live_changed, ov);
+        let mut d = decide(source_changed, live_changed, ov);
+        if d.action == Action::ConflictTookNew
+            && self.old_source.is_some()
+            && base.is_some_and(|b| b.is_some())
+            && !self.statement_changed(qual)
+        {
+            d = refine_for_unchanged_statement(d, ov);
+        }
         let mut note_text = d.note.to_string();
         if let Some(n) = note
             && d.action != Action::Unchanged

@@ -25,6 +25,8 @@ pub struct ReloadOptions {
     pub dry_run: bool,
     /// Bind new classes whose change cannot be applied in place instead of refusing the reload.
     pub replace_incompatible: bool,
+    /// The saves this reload applies (recorded in the report; see `ReloadReport::saves`).
+    pub saves: u32,
 }
 
 /// Why a reload could not even start. Failures of the user's code are not errors: they are the

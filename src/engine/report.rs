@@ -145,6 +145,11 @@ pub struct ReloadReport {
     /// True when nothing was changed because the caller asked for a dry run.
     #[serde(default)]
     pub dry_run: bool,
+    /// How many saves of the file this reload applied: saves made while a reload was queued or
+    /// running are coalesced into the next one. 0 when no save triggered it (a button, an API
+    /// call, a deleted file).
+    #[serde(default)]
+    pub saves: u32,
     pub changes: Vec<Change>,
     pub stale_refs: Vec<StaleRef>,
 }
@@ -194,6 +199,11 @@ impl ReloadReport {
 
     /// One line for a log or a status bar: `reloaded "balance": 2 taken, 1 kept (3.1 ms)`.
     pub fn summary(&self) -> String {
+        let saves = if self.saves > 1 {
+            format!(" ({} saves)", self.saves)
+        } else {
+            String::new()
+        };
         match (&self.outcome, &self.error) {
             (Outcome::Applied, _) => {
                 let c = self.counts();
@@ -222,7 +232,7 @@ impl ReloadReport {
                     "reloaded"
                 };
                 format!(
-                    "{verb} {:?}: {} ({:.1} ms)",
+                    "{verb} {:?}{saves}: {} ({:.1} ms)",
                     self.module,
                     parts.join(", "),
                     self.duration_ms
@@ -242,7 +252,7 @@ impl ReloadReport {
                     format!(": {} ({place})", e.message)
                 });
                 format!(
-                    "{what} {:?}{detail}; the module keeps its old code",
+                    "{what} {:?}{saves}{detail}; the module keeps its old code",
                     self.module
                 )
             }
@@ -270,6 +280,39 @@ mod tests {
         for a in Action::ALL {
             assert_eq!(json(a), format!("\"{}\"", a.as_str()));
         }
+    }
+
+    #[test]
+    fn summary_names_coalesced_saves_and_the_failure_place() {
+        let mut r = ReloadReport {
+            id: 1,
+            module: "balance".into(),
+            file: "/game/balance.py".into(),
+            outcome: Outcome::Applied,
+            error: None,
+            duration_ms: 2.0,
+            dry_run: false,
+            saves: 3,
+            changes: Vec::new(),
+            stale_refs: Vec::new(),
+        };
+        assert_eq!(
+            r.summary(),
+            "reloaded \"balance\" (3 saves): no changes (2.0 ms)"
+        );
+        r.saves = 1;
+        r.outcome = Outcome::Failed;
+        r.error = Some(ErrorInfo {
+            file: r.file.clone(),
+            line: Some(4),
+            message: "invalid syntax".into(),
+            ..ErrorInfo::default()
+        });
+        assert_eq!(
+            r.summary(),
+            "failed to reload \"balance\": invalid syntax (balance.py:4); the module keeps its \
+             old code"
+        );
     }
 
     mod erased {

@@ -73,6 +73,24 @@ pub fn decide(source_changed: bool, live_changed: bool, ov: Override) -> Decisio
     }
 }
 
+/// Refines a decision when the statement that defines the value has the same text in the old
+/// and new source: its value differs only because code it runs changed elsewhere (a class it
+/// instantiates gained a field, a factory's body changed). The designer did not edit this
+/// statement, so a value the program changed is live state and stays; a value nobody changed
+/// takes the new one as before. Overrides are never second-guessed.
+pub fn refine_for_unchanged_statement(d: Decision, ov: Override) -> Decision {
+    if ov == Override::Auto && d.action == Action::ConflictTookNew {
+        return Decision {
+            take_new: false,
+            action: Action::ConflictKeptLive,
+            note: "its statement is unchanged (the value differs because code it runs changed) \
+                   and the live value changed: live state kept; take it with `take` or the \
+                   Take toggle",
+        };
+    }
+    d
+}
+
 /// The user's overrides for one reload, looked up by exact qualname (`DAMAGE`, `Player.MAX_HP`,
 /// `make_counter::n`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +151,29 @@ mod tests {
         ];
         for (ov, sc, lc, take, action) in table {
             let d = decide(sc, lc, ov);
+            assert_eq!(
+                (d.take_new, d.action),
+                (take, action),
+                "override {ov:?}, source changed {sc}, live changed {lc}"
+            );
+        }
+    }
+
+    #[test]
+    fn unchanged_statement_keeps_live_state_only_in_a_conflict_without_override() {
+        use Action::*;
+        use Override::*;
+        // (override, source changed, live changed) -> (take new, action) when the statement's
+        // text is the same in both sources.
+        let table = [
+            (Auto, true, true, false, ConflictKeptLive),
+            (Auto, true, false, true, TookNew),
+            (Auto, false, true, false, KeptLive),
+            (Take, true, true, true, ConflictTookNew),
+            (Keep, true, true, false, ConflictKeptLive),
+        ];
+        for (ov, sc, lc, take, action) in table {
+            let d = refine_for_unchanged_statement(decide(sc, lc, ov), ov);
             assert_eq!(
                 (d.take_new, d.action),
                 (take, action),

@@ -50,11 +50,29 @@ impl TrackedModule {
         if self.mtime.is_some() && self.mtime == mtime(&self.path) {
             return false;
         }
-        match (std::fs::read_to_string(&self.path), &self.source) {
-            (Ok(text), Some(source)) => text.as_str() != &**source,
+        match (read_source(&self.path), &self.source) {
+            (Ok(data), Some(source)) => data != source.as_bytes(),
             _ => true,
         }
     }
+}
+
+/// Reads a source file's bytes; refuses what is not a regular file (a directory, a FIFO that
+/// would block the reader forever, a device) with an error that says so.
+pub fn read_source(path: &Path) -> std::io::Result<Vec<u8>> {
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file"
+        };
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is {what}", path.display()),
+        ));
+    }
+    std::fs::read(path)
 }
 
 static TRACKED: Mutex<BTreeMap<String, Arc<TrackedModule>>> = Mutex::new(BTreeMap::new());
@@ -173,7 +191,7 @@ fn record_module(module: &Bound<'_, PyModule>) -> PyResult<()> {
     let Some(path) = module_file(module) else {
         return Ok(());
     };
-    let source = std::fs::read(&path)
+    let source = read_source(&path)
         .ok()
         .and_then(|b| decode(module.py(), &b, &path).ok())
         .map(Arc::from);
@@ -209,7 +227,7 @@ fn register_loaded(py: Python<'_>) -> PyResult<()> {
         if !under_roots(&path) {
             continue;
         }
-        let source = std::fs::read(&path)
+        let source = read_source(&path)
             .ok()
             .and_then(|b| decode(py, &b, &path).ok())
             .map(Arc::from);

@@ -208,7 +208,16 @@ fn worker_main(config: &Config, commands: &Receiver<Command>, own: &Sender<Comma
         sink.send(Event::Problem(message));
         sink.send(Event::ScriptExited { code: 1 });
     }
-    while let Ok(cmd) = commands.recv() {
+    // Commands taken off the channel while coalescing saves, handled before the next `recv`.
+    let mut deferred: VecDeque<Command> = VecDeque::new();
+    loop {
+        let cmd = match deferred.pop_front() {
+            Some(c) => c,
+            None => match commands.recv() {
+                Ok(c) => c,
+                Err(_) => break,
+            },
+        };
         match cmd {
             Command::Inspect(module) => {
                 let attrs = Python::attach(|py| {
@@ -236,17 +245,31 @@ fn worker_main(config: &Config, commands: &Receiver<Command>, own: &Sender<Comma
                 sink.send(Event::AutoReload(on));
             }
             Command::FilesChanged(paths) => {
-                let modules = changed_modules(&paths);
+                // Saves that arrived while the last reload ran are taken together: one reload
+                // per module, in the order of their first save, each counting its saves.
+                let mut saves = SaveCount::default();
+                saves.add(&paths);
+                while let Ok(next) = commands.try_recv() {
+                    match next {
+                        Command::FilesChanged(more) => saves.add(&more),
+                        other => deferred.push_back(other),
+                    }
+                }
+                let modules = changed_modules(&saves.paths());
                 if modules.is_empty() {
                     continue;
                 }
                 sink.send(Event::FilesChanged {
                     modules: modules.clone(),
-                    paths,
+                    paths: saves.paths(),
                 });
                 if auto {
                     for module in modules {
-                        reload(&safepoints, sink, module.0, ReloadOptions::default());
+                        let opts = ReloadOptions {
+                            saves: saves.of(&module.0),
+                            ..ReloadOptions::default()
+                        };
+                        reload(&safepoints, sink, module.0, opts);
                     }
                 }
             }
@@ -267,6 +290,7 @@ fn worker_main(config: &Config, commands: &Receiver<Command>, own: &Sender<Comma
                     overrides,
                     dry_run,
                     replace_incompatible,
+                    saves: 0,
                 };
                 reload(&safepoints, sink, module.0, opts);
             }
@@ -310,20 +334,59 @@ fn start_watcher(
     }
 }
 
+/// Saves per file, in the order the files were first saved (a path once per save).
+#[derive(Default)]
+struct SaveCount {
+    files: Vec<(PathBuf, u32)>,
+}
+
+impl SaveCount {
+    fn add(&mut self, paths: &[PathBuf]) {
+        for p in paths {
+            match self.files.iter_mut().find(|(q, _)| q == p) {
+                Some((_, n)) => *n += 1,
+                None => self.files.push((p.clone(), 1)),
+            }
+        }
+    }
+
+    fn paths(&self) -> Vec<PathBuf> {
+        self.files.iter().map(|(p, _)| p.clone()).collect()
+    }
+
+    /// The saves of a module's file (a deletion or other change without a save counts 1).
+    fn of(&self, module: &str) -> u32 {
+        let Some(tracked) = tracker::get(module) else {
+            return 0;
+        };
+        let real = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+        let target = real(&tracked.path);
+        self.files
+            .iter()
+            .filter(|(p, _)| real(p) == target)
+            .map(|(_, n)| *n)
+            .sum()
+    }
+}
+
 /// The tracked modules whose source files are among `paths`.
+/// In the order of `paths`.
 pub(crate) fn modules_for(paths: &[PathBuf]) -> Vec<ModuleName> {
-    let wanted: Vec<PathBuf> = paths
-        .iter()
-        .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
-        .collect();
-    tracker::all()
+    let real = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let tracked: Vec<(PathBuf, String)> = tracker::all()
         .into_iter()
-        .filter(|m| {
-            let real = m.path.canonicalize().unwrap_or_else(|_| m.path.clone());
-            wanted.contains(&real)
-        })
-        .map(|m| ModuleName(m.name.clone()))
-        .collect()
+        .map(|m| (real(&m.path), m.name.clone()))
+        .collect();
+    let mut out: Vec<ModuleName> = Vec::new();
+    for p in paths {
+        let p = real(p);
+        for (path, name) in &tracked {
+            if *path == p && !out.iter().any(|m| m.0 == *name) {
+                out.push(ModuleName(name.clone()));
+            }
+        }
+    }
+    out
 }
 
 /// The tracked modules among `paths` whose file differs from their last loaded source.
