@@ -29,6 +29,7 @@ pub fn run(opts: &Options) -> Result<i32, String> {
     };
     let runtime = Runtime::start(opts.config.clone(), None);
     let verbose = opts.config.auto_reload;
+    let mut last_problem: Option<String> = None;
     while let Ok(event) = runtime.events.recv() {
         match event {
             Event::StartFailed(message) => return Err(message),
@@ -52,8 +53,12 @@ pub fn run(opts: &Options) -> Result<i32, String> {
                 }
             }
             Event::ReloadRefused { reason, .. } => eprintln!("swapscope: {reason}"),
-            Event::Problem(message) => eprintln!("swapscope: {message}"),
+            Event::Problem(message) => {
+                eprintln!("swapscope: {message}");
+                last_problem = Some(message);
+            }
             Event::ScriptExited { code } => return Ok(code),
+            Event::WorkerDied(reason) => return Err(reason),
             Event::Output { stream, text } => {
                 // Only when capture was asked for; headless normally leaves stdio alone.
                 match stream {
@@ -72,5 +77,8 @@ pub fn run(opts: &Options) -> Result<i32, String> {
             | Event::ReloadSources { .. } => {}
         }
     }
-    Err("the Python worker stopped without saying why".into())
+    Err(match last_problem {
+        Some(reason) => format!("the Python worker stopped before the script ended: {reason}"),
+        None => "the Python worker stopped before the script ended, without saying why".into(),
+    })
 }

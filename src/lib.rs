@@ -1,6 +1,7 @@
 //! swapscope: in-place hot reload for Python, with a report of every swap.
 pub mod demo;
 pub mod engine;
+pub mod fault;
 pub mod headless;
 pub mod interp;
 pub mod policy;

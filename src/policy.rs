@@ -211,6 +211,40 @@ impl PolicyFile {
         }
     }
 
+    /// One message per `[module]` section that names no module under the watched `roots`
+    /// (no `a/b.py` nor `a/b/__init__.py` for `[a.b]`): a typo or a renamed module. The entries
+    /// stay in the file (and are saved back with it); they apply to nothing.
+    pub fn unknown_modules(&self, roots: &[PathBuf]) -> Vec<String> {
+        let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+        let mut out = Vec::new();
+        for (i, raw) in text.lines().enumerate() {
+            let Some(name) = raw
+                .trim()
+                .strip_prefix('[')
+                .and_then(|r| r.strip_suffix(']'))
+                .map(str::trim)
+            else {
+                continue;
+            };
+            let rel: PathBuf = name.split('.').collect();
+            let exists = roots.iter().any(|root| {
+                let base = root.join(&rel);
+                base.with_extension("py").is_file() || base.join("__init__.py").is_file()
+            });
+            if !exists {
+                let folders: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
+                out.push(format!(
+                    "policy file {}:{}: [{name}] names no module under the watched folders \
+                     ({}); its settings apply to nothing. Check the module name",
+                    self.path.display(),
+                    i + 1,
+                    folders.join(", ")
+                ));
+            }
+        }
+        out
+    }
+
     /// Changes one entry and saves, unless the file on disk was malformed.
     pub fn set(&mut self, module: &str, qualname: &str, ov: Override) -> Result<(), String> {
         self.policy.set(module, qualname, ov);

@@ -163,6 +163,18 @@ pub fn reload_and_notify(
     Ok(report)
 }
 
+/// Runs the body of an API function; a panic inside (a bug in swapscope) becomes a
+/// `RuntimeError` naming the function, instead of unwinding into the interpreter.
+fn guarded<T>(what: &str, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        Err(PyRuntimeError::new_err(format!(
+            "swapscope.{what}() failed inside swapscope ({}); this is a bug in swapscope: please \
+             report it",
+            crate::fault::panic_message(&*panic)
+        )))
+    })
+}
+
 /// A list of names from `keep=`/`take=`: any iterable of str, but not a bare str.
 fn names(arg: &str, value: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     if value.is_instance_of::<PyString>() {
@@ -259,8 +271,8 @@ pub mod swapscope_module {
     use super::Overrides;
     use super::{
         Bound, Py, PyAny, PyAnyMethods, PyModule, PyModuleMethods, PyResult, PyString, PyTypeError,
-        PyTypeMethods, Python, ReloadOptions, ReloadReport, SAFEPOINT_HOOK, engine, listeners,
-        names, pyfunction, reload_and_notify, report_dict, to_dict, to_pyerr,
+        PyTypeMethods, Python, ReloadOptions, ReloadReport, SAFEPOINT_HOOK, engine, guarded,
+        listeners, names, pyfunction, reload_and_notify, report_dict, to_dict, to_pyerr,
     };
 
     /// reload(module, *, keep=(), take=(), dry_run=False, replace_incompatible=False) -> dict
@@ -304,8 +316,10 @@ pub mod swapscope_module {
             replace_incompatible,
             saves: 0,
         };
-        let report = reload_and_notify(py, &name, &opts).map_err(|e| to_pyerr(&e))?;
-        report_dict(py, &report)
+        guarded("reload", || {
+            let report = reload_and_notify(py, &name, &opts).map_err(|e| to_pyerr(&e))?;
+            report_dict(py, &report)
+        })
     }
 
     /// `safepoint()` -> int
@@ -313,12 +327,12 @@ pub mod swapscope_module {
     /// Call it in your main loop: reloads queued by swapscope run here, between two iterations,
     /// where no code of the reloaded module is half-way through. Returns how many ran.
     #[pyfunction]
-    fn safepoint(py: Python<'_>) -> usize {
+    fn safepoint(py: Python<'_>) -> PyResult<usize> {
         let hook = SAFEPOINT_HOOK
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
-        hook.map_or(0, |h| h(py))
+        guarded("safepoint", || Ok(hook.map_or(0, |h| h(py))))
     }
 
     /// `modules()` -> list[dict]
@@ -327,8 +341,7 @@ pub mod swapscope_module {
     /// swapscope tracks it, whether its file changed since it was loaded, the last reload outcome.
     #[pyfunction]
     fn modules(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
-        let list = engine::modules(py)?;
-        to_dict(py, &list)
+        guarded("modules", || to_dict(py, &engine::modules(py)?))
     }
 
     /// on_reload(callback) -> callback
@@ -381,6 +394,8 @@ pub mod swapscope_module {
                 "propagate() takes a report from swapscope.reload(): {e}"
             ))
         })?;
-        engine::propagate(py, &report.module, &report.stale_refs).map_err(|e| to_pyerr(&e))
+        guarded("propagate", || {
+            engine::propagate(py, &report.module, &report.stale_refs).map_err(|e| to_pyerr(&e))
+        })
     }
 }

@@ -532,8 +532,14 @@ fn bad_input_exits_non_zero_naming_the_culprit() {
     let dir = tempfile::tempdir().expect("temp dir");
     write(dir.path(), "cli_bad_ok.py", "print('should not run')\n");
     std::fs::create_dir(dir.path().join("cli_bad_folder")).expect("mkdir");
+    std::os::unix::fs::symlink("cli_bad_loop.py", dir.path().join("cli_bad_loop.py"))
+        .expect("symlink");
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("cli_bad_fifo.py"))
+        .status();
+    assert!(fifo.is_ok_and(|s| s.success()), "mkfifo");
     // (args, stderr must contain)
-    let cases: [(&[&str], &[&str]); 5] = [
+    let cases: [(&[&str], &[&str]); 8] = [
         (
             &["--headless", "cli_bad_missing.py"],
             &["cli_bad_missing.py", "no such file"],
@@ -541,6 +547,19 @@ fn bad_input_exits_non_zero_naming_the_culprit() {
         (
             &["--headless", "cli_bad_folder"],
             &["cli_bad_folder", "directory"],
+        ),
+        (
+            &["--headless", "cli_bad_loop.py"],
+            &["cannot run cli_bad_loop.py", "symbolic links"],
+        ),
+        (
+            &["--headless", "cli_bad_fifo.py"],
+            &["cannot run cli_bad_fifo.py: not a regular file"],
+        ),
+        // The window too refuses before opening.
+        (
+            &["cli_bad_missing.py"],
+            &["cli_bad_missing.py", "no such file"],
         ),
         (&["--headless", "--bogus", "cli_bad_ok.py"], &["--bogus"]),
         (
@@ -661,4 +680,97 @@ fn arguments_without_a_script_are_refused() {
     assert!(run.code.is_some_and(|c| c != 0), "{}", run.show());
     assert!(run.stderr.contains("--ticks"), "{}", run.show());
     assert_eq!(run.stdout, "");
+}
+
+#[test]
+fn crashed_worker_exits_non_zero_with_the_reason() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(
+        dir.path(),
+        "cli_crash_main.py",
+        "import time\ntime.sleep(0.5)\n",
+    );
+    let mut child = swapscope()
+        .current_dir(dir.path())
+        .env("SWAPSCOPE_INJECT_PANIC", "worker-thread")
+        .args(["--headless", "cli_crash_main.py"])
+        .spawn()
+        .expect("spawn swapscope");
+    let stdout = drain(child.stdout.take().expect("stdout"));
+    let run = finish(child, stdout, LIMIT);
+    assert!(run.code.is_some_and(|c| c != 0), "{}", run.show());
+    assert!(
+        run.stderr
+            .contains("the Python worker crashed (injected fault at WorkerThread)"),
+        "{}",
+        run.show()
+    );
+}
+
+#[test]
+fn policy_file_problems_are_reported_and_the_file_left_alone() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "cli_pol_known.py", "DAMAGE = 1\n");
+    write(
+        dir.path(),
+        "cli_pol_main.py",
+        "import cli_pol_known\nprint('ran', cli_pol_known.DAMAGE)\n",
+    );
+    let policy = dir.path().join("swapscope-policy.txt");
+    let cases = [
+        (
+            "[cli_pol_known]\nDAMAGE = keep\n\n[cli_pol_typo]\nX = take\n",
+            "swapscope-policy.txt:4: [cli_pol_typo] names no module under the watched folders",
+        ),
+        (
+            "[cli_pol_known\nDAMAGE = keep\n",
+            "swapscope-policy.txt:1: expected `[module]`",
+        ),
+        (
+            "[cli_pol_known]\nDAMAGE = maybe\n",
+            "swapscope-policy.txt:2: unknown choice \"maybe\"; use keep, take or auto",
+        ),
+    ];
+    for (text, message) in cases {
+        std::fs::write(&policy, text).expect("write policy");
+        let run = run_in(dir.path(), &["--headless", "cli_pol_main.py"]);
+        assert_eq!(run.code, Some(0), "{}", run.show());
+        assert_eq!(run.stdout, "ran 1\n", "the script runs with defaults");
+        assert!(run.stderr.contains(message), "{text:?}\n{}", run.show());
+        assert_eq!(
+            std::fs::read_to_string(&policy).expect("read policy"),
+            text,
+            "the policy file is never rewritten"
+        );
+    }
+}
+
+#[test]
+fn a_watched_folder_that_disappears_is_reported() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let extra = dir.path().join("cli_gone_extra");
+    std::fs::create_dir(&extra).expect("mkdir");
+    write(
+        dir.path(),
+        "cli_gone_main.py",
+        &format!(
+            "import os, time\ntime.sleep(0.3)\nos.rmdir({:?})\ntime.sleep(0.5)\nprint('done')\n",
+            extra.to_string_lossy()
+        ),
+    );
+    let extra_arg = extra.to_string_lossy().into_owned();
+    let run = run_in(
+        dir.path(),
+        &["--headless", "--watch", &extra_arg, "cli_gone_main.py"],
+    );
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    assert_eq!(run.stdout, "done\n");
+    assert!(
+        run.stderr.contains(&format!(
+            "watched folder {} disappeared; changes in it are no longer seen",
+            extra.display()
+        )),
+        "{}",
+        run.show()
+    );
 }

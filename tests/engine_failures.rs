@@ -1,5 +1,5 @@
 //! Reloads that cannot go through: syntax errors, a body that raises, undecodable, NUL-laden,
-//! missing or unreadable files. None raises out of `swapscope.reload`; each leaves the module
+//! empty, missing or unreadable files (a directory, a symlink loop, a FIFO, no permissions). None raises out of `swapscope.reload`; each leaves the module
 //! exactly as it was.
 
 mod common;
@@ -204,8 +204,129 @@ fn failure_file_unreadable() {
         r"
         r = swapscope.reload('fail_unreadable_m')
         assert r['outcome'] == 'failed', show(r)
-        assert 'cannot read' in r['error']['message'], r['error']
+        e = r['error']
+        assert e['file'].endswith('fail_unreadable_m.py'), e
+        assert 'cannot read' in e['message'] and 'is a directory' in e['message'], e
         ",
     );
     p.run(UNTOUCHED);
+}
+
+#[test]
+fn failure_empty_file_is_refused() {
+    let p = project();
+    load(&p, "fail_empty_m");
+    // A tool that truncates before writing, caught in between: reloading would remove every
+    // name the game uses.
+    for text in ["", "\n   \n"] {
+        std::fs::write(p.path("fail_empty_m"), text).unwrap();
+        p.run(
+            r"
+            r = swapscope.reload('fail_empty_m')
+            assert r['outcome'] == 'failed', show(r)
+            e = r['error']
+            assert e['file'].endswith('fail_empty_m.py') and e['line'] == 1, e
+            assert 'the file is empty' in e['message'] and 'save the complete file' in e['message'], e
+            ",
+        );
+        p.run(UNTOUCHED);
+    }
+    // A module emptied on purpose keeps a comment: that reload goes through.
+    std::fs::write(p.path("fail_empty_m"), "# nothing here any more\n").unwrap();
+    p.run(
+        r"
+        r = swapscope.reload('fail_empty_m')
+        assert r['outcome'] == 'applied', show(r)
+        assert not hasattr(m, 'DAMAGE') and f() == 'old'
+        ",
+    );
+}
+
+#[test]
+fn failure_symlink_loop_in_place_of_the_file() {
+    let p = project();
+    load(&p, "fail_loop_m");
+    let path = p.path("fail_loop_m");
+    std::fs::remove_file(&path).unwrap();
+    std::os::unix::fs::symlink("fail_loop_m.py", &path).unwrap();
+    p.run(
+        r"
+        r = swapscope.reload('fail_loop_m')
+        assert r['outcome'] == 'failed', show(r)
+        e = r['error']
+        assert e['file'].endswith('fail_loop_m.py'), e
+        assert 'cannot read' in e['message'] and 'symbolic links' in e['message'], e
+        ",
+    );
+    p.run(UNTOUCHED);
+}
+
+#[test]
+fn failure_fifo_in_place_of_the_file_does_not_block() {
+    let p = project();
+    load(&p, "fail_fifo_m");
+    let path = p.path("fail_fifo_m");
+    std::fs::remove_file(&path).unwrap();
+    let made = std::process::Command::new("mkfifo").arg(&path).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    // Reading a FIFO with no writer would block the reload forever.
+    p.run(
+        r"
+        r = swapscope.reload('fail_fifo_m')
+        assert r['outcome'] == 'failed', show(r)
+        e = r['error']
+        assert 'not a regular file' in e['message'], e
+        ",
+    );
+    p.run(UNTOUCHED);
+}
+
+#[test]
+fn failure_permissions_removed() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = project();
+    load(&p, "fail_perm_m");
+    let path = p.path("fail_perm_m");
+    std::fs::write(&path, "DAMAGE = 99\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::read(&path).is_ok() {
+        // Root (as in CI containers) reads through permission bits: the save simply applies.
+        p.run(
+            r"
+            r = swapscope.reload('fail_perm_m')
+            assert r['outcome'] == 'applied', show(r)
+            assert m.DAMAGE == 99
+            ",
+        );
+        return;
+    }
+    p.run(
+        r"
+        r = swapscope.reload('fail_perm_m')
+        assert r['outcome'] == 'failed', show(r)
+        e = r['error']
+        assert 'cannot read' in e['message'] and 'ermission denied' in e['message'], e
+        ",
+    );
+    p.run(UNTOUCHED);
+}
+
+#[test]
+fn hostile_20_mb_file_reloads_like_any_other() {
+    let p = project();
+    load(&p, "fail_huge_m");
+    let mut text =
+        String::from("DAMAGE = 11\n\ndef f():\n    return 'new'\n\nclass C:\n    pass\n");
+    let filler = format!("# {}\n", "x".repeat(97));
+    while text.len() < 20 * 1024 * 1024 {
+        text.push_str(&filler);
+    }
+    std::fs::write(p.path("fail_huge_m"), &text).unwrap();
+    p.run(
+        r"
+        r = swapscope.reload('fail_huge_m')
+        assert r['outcome'] == 'applied', show(r)
+        assert m.DAMAGE == 11 and f() == 'new' and m.C is C
+        ",
+    );
 }

@@ -459,6 +459,23 @@ fn app_tells_when_the_worker_died() {
     assert!(h.query_by_label("worker stopped").is_some());
 }
 
+#[test]
+fn app_shows_why_the_worker_crashed() {
+    let (mut h, fake) = app_harness();
+    started(&fake);
+    h.run_steps(2);
+    fake.send(Event::WorkerDied(
+        "the Python worker crashed (injected fault); reloads are no longer possible".into(),
+    ));
+    h.run_steps(3);
+    assert!(
+        h.query_by_label_contains("the Python worker crashed (injected fault)")
+            .is_some()
+    );
+    assert!(h.query_by_label("worker stopped").is_some());
+    assert!(!h.state().state.worker_alive);
+}
+
 // ---- end to end: the demo on the real runtime -----------------------------------------------------
 
 fn step_until(

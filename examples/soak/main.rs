@@ -46,6 +46,10 @@ fn main() -> ExitCode {
             }
             Ok(Event::Problem(message)) => eprintln!("soak: swapscope says: {message}"),
             Ok(Event::ScriptExited { code }) => break code,
+            Ok(Event::WorkerDied(reason)) => {
+                eprintln!("soak: {reason}");
+                break 3;
+            }
             Ok(_) => {}
             Err(_) => {
                 eprintln!("soak: the swapscope worker stopped before the script finished");

@@ -74,11 +74,31 @@ fn enum_internal(name: &str) -> bool {
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Reloads module `name` in place (or, with `dry_run`, reports what a reload would do).
+///
+/// A panic inside (a bug in swapscope) is caught here and returned as `EngineError::Internal`:
+/// it never unwinds into the interpreter or the caller's thread.
+pub fn reload(
+    py: Python<'_>,
+    name: &str,
+    opts: &ReloadOptions,
+) -> Result<ReloadReport, EngineError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        reload_unguarded(py, name, opts)
+    }))
+    .unwrap_or_else(|panic| {
+        Err(EngineError::Internal(format!(
+            "swapscope panicked while reloading {name} ({}); this is a bug in swapscope: \
+                 please report it",
+            crate::fault::panic_message(&*panic)
+        )))
+    })
+}
+
 #[expect(
     clippy::too_many_lines,
     reason = "DESIGN.md's steps in order, each short"
 )]
-pub fn reload(
+fn reload_unguarded(
     py: Python<'_>,
     name: &str,
     opts: &ReloadOptions,
@@ -175,14 +195,6 @@ pub fn reload(
     } else {
         dict.clone()
     };
-    if !opts.dry_run {
-        target.clear();
-    }
-    for key in MACHINERY {
-        if let Some(v) = old_ns.get_item(key).map_err(internal)? {
-            target.set_item(key, v).map_err(internal)?;
-        }
-    }
     let restore = || -> PyResult<()> {
         if !opts.dry_run {
             dict.clear();
@@ -190,6 +202,18 @@ pub fn reload(
         }
         Ok(())
     };
+    if !opts.dry_run {
+        target.clear();
+    }
+    for key in MACHINERY {
+        let kept = old_ns
+            .get_item(key)
+            .and_then(|v| v.map_or(Ok(()), |v| target.set_item(key, v)));
+        if let Err(e) = kept {
+            let _ = restore();
+            return Err(internal(e));
+        }
+    }
     let executed = py
         .import("builtins")
         .and_then(|b| b.getattr(name!(b.py(), "exec")))
@@ -245,12 +269,31 @@ pub fn reload(
     }
 
     // Pass 2: merge.
-    m.merge_module(&dict, &old_ns, &new_ns).map_err(|e| {
+    let merged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        crate::fault::hit(crate::fault::Site::Merge);
+        let r = m.merge_module(&dict, &old_ns, &new_ns);
+        if r.is_ok() {
+            m.fix_up();
+        }
+        r
+    }));
+    match merged {
+        Ok(Ok(())) => {}
         // The merge itself guards every attribute; reaching here is a bug in swapscope. Undo.
-        let _ = restore();
-        internal(e)
-    })?;
-    m.fix_up();
+        Ok(Err(e)) => {
+            let _ = restore();
+            return Err(internal(e));
+        }
+        Err(panic) => {
+            let _ = restore();
+            return Err(EngineError::Internal(format!(
+                "swapscope panicked while merging {name} ({}); the module's namespace was \
+                 restored, but functions and classes patched before the panic keep their new \
+                 code. This is a bug in swapscope: please report it",
+                crate::fault::panic_message(&*panic)
+            )));
+        }
+    }
     report.changes = std::mem::take(&mut m.changes);
     if !opts.dry_run {
         report.stale_refs = m.stale_refs(name);

@@ -30,7 +30,8 @@ pub enum Command {
     },
     /// Reload the tracked modules whose files are these (from the watcher, auto mode).
     ReloadFiles(Vec<PathBuf>),
-    /// Files changed on disk (from the watcher): report them, and reload them in auto mode.
+    /// Files changed on disk (from the watcher): report them, and reload them in auto mode. A
+    /// path is listed once per save (see `watch::Coalescer`).
     FilesChanged(Vec<PathBuf>),
     /// Turn reload-on-save on or off.
     SetAutoReload(bool),
@@ -51,6 +52,24 @@ pub enum Command {
     },
     /// Stop the worker.
     Shutdown,
+}
+
+impl Command {
+    /// What the worker is doing while it handles this command, for error messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Command::Reload { module, .. } => format!("reloading {module}"),
+            Command::ReloadFiles(paths) | Command::FilesChanged(paths) => {
+                format!("handling changes of {} file(s)", paths.len())
+            }
+            Command::SetAutoReload(_) => "switching auto-reload".into(),
+            Command::ListModules => "listing modules".into(),
+            Command::Inspect(module) => format!("inspecting {module}"),
+            Command::SetPolicy { module, .. } => format!("saving the policy of {module}"),
+            Command::Propagate { module, .. } => format!("propagating {module}"),
+            Command::Shutdown => "shutting down".into(),
+        }
+    }
 }
 
 /// Which output stream a line came from.
@@ -118,4 +137,7 @@ pub enum Event {
     },
     /// Something went wrong in the app itself (watch failed, ...), not in a reload.
     Problem(String),
+    /// The worker thread crashed (a bug in swapscope): no more events will come and commands go
+    /// nowhere. The reason is for the user.
+    WorkerDied(String),
 }

@@ -150,7 +150,18 @@ impl Runtime {
         let own = cmd_tx;
         let worker = std::thread::Builder::new()
             .name("swapscope-python".into())
-            .spawn(move || worker_main(&config, &cmd_rx, &own, &sink));
+            .spawn(move || {
+                let run = || worker_main(&config, &cmd_rx, &own, &sink);
+                if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+                    // Front ends stop on this event (other threads hold event senders, so
+                    // the channel itself may stay open).
+                    sink.send(Event::WorkerDied(format!(
+                        "the Python worker crashed ({}); reloads are no longer possible. This is \
+                         a bug in swapscope: please report it",
+                        crate::fault::panic_message(&*panic)
+                    )));
+                }
+            });
         let worker = match worker {
             Ok(h) => Some(h),
             Err(e) => {
@@ -203,6 +214,10 @@ fn worker_main(config: &Config, commands: &Receiver<Command>, own: &Sender<Comma
     };
     let mut auto = config.auto_reload;
     send_policy(sink, &policy);
+    for unknown in lock(&policy).unknown_modules(&config.roots()) {
+        sink.send(Event::Problem(unknown));
+    }
+    crate::fault::hit(crate::fault::Site::WorkerThread);
     if let Err(message) = launch_script(config, sink) {
         // `Started` was sent already: the script is what failed.
         sink.send(Event::Problem(message));
@@ -218,93 +233,127 @@ fn worker_main(config: &Config, commands: &Receiver<Command>, own: &Sender<Comma
                 Err(_) => break,
             },
         };
-        match cmd {
-            Command::Inspect(module) => {
-                let attrs = Python::attach(|py| {
-                    engine::attributes(py, &module.0).map_err(|e| e.to_string())
-                });
-                match attrs {
-                    Ok(attrs) => sink.send(Event::Attributes { module, attrs }),
-                    Err(e) => sink.send(Event::Problem(format!("cannot inspect {module}: {e}"))),
+        if matches!(cmd, Command::Shutdown) {
+            break;
+        }
+        let what = cmd.describe();
+        let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            handle(
+                cmd,
+                commands,
+                &mut deferred,
+                &mut auto,
+                &safepoints,
+                &policy,
+                sink,
+            );
+        }));
+        if let Err(panic) = handled {
+            sink.send(Event::Problem(format!(
+                "swapscope failed while {what} ({}); the worker goes on. This is a bug in \
+                 swapscope: please report it",
+                crate::fault::panic_message(&*panic)
+            )));
+        }
+    }
+}
+
+/// Handles one command (not `Shutdown`).
+fn handle(
+    cmd: Command,
+    commands: &Receiver<Command>,
+    deferred: &mut VecDeque<Command>,
+    auto: &mut bool,
+    safepoints: &Arc<Safepoints>,
+    policy: &Arc<Mutex<PolicyFile>>,
+    sink: &Sink,
+) {
+    crate::fault::hit(crate::fault::Site::WorkerCommand);
+    match cmd {
+        Command::Inspect(module) => {
+            let attrs =
+                Python::attach(|py| engine::attributes(py, &module.0).map_err(|e| e.to_string()));
+            match attrs {
+                Ok(attrs) => sink.send(Event::Attributes { module, attrs }),
+                Err(e) => sink.send(Event::Problem(format!("cannot inspect {module}: {e}"))),
+            }
+        }
+        Command::SetPolicy {
+            module,
+            qualname,
+            choice,
+        } => {
+            let saved = lock(policy).set(&module.0, &qualname, choice);
+            if let Err(e) = saved {
+                sink.send(Event::Problem(e));
+            }
+            send_policy(sink, policy);
+        }
+        Command::Shutdown => {}
+        Command::SetAutoReload(on) => {
+            *auto = on;
+            sink.send(Event::AutoReload(on));
+        }
+        Command::FilesChanged(paths) => {
+            // Saves that arrived while the last reload ran are taken together: one reload
+            // per module, in the order of their first save, each counting its saves.
+            let mut saves = SaveCount::default();
+            saves.add(&paths);
+            while let Ok(next) = commands.try_recv() {
+                match next {
+                    Command::FilesChanged(more) => saves.add(&more),
+                    other => deferred.push_back(other),
                 }
             }
-            Command::SetPolicy {
-                module,
-                qualname,
-                choice,
-            } => {
-                let saved = lock(&policy).set(&module.0, &qualname, choice);
-                if let Err(e) = saved {
-                    sink.send(Event::Problem(e));
-                }
-                send_policy(sink, &policy);
+            let modules = changed_modules(&saves.paths());
+            if modules.is_empty() {
+                return;
             }
-            Command::Shutdown => break,
-            Command::SetAutoReload(on) => {
-                auto = on;
-                sink.send(Event::AutoReload(on));
-            }
-            Command::FilesChanged(paths) => {
-                // Saves that arrived while the last reload ran are taken together: one reload
-                // per module, in the order of their first save, each counting its saves.
-                let mut saves = SaveCount::default();
-                saves.add(&paths);
-                while let Ok(next) = commands.try_recv() {
-                    match next {
-                        Command::FilesChanged(more) => saves.add(&more),
-                        other => deferred.push_back(other),
-                    }
-                }
-                let modules = changed_modules(&saves.paths());
-                if modules.is_empty() {
-                    continue;
-                }
-                sink.send(Event::FilesChanged {
-                    modules: modules.clone(),
-                    paths: saves.paths(),
-                });
-                if auto {
-                    for module in modules {
-                        let opts = ReloadOptions {
-                            saves: saves.of(&module.0),
-                            ..ReloadOptions::default()
-                        };
-                        reload(&safepoints, sink, module.0, opts);
-                    }
+            sink.send(Event::FilesChanged {
+                modules: modules.clone(),
+                paths: saves.paths(),
+            });
+            if *auto {
+                for module in modules {
+                    let opts = ReloadOptions {
+                        saves: saves.of(&module.0),
+                        ..ReloadOptions::default()
+                    };
+                    reload(safepoints, sink, module.0, opts);
                 }
             }
-            Command::ListModules => {
-                let modules = Python::attach(|py| engine::modules(py).map_err(|e| e.to_string()));
-                match modules {
-                    Ok(list) => sink.send(Event::Modules(list)),
-                    Err(e) => sink.send(Event::Problem(format!("cannot list modules: {e}"))),
-                }
+        }
+        Command::ListModules => {
+            let modules = Python::attach(|py| engine::modules(py).map_err(|e| e.to_string()));
+            match modules {
+                Ok(list) => sink.send(Event::Modules(list)),
+                Err(e) => sink.send(Event::Problem(format!("cannot list modules: {e}"))),
             }
-            Command::Reload {
-                module,
+        }
+        Command::Reload {
+            module,
+            overrides,
+            dry_run,
+            replace_incompatible,
+        } => {
+            let opts = ReloadOptions {
                 overrides,
                 dry_run,
                 replace_incompatible,
-            } => {
-                let opts = ReloadOptions {
-                    overrides,
-                    dry_run,
-                    replace_incompatible,
-                    saves: 0,
-                };
-                reload(&safepoints, sink, module.0, opts);
+                saves: 0,
+            };
+            reload(safepoints, sink, module.0, opts);
+        }
+        Command::ReloadFiles(paths) => {
+            for module in modules_for(&paths) {
+                reload(safepoints, sink, module.0, ReloadOptions::default());
             }
-            Command::ReloadFiles(paths) => {
-                for module in modules_for(&paths) {
-                    reload(&safepoints, sink, module.0, ReloadOptions::default());
-                }
-            }
-            Command::Propagate { module, stale } => {
-                let result = Python::attach(|py| engine::propagate(py, &module.0, &stale));
-                match result {
-                    Ok(count) => sink.send(Event::Propagated { module, count }),
-                    Err(e) => sink.send(Event::Problem(format!("cannot propagate {module}: {e}"))),
-                }
+        }
+        Command::Propagate { module, stale } => {
+            let result = Python::attach(|py| engine::propagate(py, &module.0, &stale));
+            match result {
+                Ok(count) => sink.send(Event::Propagated { module, count }),
+                Err(e) => sink.send(Event::Problem(format!("cannot propagate {module}: {e}"))),
             }
         }
     }
@@ -548,14 +597,28 @@ fn launch_script(config: &Config, sink: &Sink) -> Result<(), String> {
     std::thread::Builder::new()
         .name("swapscope-script".into())
         .spawn(move || {
-            let code = Python::attach(|py| run_script(py, &script, &argv));
-            let code = code.unwrap_or_else(|e| {
-                script_sink.send(Event::Output {
-                    stream: Stream::Stderr,
-                    text: format!("swapscope: cannot run the script: {e}\n"),
-                });
-                1
-            });
+            let run = || Python::attach(|py| run_script(py, &script, &argv));
+            let code = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+                Ok(Ok(code)) => code,
+                Ok(Err(e)) => {
+                    script_sink.send(Event::Output {
+                        stream: Stream::Stderr,
+                        text: format!("swapscope: cannot run the script: {e}\n"),
+                    });
+                    1
+                }
+                Err(panic) => {
+                    script_sink.send(Event::Output {
+                        stream: Stream::Stderr,
+                        text: format!(
+                            "swapscope: the script thread failed inside swapscope ({}); this \
+                             is a bug in swapscope: please report it\n",
+                            crate::fault::panic_message(&*panic)
+                        ),
+                    });
+                    1
+                }
+            };
             script_sink.send(Event::ScriptExited { code });
         })
         .map(|_| ())

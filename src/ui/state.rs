@@ -156,6 +156,10 @@ impl UiState {
             Event::Output { stream, text } => self.push_output(stream, &text),
             Event::ScriptExited { code } => self.script_state = ScriptState::Exited(code),
             Event::Problem(text) => self.notify(text),
+            Event::WorkerDied(reason) => {
+                self.notify(reason);
+                self.worker_died();
+            }
             Event::AutoReload(on) => self.auto_reload = on,
             Event::Attributes { module, attrs } => {
                 self.attrs.insert(module.0, attrs);
