@@ -62,18 +62,31 @@ pub fn is_source(path: &Path) -> bool {
     python && !name.starts_with(".#") && !name.starts_with('#')
 }
 
+/// A changed source file and how many saves of it the batch holds (a close after writing, a
+/// rename into place; 0 for a change without a save, such as a deletion).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChangedFile {
+    pub path: PathBuf,
+    pub saves: u32,
+}
+
+impl From<PathBuf> for ChangedFile {
+    /// A change whose saves are not known (0).
+    fn from(path: PathBuf) -> Self {
+        ChangedFile { path, saves: 0 }
+    }
+}
+
 /// Collects raw events and releases them as one batch once the folder is quiet (or a change has
-/// waited `max_wait`).
-///
-/// A batch lists each changed file once per save seen (a close after writing, a rename into
-/// place), so a file saved three times appears three times; a change without a save (a
-/// deletion) appears once. Every save is accounted for downstream.
+/// waited `max_wait`). Every save is counted, so it can be accounted for downstream.
 #[derive(Debug)]
 pub struct Coalescer {
     quiet: Duration,
     max_wait: Duration,
     /// Path → saves seen.
     pending: BTreeMap<PathBuf, u32>,
+    /// Rename cookies already counted: one rename arrives as `To` and again as `Both`.
+    renames: std::collections::HashSet<usize>,
     first: Option<Instant>,
     last: Option<Instant>,
 }
@@ -84,6 +97,7 @@ impl Coalescer {
             quiet,
             max_wait: MAX_WAIT.max(quiet),
             pending: BTreeMap::new(),
+            renames: std::collections::HashSet::new(),
             first: None,
             last: None,
         }
@@ -91,15 +105,29 @@ impl Coalescer {
 
     /// Takes one raw event.
     pub fn push(&mut self, kind: RawKind, paths: &[PathBuf], at: Instant) {
+        self.push_tracked(kind, paths, None, at);
+    }
+
+    /// Takes one raw event with its rename cookie (notify's `tracker`), if it has one.
+    pub fn push_tracked(
+        &mut self,
+        kind: RawKind,
+        paths: &[PathBuf],
+        tracker: Option<usize>,
+        at: Instant,
+    ) {
         if kind == RawKind::Other {
             return;
         }
+        // A rename seen before under the same cookie is not another save.
+        let new_rename =
+            kind != RawKind::RenamedTo || tracker.is_none_or(|t| self.renames.insert(t));
         let mut any = false;
         for (i, p) in paths.iter().enumerate().filter(|(_, p)| is_source(p)) {
             let count = self.pending.entry(p.clone()).or_insert(0);
             let saved = match kind {
                 RawKind::ClosedWrite => true,
-                RawKind::RenamedTo => i + 1 == paths.len(),
+                RawKind::RenamedTo => new_rename && i + 1 == paths.len(),
                 _ => false,
             };
             if saved {
@@ -120,17 +148,18 @@ impl Coalescer {
     }
 
     /// The batch, if the folder has been quiet long enough (or the oldest change waited
-    /// `max_wait`): each path once per save, at least once.
-    pub fn ready(&mut self, now: Instant) -> Option<Vec<PathBuf>> {
+    /// `max_wait`).
+    pub fn ready(&mut self, now: Instant) -> Option<Vec<ChangedFile>> {
         let deadline = self.deadline()?;
         if now < deadline {
             return None;
         }
         self.last = None;
         self.first = None;
-        let batch: Vec<PathBuf> = std::mem::take(&mut self.pending)
+        self.renames.clear();
+        let batch: Vec<ChangedFile> = std::mem::take(&mut self.pending)
             .into_iter()
-            .flat_map(|(path, saves)| std::iter::repeat_n(path, saves.max(1) as usize))
+            .map(|(path, saves)| ChangedFile { path, saves })
             .collect();
         (!batch.is_empty()).then_some(batch)
     }
@@ -159,7 +188,7 @@ pub struct FolderWatcher {
 /// files and `on_problem` with errors (a folder that disappeared, ...).
 pub fn watch(
     folders: &[PathBuf],
-    on_change: impl Fn(Vec<PathBuf>) + Send + 'static,
+    on_change: impl Fn(Vec<ChangedFile>) + Send + 'static,
     on_problem: impl Fn(String) + Send + 'static,
 ) -> Result<FolderWatcher, WatchError> {
     let (tx, rx) = bounded::<notify::Result<notify::Event>>(4096);
@@ -190,7 +219,7 @@ pub fn watch(
                                 on_problem(format!("watched folder {} disappeared; changes in it are no longer seen", gone.display()));
                             }
                         }
-                        coalescer.push(RawKind::from(&event.kind), &event.paths, Instant::now());
+                        coalescer.push_tracked(RawKind::from(&event.kind), &event.paths, event.attrs.tracker(), Instant::now());
                     }
                     Ok(Err(e)) => on_problem(format!("file watching failed: {e}")),
                     Err(RecvTimeoutError::Timeout) => {}
@@ -221,14 +250,14 @@ mod tests {
             &'static str,
             Vec<(u64, RawKind, Vec<&'static str>)>,
             u64,
-            Option<Vec<&'static str>>,
+            Option<Vec<(&'static str, u32)>>,
         );
         let cases: Vec<Case> = vec![
             (
                 "plain write: one batch after quiet",
                 vec![(0, Modify, vec!["/p/a.py"]), (2, Modify, vec!["/p/a.py"])],
                 40,
-                Some(vec!["/p/a.py"]),
+                Some(vec![("/p/a.py", 0)]),
             ),
             (
                 "still within the quiet window",
@@ -245,7 +274,7 @@ mod tests {
                     (3, Remove, vec!["/p/a.py~"]),
                 ],
                 40,
-                Some(vec!["/p/a.py"]),
+                Some(vec![("/p/a.py", 0)]),
             ),
             (
                 "emacs lock files ignored",
@@ -263,7 +292,7 @@ mod tests {
                 "two files in one save burst",
                 vec![(0, Modify, vec!["/p/b.py"]), (1, Modify, vec!["/p/a.py"])],
                 40,
-                Some(vec!["/p/a.py", "/p/b.py"]),
+                Some(vec![("/p/a.py", 0), ("/p/b.py", 0)]),
             ),
             (
                 "three plain saves of one file: listed once per save",
@@ -275,7 +304,7 @@ mod tests {
                     (20, ClosedWrite, vec!["/p/a.py"]),
                 ],
                 60,
-                Some(vec!["/p/a.py", "/p/a.py", "/p/a.py"]),
+                Some(vec![("/p/a.py", 3)]),
             ),
             (
                 "atomic save counted once, for the destination",
@@ -284,13 +313,13 @@ mod tests {
                     (1, RenamedTo, vec!["/p/b.py", "/p/a.py"]),
                 ],
                 40,
-                Some(vec!["/p/a.py", "/p/b.py"]),
+                Some(vec![("/p/a.py", 1), ("/p/b.py", 0)]),
             ),
             (
                 "a folder that never goes quiet is released after the longest wait",
                 (0..40).map(|i| (i * 10, Modify, vec!["/p/a.py"])).collect(),
                 301,
-                Some(vec!["/p/a.py"]),
+                Some(vec![("/p/a.py", 0)]),
             ),
             (
                 "non-python files ignored",
@@ -307,9 +336,34 @@ mod tests {
                 c.push(kind, &paths, t0 + Duration::from_millis(at));
             }
             let got = c.ready(t0 + Duration::from_millis(poll));
-            let expected = expected.map(|v| v.into_iter().map(p).collect::<Vec<_>>());
+            let expected = expected.map(|v| {
+                v.into_iter()
+                    .map(|(path, saves)| ChangedFile {
+                        path: p(path),
+                        saves,
+                    })
+                    .collect::<Vec<_>>()
+            });
             assert_eq!(got, expected, "{name}");
         }
+    }
+
+    #[test]
+    fn a_rename_reported_twice_under_one_cookie_is_one_save() {
+        let t0 = Instant::now();
+        let mut c = Coalescer::new(Duration::from_millis(30));
+        let paths = [p("/p/.a.py.tmp"), p("/p/a.py")];
+        c.push_tracked(RawKind::RenamedTo, &paths[1..], Some(7), t0);
+        c.push_tracked(RawKind::RenamedTo, &paths, Some(7), t0);
+        c.push_tracked(RawKind::RenamedTo, &paths, Some(8), t0);
+        let got = c.ready(t0 + Duration::from_millis(40));
+        assert_eq!(
+            got,
+            Some(vec![ChangedFile {
+                path: p("/p/a.py"),
+                saves: 2
+            }])
+        );
     }
 
     #[test]
@@ -343,7 +397,12 @@ mod tests {
         std::fs::rename(&tmp, &file).expect("rename");
         let batch = rx.recv_timeout(Duration::from_secs(5)).expect("a batch");
         let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
-        assert!(batch.iter().any(|p| canon(p) == canon(&file)), "{batch:?}");
+        assert!(
+            batch
+                .iter()
+                .any(|c| canon(&c.path) == canon(&file) && c.saves == 1),
+            "{batch:?}"
+        );
         assert!(
             rx.recv_timeout(Duration::from_millis(200)).is_err(),
             "one save, one batch"

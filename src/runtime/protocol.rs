@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::{AttrInfo, ModuleInfo, Override, Overrides, ReloadReport, StaleRef};
 use crate::policy::Policy;
+pub use crate::watch::ChangedFile;
 
 /// A module's dotted name.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -30,9 +31,9 @@ pub enum Command {
     },
     /// Reload the tracked modules whose files are these (from the watcher, auto mode).
     ReloadFiles(Vec<PathBuf>),
-    /// Files changed on disk (from the watcher): report them, and reload them in auto mode. A
-    /// path is listed once per save (see `watch::Coalescer`).
-    FilesChanged(Vec<PathBuf>),
+    /// Files changed on disk (from the watcher, with their saves counted): report them, and
+    /// reload them in auto mode.
+    FilesChanged(Vec<ChangedFile>),
     /// Turn reload-on-save on or off.
     SetAutoReload(bool),
     /// Send a fresh `Event::Modules`.
@@ -59,8 +60,9 @@ impl Command {
     pub fn describe(&self) -> String {
         match self {
             Command::Reload { module, .. } => format!("reloading {module}"),
-            Command::ReloadFiles(paths) | Command::FilesChanged(paths) => {
-                format!("handling changes of {} file(s)", paths.len())
+            Command::ReloadFiles(paths) => format!("reloading {} file(s)", paths.len()),
+            Command::FilesChanged(files) => {
+                format!("handling changes of {} file(s)", files.len())
             }
             Command::SetAutoReload(_) => "switching auto-reload".into(),
             Command::ListModules => "listing modules".into(),

@@ -12,7 +12,7 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyModule};
 
-use super::protocol::{Command, Event, ModuleName, Stream};
+use super::protocol::{ChangedFile, Command, Event, ModuleName, Stream};
 use crate::engine::{self, ReloadOptions, tracker};
 use crate::policy::PolicyFile;
 use crate::python_api;
@@ -294,11 +294,11 @@ fn handle(
             *auto = on;
             sink.send(Event::AutoReload(on));
         }
-        Command::FilesChanged(paths) => {
+        Command::FilesChanged(files) => {
             // Saves that arrived while the last reload ran are taken together: one reload
             // per module, in the order of their first save, each counting its saves.
             let mut saves = SaveCount::default();
-            saves.add(&paths);
+            saves.add(&files);
             while let Ok(next) = commands.try_recv() {
                 match next {
                     Command::FilesChanged(more) => saves.add(&more),
@@ -368,8 +368,8 @@ fn start_watcher(
     let problems = sink.clone();
     match crate::watch::watch(
         &config.roots(),
-        move |paths| {
-            tx.send(Command::FilesChanged(paths)).ok();
+        move |files| {
+            tx.send(Command::FilesChanged(files)).ok();
         },
         move |message| problems.send(Event::Problem(message)),
     ) {
@@ -383,18 +383,18 @@ fn start_watcher(
     }
 }
 
-/// Saves per file, in the order the files were first saved (a path once per save).
+/// Saves per file, in the order the files first changed.
 #[derive(Default)]
 struct SaveCount {
     files: Vec<(PathBuf, u32)>,
 }
 
 impl SaveCount {
-    fn add(&mut self, paths: &[PathBuf]) {
-        for p in paths {
-            match self.files.iter_mut().find(|(q, _)| q == p) {
-                Some((_, n)) => *n += 1,
-                None => self.files.push((p.clone(), 1)),
+    fn add(&mut self, changed: &[ChangedFile]) {
+        for c in changed {
+            match self.files.iter_mut().find(|(q, _)| *q == c.path) {
+                Some((_, n)) => *n += c.saves,
+                None => self.files.push((c.path.clone(), c.saves)),
             }
         }
     }
@@ -403,7 +403,7 @@ impl SaveCount {
         self.files.iter().map(|(p, _)| p.clone()).collect()
     }
 
-    /// The saves of a module's file (a deletion or other change without a save counts 1).
+    /// The saves of a module's file.
     fn of(&self, module: &str) -> u32 {
         let Some(tracked) = tracker::get(module) else {
             return 0;
