@@ -106,3 +106,59 @@ fn api_reload_accepts_module_object() {
         ",
     );
 }
+
+#[test]
+fn api_namespace_package_and_module_without_file_are_value_errors() {
+    let p = project();
+    p.run(RAISES);
+    std::fs::create_dir(p.root().join("api_ns_pkg")).expect("mkdir");
+    p.run(
+        r"
+        import api_ns_pkg, sys, types
+        msg = raises(ValueError, swapscope.reload, 'api_ns_pkg')
+        assert 'api_ns_pkg' in msg and 'namespace package' in msg, msg
+        sys.modules['api_made_at_run_time'] = types.ModuleType('api_made_at_run_time')
+        msg = raises(ValueError, swapscope.reload, 'api_made_at_run_time')
+        assert 'api_made_at_run_time' in msg and 'no source file' in msg, msg
+        del sys.modules['api_made_at_run_time']
+        ",
+    );
+}
+
+#[test]
+fn api_on_reload_calls_listeners_with_every_report() {
+    let p = project();
+    p.run(RAISES);
+    p.write("api_listen_m", "X = 1\n");
+    p.run(
+        r"
+        import api_listen_m
+        seen = []
+        # Other tests of this binary reload their own modules meanwhile: look at ours only.
+        def listener(report):
+            if report['module'] == 'api_listen_m':
+                seen.append((report['module'], report['outcome'], report['saves']))
+        def broken(report):
+            if report['module'] == 'api_listen_m':
+                raise RuntimeError('a listener that fails')
+        import sys
+        unraisable = []
+        old_hook, sys.unraisablehook = sys.unraisablehook, unraisable.append
+        try:
+            assert swapscope.on_reload(listener) is listener
+            swapscope.on_reload(broken)
+            swapscope.reload('api_listen_m')
+            swapscope.reload('api_listen_m', dry_run=True)
+        finally:
+            sys.unraisablehook = old_hook
+        assert seen == [('api_listen_m', 'applied', 0)], seen
+        assert len(unraisable) == 1 and 'a listener that fails' in str(unraisable[0].exc_value)
+        assert swapscope.off_reload(listener) and swapscope.off_reload(broken)
+        assert not swapscope.off_reload(listener)
+        swapscope.reload('api_listen_m')
+        assert len(seen) == 1, seen
+        msg = raises(TypeError, swapscope.on_reload, 42)
+        assert 'on_reload() takes a function' in msg and 'int' in msg, msg
+        ",
+    );
+}

@@ -465,3 +465,53 @@ fn data_dry_run_reports_and_changes_nothing() {
         ",
     );
 }
+
+#[test]
+fn data_unchanged_statement_keeps_live_state_when_code_it_runs_changed() {
+    let p = project();
+    p.write(
+        "data_stmt_m",
+        r"
+        class Player:
+            def __init__(self, name):
+                self.name = name
+                self.hp = 100
+
+        players = [Player('ann'), Player('bob')]
+        SPAWN_HP = [p.hp for p in [Player('x')]]
+        ",
+    );
+    p.run(
+        r"
+        import data_stmt_m as m
+        held = list(m.players)
+        m.players[0].hp = 42
+        ",
+    );
+    // The class changed, so the unchanged `players = ...` statement now builds other values;
+    // the designer did not touch it and the game changed them: live state stays.
+    p.write(
+        "data_stmt_m",
+        r"
+        class Player:
+            def __init__(self, name):
+                self.name = name
+                self.hp = 150
+
+        players = [Player('ann'), Player('bob')]
+        SPAWN_HP = [p.hp for p in [Player('x')]]
+        ",
+    );
+    p.run(
+        r"
+        r = applied(swapscope.reload('data_stmt_m'))
+        assert m.players == held and all(a is b for a, b in zip(m.players, held))
+        assert m.players[0].hp == 42
+        c = expect(r, 'players', 'conflict_kept_live')
+        assert 'statement is unchanged' in c['note'], c
+        # Nobody changed SPAWN_HP at run time: it follows the code it runs.
+        assert m.SPAWN_HP == [150]
+        expect(r, 'SPAWN_HP', 'took_new')
+        ",
+    );
+}
