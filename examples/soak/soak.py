@@ -11,6 +11,7 @@ report (``swapscope.on_reload``) and checks the invariants after every edit:
 - an applied reload did what DESIGN.md says for that edit (held references see the new code,
   classes, functions and enum members keep their identity, data follows the three-way rule);
 - the players' state (same objects, counters that only grow) never resets;
+- every save is counted once in the report (``saves``);
 - memory does not grow without bound.
 
 The edit sequence depends only on --seed; a failing run prints the command that replays it.
@@ -502,6 +503,11 @@ class Driver:
         if outcome != expect.outcome:
             self.violate(where, f"outcome {outcome}, expected {expect.outcome}: "
                                 f"{report.get('error')}")
+        # Every save is accounted for: one written file is one save; a deletion, a directory
+        # or a symlink put in its place are changes without a save.
+        saves = 0 if isinstance(data, (Deleted, Directory, SymlinkLoop)) else 1
+        if report["saves"] != saves:
+            self.violate(where, f"the report counts {report['saves']} saves, expected {saves}")
         if outcome == "applied":
             self.check_applied(where, mod, before, report, expect)
         else:
@@ -806,6 +812,8 @@ def main():
     import soak_world
 
     mods = {"soak_balance": soak_balance, "soak_units": soak_units, "soak_world": soak_world}
+    # Let the watcher go quiet after the initial writes, so the first edit is a save of its own.
+    time.sleep(0.2)
     game = Game(args.seed)
     driver = Driver(args, game, mods)
     result = {}
