@@ -87,6 +87,12 @@ pub struct Coalescer {
     pending: BTreeMap<PathBuf, u32>,
     /// Rename cookies already counted: one rename arrives as `To` and again as `Both`.
     renames: std::collections::HashSet<usize>,
+    /// Files modified and not closed since: a save still being written (held back, up to
+    /// `max_wait`, so a slow write of a big file is not reloaded half-way).
+    writing: std::collections::BTreeSet<PathBuf>,
+    /// Whether the platform reports closes after writing at all (inotify does); only then is a
+    /// file without its close held back.
+    closes_seen: bool,
     first: Option<Instant>,
     last: Option<Instant>,
 }
@@ -98,6 +104,8 @@ impl Coalescer {
             max_wait: MAX_WAIT.max(quiet),
             pending: BTreeMap::new(),
             renames: std::collections::HashSet::new(),
+            writing: std::collections::BTreeSet::new(),
+            closes_seen: false,
             first: None,
             last: None,
         }
@@ -119,6 +127,9 @@ impl Coalescer {
         if kind == RawKind::Other {
             return;
         }
+        if kind == RawKind::ClosedWrite {
+            self.closes_seen = true;
+        }
         // A rename seen before under the same cookie is not another save.
         let new_rename =
             kind != RawKind::RenamedTo || tracker.is_none_or(|t| self.renames.insert(t));
@@ -130,6 +141,15 @@ impl Coalescer {
                 RawKind::RenamedTo => new_rename && i + 1 == paths.len(),
                 _ => false,
             };
+            match kind {
+                RawKind::Modify => {
+                    self.writing.insert(p.clone());
+                }
+                RawKind::ClosedWrite | RawKind::RenamedTo | RawKind::Remove | RawKind::Rename => {
+                    self.writing.remove(p);
+                }
+                RawKind::Create | RawKind::Other => {}
+            }
             if saved {
                 *count += 1;
             }
@@ -144,7 +164,11 @@ impl Coalescer {
     /// When the pending batch will be ready, if there is one.
     pub fn deadline(&self) -> Option<Instant> {
         let quiet = self.last? + self.quiet;
-        Some(self.first.map_or(quiet, |f| quiet.min(f + self.max_wait)))
+        let longest = self.first.map_or(quiet, |f| f + self.max_wait);
+        if self.closes_seen && !self.writing.is_empty() {
+            return Some(longest.max(quiet));
+        }
+        Some(quiet.min(longest))
     }
 
     /// The batch, if the folder has been quiet long enough (or the oldest change waited
@@ -157,6 +181,7 @@ impl Coalescer {
         self.last = None;
         self.first = None;
         self.renames.clear();
+        self.writing.clear();
         let batch: Vec<ChangedFile> = std::mem::take(&mut self.pending)
             .into_iter()
             .map(|(path, saves)| ChangedFile { path, saves })
@@ -320,6 +345,34 @@ mod tests {
                 (0..40).map(|i| (i * 10, Modify, vec!["/p/a.py"])).collect(),
                 301,
                 Some(vec![("/p/a.py", 0)]),
+            ),
+            (
+                "a file modified and not closed yet is held back",
+                vec![
+                    (0, ClosedWrite, vec!["/p/b.py"]),
+                    (1, Modify, vec!["/p/a.py"]),
+                ],
+                100,
+                None,
+            ),
+            (
+                "until it is closed",
+                vec![
+                    (0, ClosedWrite, vec!["/p/b.py"]),
+                    (1, Modify, vec!["/p/a.py"]),
+                    (80, ClosedWrite, vec!["/p/a.py"]),
+                ],
+                111,
+                Some(vec![("/p/a.py", 1), ("/p/b.py", 1)]),
+            ),
+            (
+                "or for the longest wait",
+                vec![
+                    (0, ClosedWrite, vec!["/p/b.py"]),
+                    (1, Modify, vec!["/p/a.py"]),
+                ],
+                301,
+                Some(vec![("/p/a.py", 0), ("/p/b.py", 1)]),
             ),
             (
                 "non-python files ignored",

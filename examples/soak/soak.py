@@ -217,21 +217,27 @@ def path_of(module):
 
 
 def write(path, data, atomic):
-    """Saves like an editor: in place, or to a temporary file renamed over the original."""
-    if os.path.islink(path):
-        os.unlink(path)
-    elif os.path.isdir(path):
-        os.rmdir(path)
-    elif os.path.exists(path):
-        os.chmod(path, 0o644)
+    """Saves like an editor: in place, or to a temporary file renamed over the original.
+
+    Whatever hostile thing is at `path` (a symlink loop, a directory) goes just before the new
+    file comes, so the watcher does not see a deletion of its own first.
+    """
     if isinstance(data, str):
         data = data.encode()
+    if os.path.isfile(path) and not os.path.islink(path):
+        os.chmod(path, 0o644)
     if atomic:
         tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".tmp")
         with open(tmp, "wb") as f:
             f.write(data)
-        os.replace(tmp, path)
+        if os.path.isdir(path) and not os.path.islink(path):
+            os.rmdir(path)
+        os.replace(tmp, path)  # replaces a symlink itself
     else:
+        if os.path.islink(path):
+            os.unlink(path)
+        elif os.path.isdir(path):
+            os.rmdir(path)
         with open(path, "wb") as f:
             f.write(data)
 

@@ -350,6 +350,16 @@ pub fn history_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
         );
         return;
     }
+    if state.history_dropped > 0 {
+        ui.label(
+            RichText::new(format!(
+                "{} older reloads not kept (the newest {} are)",
+                state.history_dropped,
+                state.history.len()
+            ))
+            .color(theme::MUTED),
+        );
+    }
     let entries: Vec<&HistoryEntry> = state.history.iter().rev().collect();
     egui::ScrollArea::vertical()
         .id_salt("history")

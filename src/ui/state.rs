@@ -10,6 +10,13 @@ use crate::runtime::{Event, Stream};
 
 /// How many console lines are kept.
 pub const CONSOLE_LINES: usize = 5000;
+/// Reloads kept in the history; older ones are dropped (and counted), so a long session with
+/// auto-reload does not grow without bound.
+pub const HISTORY_LEN: usize = 2000;
+/// Reloads whose old and new source text are kept for diffs (the newest ones).
+pub const SOURCES_KEPT: usize = 50;
+/// Notifications kept (the window shows the newest three).
+pub const NOTIFICATIONS_KEPT: usize = 100;
 
 /// The user's script, as the status bar shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +64,8 @@ pub struct UiState {
     /// The latest dry-run report of a changed module: what a reload would do.
     pub previews: HashMap<String, ReloadReport>,
     pub history: Vec<HistoryEntry>,
+    /// Reloads dropped from the front of `history` (see `HISTORY_LEN`).
+    pub history_dropped: usize,
     pub selected_report: Option<u64>,
     pub console: VecDeque<(Stream, String)>,
     pub notifications: Vec<Notification>,
@@ -84,6 +93,7 @@ impl Default for UiState {
             attrs: HashMap::new(),
             previews: HashMap::new(),
             history: Vec::new(),
+            history_dropped: 0,
             selected_report: None,
             console: VecDeque::new(),
             notifications: Vec::new(),
@@ -143,6 +153,23 @@ impl UiState {
                     h.old_source = old;
                     h.new_source = new;
                 }
+                // Older diffs go: a source can be megabytes, and a session thousands of reloads.
+                let with_sources = self
+                    .history
+                    .iter()
+                    .filter(|h| h.new_source.is_some())
+                    .count();
+                let mut excess = with_sources.saturating_sub(SOURCES_KEPT);
+                for h in &mut self.history {
+                    if excess == 0 {
+                        break;
+                    }
+                    if h.new_source.is_some() {
+                        h.old_source = None;
+                        h.new_source = None;
+                        excess -= 1;
+                    }
+                }
             }
             Event::ReloadRefused { module, reason } => {
                 self.busy.remove(&module.0);
@@ -199,6 +226,11 @@ impl UiState {
             old_source: None,
             new_source: None,
         });
+        if self.history.len() > HISTORY_LEN {
+            let excess = self.history.len() - HISTORY_LEN;
+            self.history.drain(..excess);
+            self.history_dropped += excess;
+        }
     }
 
     fn push_output(&mut self, stream: Stream, text: &str) {
@@ -225,6 +257,9 @@ impl UiState {
             text,
             at: SystemTime::now(),
         });
+        if self.notifications.len() > NOTIFICATIONS_KEPT {
+            self.notifications.remove(0);
+        }
     }
 
     /// The worker's channel closed: say so, once.
@@ -269,5 +304,57 @@ impl UiState {
 
     pub fn choice(&self, module: &str, qualname: &str) -> Override {
         self.policy.get(module, qualname)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Outcome;
+
+    fn report(id: u64) -> ReloadReport {
+        ReloadReport {
+            id,
+            module: "balance".into(),
+            file: "/game/balance.py".into(),
+            outcome: Outcome::Applied,
+            error: None,
+            duration_ms: 1.0,
+            dry_run: false,
+            saves: 1,
+            changes: Vec::new(),
+            stale_refs: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_long_session_keeps_history_sources_and_notifications_bounded() {
+        let mut s = UiState::default();
+        let total = HISTORY_LEN + 150;
+        for id in 1..=total as u64 {
+            s.apply(Event::ReloadFinished(report(id)));
+            s.apply(Event::ReloadSources {
+                id,
+                old: Some("X = 1\n".into()),
+                new: Some("X = 2\n".into()),
+            });
+            s.apply(Event::Problem(format!("problem {id}")));
+        }
+        assert_eq!(s.history.len(), HISTORY_LEN);
+        assert_eq!(s.history_dropped, 150);
+        assert_eq!(s.history.last().map(|h| h.report.id), Some(total as u64));
+        let with_sources: Vec<u64> = s
+            .history
+            .iter()
+            .filter(|h| h.new_source.is_some())
+            .map(|h| h.report.id)
+            .collect();
+        assert_eq!(with_sources.len(), SOURCES_KEPT);
+        assert_eq!(with_sources.first(), Some(&(total as u64 - 49)));
+        assert_eq!(s.notifications.len(), NOTIFICATIONS_KEPT);
+        assert_eq!(
+            s.notifications.last().map(|n| n.text.as_str()),
+            Some(format!("problem {total}").as_str())
+        );
     }
 }
