@@ -3,7 +3,7 @@
 //! crash of the worker thread) and never take the app down silently.
 //!
 //! Armed from Rust (`arm`) or, for a whole process, with `SWAPSCOPE_INJECT_PANIC=<site>`
-//! (`merge`, `worker-command`, `worker-thread`). Unarmed, `hit` is one atomic load.
+//! (`merge`, `classes`, `worker-command`, `worker-thread`). Unarmed, `hit` is one atomic load.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 pub enum Site {
     /// Pass 2 of a reload, after the module body ran and before the merge.
     Merge = 1,
+    /// Pass 1 of a reload (class compatibility), after the module body ran.
+    Classes = 4,
     /// Inside the worker's handling of one command.
     WorkerCommand = 2,
     /// The worker thread itself, outside any command (as it starts the script).
@@ -33,12 +35,13 @@ pub fn arm_from_env() -> Result<(), String> {
     };
     let site = match name.as_str() {
         "merge" => Site::Merge,
+        "classes" => Site::Classes,
         "worker-command" => Site::WorkerCommand,
         "worker-thread" => Site::WorkerThread,
         other => {
             return Err(format!(
                 "SWAPSCOPE_INJECT_PANIC={other:?} is not a fault site; use merge, \
-                 worker-command or worker-thread"
+                 classes, worker-command or worker-thread"
             ));
         }
     };

@@ -3,7 +3,6 @@
 //!
 //! Never talks to Python; it reports changed paths.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -16,6 +15,8 @@ pub const QUIET: Duration = Duration::from_millis(30);
 /// The longest a change waits while the folder never goes quiet (a tool saving many times a
 /// second): the batch is released anyway, so reloads keep up with the latest text.
 pub const MAX_WAIT: Duration = Duration::from_millis(300);
+/// How long a rename cookie is remembered (inotify reports one rename as `To` and as `Both`).
+const RENAME_MEMORY: Duration = Duration::from_secs(2);
 
 /// The kinds of raw event the coalescer cares about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,9 +85,11 @@ pub struct Coalescer {
     quiet: Duration,
     max_wait: Duration,
     /// Path → saves seen.
-    pending: BTreeMap<PathBuf, u32>,
+    /// In the order the files first changed.
+    pending: Vec<(PathBuf, u32)>,
     /// Rename cookies already counted: one rename arrives as `To` and again as `Both`.
-    renames: std::collections::HashSet<usize>,
+    /// Kept for `RENAME_MEMORY`, across batches: the pair can straddle a release.
+    renames: Vec<(usize, Instant)>,
     /// Files modified and not closed since: a save still being written (held back, up to
     /// `max_wait`, so a slow write of a big file is not reloaded half-way).
     writing: std::collections::BTreeSet<PathBuf>,
@@ -102,8 +105,8 @@ impl Coalescer {
         Coalescer {
             quiet,
             max_wait: MAX_WAIT.max(quiet),
-            pending: BTreeMap::new(),
-            renames: std::collections::HashSet::new(),
+            pending: Vec::new(),
+            renames: Vec::new(),
             writing: std::collections::BTreeSet::new(),
             closes_seen: false,
             first: None,
@@ -132,10 +135,17 @@ impl Coalescer {
         }
         // A rename seen before under the same cookie is not another save.
         let new_rename =
-            kind != RawKind::RenamedTo || tracker.is_none_or(|t| self.renames.insert(t));
+            kind != RawKind::RenamedTo || tracker.is_none_or(|t| self.first_sight(t, at));
         let mut any = false;
         for (i, p) in paths.iter().enumerate().filter(|(_, p)| is_source(p)) {
-            let count = self.pending.entry(p.clone()).or_insert(0);
+            let index = match self.pending.iter().position(|(q, _)| q == p) {
+                Some(i) => i,
+                None => {
+                    self.pending.push((p.clone(), 0));
+                    self.pending.len() - 1
+                }
+            };
+            let count = &mut self.pending[index].1;
             let saved = match kind {
                 RawKind::ClosedWrite => true,
                 RawKind::RenamedTo => new_rename && i + 1 == paths.len(),
@@ -161,6 +171,17 @@ impl Coalescer {
         }
     }
 
+    /// Whether a rename cookie is new (and remembers it).
+    fn first_sight(&mut self, cookie: usize, at: Instant) -> bool {
+        self.renames
+            .retain(|(_, seen)| at.saturating_duration_since(*seen) < RENAME_MEMORY);
+        if self.renames.iter().any(|(c, _)| *c == cookie) {
+            return false;
+        }
+        self.renames.push((cookie, at));
+        true
+    }
+
     /// When the pending batch will be ready, if there is one.
     pub fn deadline(&self) -> Option<Instant> {
         let quiet = self.last? + self.quiet;
@@ -180,7 +201,6 @@ impl Coalescer {
         }
         self.last = None;
         self.first = None;
-        self.renames.clear();
         self.writing.clear();
         let batch: Vec<ChangedFile> = std::mem::take(&mut self.pending)
             .into_iter()
@@ -314,10 +334,10 @@ mod tests {
                 None,
             ),
             (
-                "two files in one save burst",
+                "two files in one save burst, in the order they changed",
                 vec![(0, Modify, vec!["/p/b.py"]), (1, Modify, vec!["/p/a.py"])],
                 40,
-                Some(vec![("/p/a.py", 0), ("/p/b.py", 0)]),
+                Some(vec![("/p/b.py", 0), ("/p/a.py", 0)]),
             ),
             (
                 "three plain saves of one file: listed once per save",
@@ -338,7 +358,7 @@ mod tests {
                     (1, RenamedTo, vec!["/p/b.py", "/p/a.py"]),
                 ],
                 40,
-                Some(vec![("/p/a.py", 1), ("/p/b.py", 0)]),
+                Some(vec![("/p/b.py", 0), ("/p/a.py", 1)]),
             ),
             (
                 "a folder that never goes quiet is released after the longest wait",
@@ -363,7 +383,7 @@ mod tests {
                     (80, ClosedWrite, vec!["/p/a.py"]),
                 ],
                 111,
-                Some(vec![("/p/a.py", 1), ("/p/b.py", 1)]),
+                Some(vec![("/p/b.py", 1), ("/p/a.py", 1)]),
             ),
             (
                 "or for the longest wait",
@@ -372,7 +392,7 @@ mod tests {
                     (1, Modify, vec!["/p/a.py"]),
                 ],
                 301,
-                Some(vec![("/p/a.py", 0), ("/p/b.py", 1)]),
+                Some(vec![("/p/b.py", 1), ("/p/a.py", 0)]),
             ),
             (
                 "non-python files ignored",
@@ -410,6 +430,21 @@ mod tests {
         c.push_tracked(RawKind::RenamedTo, &paths, Some(7), t0);
         c.push_tracked(RawKind::RenamedTo, &paths, Some(8), t0);
         let got = c.ready(t0 + Duration::from_millis(40));
+        // The second report of cookie 8 comes after the batch went out: still the same save.
+        c.push_tracked(
+            RawKind::RenamedTo,
+            &paths[1..],
+            Some(8),
+            t0 + Duration::from_millis(41),
+        );
+        let late = c.ready(t0 + Duration::from_millis(80));
+        assert_eq!(
+            late,
+            Some(vec![ChangedFile {
+                path: p("/p/a.py"),
+                saves: 0
+            }])
+        );
         assert_eq!(
             got,
             Some(vec![ChangedFile {

@@ -62,6 +62,44 @@ fn panic_in_a_reload_becomes_a_runtime_error_and_restores_the_module() {
     );
 }
 
+#[test]
+fn panic_after_the_body_ran_unwinds_to_a_restored_module() {
+    let _turn = serial();
+    let p = engine_support::project();
+    p.write(
+        "fault_pass1_m",
+        "DAMAGE = 10\n\ndef f():\n    return 'old'\n",
+    );
+    p.run(
+        r"
+        import fault_pass1_m as m
+        from fault_pass1_m import f
+        before = snapshot(m)
+        ",
+    );
+    p.write(
+        "fault_pass1_m",
+        "DAMAGE = 20\nEXTRA = 1\n\ndef f():\n    return 'new'\n",
+    );
+    // The panic unwinds out of the reload with the new body's objects in the module's dict;
+    // the restore guard puts the old mapping back on the way out.
+    arm(Site::Classes);
+    p.run(
+        r"
+        try:
+            swapscope.reload('fault_pass1_m')
+        except RuntimeError as e:
+            message = str(e)
+        else:
+            raise AssertionError('the panic did not surface')
+        assert 'swapscope panicked while reloading fault_pass1_m' in message, message
+        assert 'injected fault at Classes' in message, message
+        assert_identical(m, before)
+        assert not hasattr(m, 'EXTRA') and m.DAMAGE == 10 and f() == 'old'
+        ",
+    );
+}
+
 /// A runtime on a script that waits for a stop file.
 fn start(dir: &std::path::Path) -> Runtime {
     let script = dir.join("fault_main.py");

@@ -528,6 +528,11 @@ fn script_exited_carries_the_exit_code() {
         if stderr_has.is_empty() {
             assert_eq!(s.stderr, "", "{name}");
         }
+        // The script ended (even by an exception); the app did not: the worker still answers.
+        s.send(Command::ListModules);
+        s.wait_for("Modules after the script ended", LONG, |e| {
+            matches!(e, Event::Modules(_))
+        });
     }
 }
 

@@ -295,6 +295,10 @@ class Driver:
         self.outcomes = {}
         self.rss = []
         self.extra_reports = 0
+        # Reports seen for bursts, bursts, saves in them.
+        self.bursts = [0, 0, 0]
+        # The model each module last loaded (what its held references must run).
+        self.loaded = {module: self.model for module in MODULES}
         self.capture_held()
         self.players = list(mods["soak_world"].players)
         self.player_ids = [id(p) for p in self.players]
@@ -329,16 +333,12 @@ class Driver:
         return "hostile", self.rng.choice(HOSTILE)
 
     def valid_edit(self, name):
+        if name == "burst":
+            return self.burst_edit()
         m = self.model.copy()
         rng = self.rng
         m.rev += 1
-        module = {
-            "body": "soak_balance", "constant": "soak_balance", "table": "soak_balance",
-            "closure": "soak_balance", "shifter": "soak_balance",
-            "method": "soak_units", "class": "soak_units", "decorator": "soak_units",
-            "enum": "soak_units", "dataclass": "soak_units", "attack": "soak_units",
-            "spawn": "soak_world", "tick": "soak_world",
-        }[name]
+        module = EDITS_OF[name]
         if name == "body":
             m.slope = rng.randint(1, 9)
         elif name == "constant":
@@ -373,6 +373,17 @@ class Driver:
         self.model = m
         replaced = ("shifter",) if name == "shifter" else ()
         return module, text, Expect(module, "applied", replaced=replaced, model=m)
+
+    def burst_edit(self):
+        """2-6 valid saves of one module in quick succession (a few ms apart): they may be
+        coalesced into fewer reloads, whose `saves` must add up, the last text winning."""
+        module = self.rng.choice(MODULES)
+        names = [n for n, mod in EDITS_OF.items() if mod == module and n != "shifter"]
+        texts = []
+        for _ in range(self.rng.randint(2, 6)):
+            _, text, expect = self.valid_edit(self.rng.choice(names))
+            texts.append(text)
+        return module, Burst(texts), expect
 
     def broken_edit(self, name):
         m = self.model.copy()
@@ -477,12 +488,13 @@ class Driver:
                 self.game.safepoints = not self.game.safepoints
             self.edit(n, key, module, data, expect)
             if n == warm or n % 50 == 0 or n == self.args.edits:
-                self.rss.append((n, rss_mib()))
+                self.rss.append((n, rss_mib(), heap_mib(), sys.getallocatedblocks()))
             if self.args.verbose or n % 500 == 0:
                 print(f"soak: {n}/{self.args.edits} edits, {len(self.violations)} violations, "
                       f"{time.monotonic() - start:.0f} s", flush=True)
-        # Leave the files valid, so the last state is a clean one.
+        # Leave the files valid, so the last state is a clean one (no 20 MB source held).
         self.restore_all()
+        self.rss.append((self.args.edits, rss_mib(), heap_mib(), sys.getallocatedblocks()))
         swapscope.off_reload(self.reports.put)
         self.check_memory(warm)
         return time.monotonic() - start
@@ -495,12 +507,21 @@ class Driver:
         # Random moment within the game loop.
         time.sleep(self.rng.random() * 0.01)
         path = path_of(module)
+        where = f"edit {n} ({key} on {module})"
         if isinstance(data, Hostile):
             data.apply()
+        elif isinstance(data, Burst):
+            atomic = self.rng.random() < 0.3
+            for i, text in enumerate(data.texts):
+                if i:
+                    time.sleep(self.rng.random() * 0.006)
+                write(path, text, atomic)
         else:
             write(path, data, atomic=self.rng.random() < 0.3)
-        report = self.wait_report(module)
-        where = f"edit {n} ({key} on {module})"
+        if isinstance(data, Burst):
+            report = self.wait_burst(where, module, len(data.texts))
+        else:
+            report = self.wait_report(module, where)
         if report is None:
             self.violate(where, f"no reload report within {REPORT_TIMEOUT:.0f} s")
             return
@@ -512,12 +533,18 @@ class Driver:
         # Every save is accounted for: one written file is one save; a deletion, a directory
         # or a symlink put in its place are changes without a save.
         saves = 0 if isinstance(data, (Deleted, Directory, SymlinkLoop)) else 1
+        if isinstance(data, Burst):
+            saves = report["saves"]  # checked by wait_burst
         if report["saves"] != saves:
             self.violate(where, f"the report counts {report['saves']} saves, expected {saves}")
         if outcome == "applied":
             self.check_applied(where, mod, before, report, expect)
+            self.loaded[module] = expect.model
         else:
             self.check_untouched(where, mod, before, report, expect)
+            # Nothing ran: held references still run the code of the last load.
+            for p in CHECKS[module](self, mod, self.loaded[module]):
+                self.violate(where, f"after the failed reload: {p}")
         for other, snapshot in sys_before.items():
             if not same_namespace(vars(self.mods[other]), snapshot):
                 self.violate(where, f"{other} changed although only {module} was edited")
@@ -526,7 +553,7 @@ class Driver:
         # Extra batches for the same save (a deleted file, a rename) end in the same outcome.
         self.settle(where, outcome)
 
-    def wait_report(self, module):
+    def wait_report(self, module, where):
         deadline = time.monotonic() + REPORT_TIMEOUT
         while True:
             left = deadline - time.monotonic()
@@ -539,6 +566,27 @@ class Driver:
             if report["module"] == module:
                 return report
             self.extra_reports += 1
+            self.violate(where, f"a reload of {report['module']}, which was not edited")
+
+    def wait_burst(self, where, module, saves):
+        """The reports of a burst until they account for its saves; returns the last one."""
+        got, last = 0, None
+        while got < saves:
+            report = self.wait_report(module, where)
+            if report is None:
+                self.violate(where, f"reports account for {got} of {saves} saves")
+                return last
+            self.bursts[0] += 1
+            if report["outcome"] != "applied":
+                self.violate(where, f"a reload of the burst ended {report['outcome']}: "
+                                    f"{report.get('error')}")
+            got += report["saves"]
+            last = report
+        self.bursts[1] += 1
+        self.bursts[2] += saves
+        if got != saves:
+            self.violate(where, f"reports count {got} saves for a burst of {saves}")
+        return last
 
     def settle(self, where, outcome):
         time.sleep(0.06)
@@ -617,13 +665,22 @@ class Driver:
             self.violate(where, f"the game loop raised: {errors[0]}")
 
     def check_memory(self, warm):
+        """Memory in use (Python's object blocks, and malloc's in-use bytes, mapped chunks
+        included) must not grow from a third of the run to its end; RSS, which also holds freed memory the allocator keeps (the 20 MB
+        files leave some), gets a looser bound."""
         if len(self.rss) < 2:
             return
-        base = next(r for n, r in self.rss if n == warm)
-        end = self.rss[-1][1]
-        if end - base > self.args.rss_growth:
-            self.violate("memory", f"RSS grew from {base:.0f} MiB after {warm} edits to "
-                                   f"{end:.0f} MiB (limit +{self.args.rss_growth} MiB)")
+        _, rss0, heap0, blocks0 = next(s for s in self.rss if s[0] == warm)
+        _, rss1, heap1, blocks1 = self.rss[-1]
+        if blocks1 - blocks0 > self.args.block_growth:
+            self.violate("memory", f"Python's allocated blocks grew from {blocks0} after {warm} "
+                                   f"edits to {blocks1} (limit +{self.args.block_growth})")
+        if heap0 is not None and heap1 - heap0 > self.args.heap_growth:
+            self.violate("memory", f"memory in use grew from {heap0:.1f} MiB after {warm} edits "
+                                   f"to {heap1:.1f} MiB (limit +{self.args.heap_growth} MiB)")
+        if rss1 - rss0 > self.args.rss_growth:
+            self.violate("memory", f"RSS grew from {rss0:.0f} MiB after {warm} edits to "
+                                   f"{rss1:.0f} MiB (limit +{self.args.rss_growth} MiB)")
 
     def restore_all(self):
         for module in MODULES:
@@ -638,7 +695,7 @@ class Driver:
             self.model.rev += 1
             text, _ = RENDER[module](self.model)
             write(path, text, atomic=False)
-            report = self.wait_report(module)
+            report = self.wait_report(module, "final restore")
             if report is None or report["outcome"] != "applied":
                 self.violate("final restore", f"{module}: {report and report['outcome']}")
 
@@ -733,11 +790,22 @@ def check_world(d, mod, m):
 
 
 CHECKS = {"soak_balance": check_balance, "soak_units": check_units, "soak_world": check_world}
-VALID = ["body", "constant", "table", "closure", "shifter", "method", "class", "decorator",
-         "enum", "dataclass", "attack", "spawn", "tick"]
+EDITS_OF = {
+    "body": "soak_balance", "constant": "soak_balance", "table": "soak_balance",
+    "closure": "soak_balance", "shifter": "soak_balance",
+    "method": "soak_units", "class": "soak_units", "decorator": "soak_units",
+    "enum": "soak_units", "dataclass": "soak_units", "attack": "soak_units",
+    "spawn": "soak_world", "tick": "soak_world",
+}
+VALID = [*EDITS_OF, "burst"]
 BROKEN = ["syntax", "raise", "removed_name", "closure_shape", "base_class"]
 HOSTILE = ["non_utf8", "empty", "nul", "huge", "deleted", "directory", "symlink_loop",
            "no_permission"]
+
+
+class Burst:
+    def __init__(self, texts):
+        self.texts = texts
 
 
 class Hostile:
@@ -791,6 +859,24 @@ class NoPermission(Hostile):
         os.chmod(self.path, 0)
 
 
+def heap_mib():
+    """Bytes malloc has handed out and not got back (glibc's mallinfo2), in MiB; None elsewhere."""
+    try:
+        import ctypes
+
+        class MallInfo2(ctypes.Structure):
+            _fields_ = [(name, ctypes.c_size_t) for name in (
+                "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+                "uordblks", "fordblks", "keepcost")]
+
+        libc = ctypes.CDLL(None)
+        libc.mallinfo2.restype = MallInfo2
+        info = libc.mallinfo2()
+    except (OSError, AttributeError):
+        return None
+    return (info.uordblks + info.hblkhd) / (1024 * 1024)
+
+
 def rss_mib():
     with open("/proc/self/statm") as f:
         pages = int(f.read().split()[1])
@@ -801,9 +887,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--edits", type=int, default=300)
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--rss-growth", type=int, default=64,
+    parser.add_argument("--block-growth", type=int, default=20000,
+                        help="Python memory blocks (sys.getallocatedblocks) the run may gain "
+                             "from a third of it to its end (default 20000)")
+    parser.add_argument("--heap-growth", type=int, default=16,
+                        help="MiB the memory in use may grow from a third of the run to its "
+                             "end (default 16)")
+    parser.add_argument("--rss-growth", type=int, default=128,
                         help="MiB the RSS may grow from a third of the run to its end "
-                             "(default 64: a few copies of the 20 MB file)")
+                             "(default 128: the allocator keeps freed copies of the 20 MB file)")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     if args.seed is None:
@@ -842,10 +934,13 @@ def main():
     counts = ", ".join(f"{k} {v}" for k, v in sorted(driver.counts.items()))
     outcomes = ", ".join(f"{k} {v}" for k, v in sorted(driver.outcomes.items()))
     step = max(1, len(driver.rss) // 12)
-    rss = ", ".join(f"{n}:{r:.0f}" for n, r in driver.rss[::step] + driver.rss[-1:])
+    rss = ", ".join(f"{n}:{r:.0f}/{h or 0:.1f}/{b}" for n, r, h, b in
+                    driver.rss[::step] + driver.rss[-1:])
     print(f"soak: edits: {counts}", flush=True)
-    print(f"soak: reload outcomes: {outcomes}; extra reloads of a save: {driver.extra_reports}")
-    print(f"soak: game ticks {game.ticks}; RSS MiB by edit {rss}")
+    print(f"soak: reload outcomes: {outcomes}; extra reloads of a save: {driver.extra_reports}; "
+          f"{driver.bursts[1]} bursts of {driver.bursts[2]} saves made {driver.bursts[0]} reloads")
+    print(f"soak: game ticks {game.ticks}; by edit, RSS MiB/malloc in use MiB/Python blocks: "
+          f"{rss}")
     print(f"soak: {args.edits} edits in {result.get('seconds', 0):.0f} s, "
           f"{len(driver.violations)} violations, seed {args.seed}", flush=True)
     if driver.violations:

@@ -58,6 +58,33 @@ const DATACLASS_MACHINERY: [&str; 3] = [
     "__match_args__",
 ];
 
+/// Puts a module's old mapping back when dropped armed: on an early return, an error or a panic
+/// unwinding between emptying the dict and a finished merge.
+struct RestoreOnExit<'a, 'py> {
+    dict: &'a Bound<'py, PyDict>,
+    old: &'a Bound<'py, PyDict>,
+    armed: bool,
+}
+
+impl RestoreOnExit<'_, '_> {
+    /// Restores now (once); later drops do nothing.
+    fn restore_now(&mut self) -> PyResult<()> {
+        if !self.armed {
+            return Ok(());
+        }
+        self.armed = false;
+        self.dict.clear();
+        self.dict.update(self.old.as_mapping())
+    }
+}
+
+impl Drop for RestoreOnExit<'_, '_> {
+    fn drop(&mut self) {
+        // Nothing better to do with a failure here than to leave what could be restored.
+        let _ = self.restore_now();
+    }
+}
+
 /// True when the module has names of its own (not only the import machinery's dunders).
 fn defines_names(module: &Bound<'_, PyModule>) -> bool {
     module.dict().keys().iter().any(|k| {
@@ -134,7 +161,10 @@ fn reload_unguarded(
         report
     };
 
-    // 1. Read, decode and compile, never through the .pyc cache.
+    // 1. Read, decode and compile, never through the .pyc cache. The modification time is
+    // taken first: a save landing during the reload then leaves the file newer than the record,
+    // so it is seen as a change (never lost).
+    let mtime_read = tracker::mtime(&path);
     let data = match tracker::read_source(&path) {
         Ok(d) => d,
         Err(e) => {
@@ -195,13 +225,14 @@ fn reload_unguarded(
     } else {
         dict.clone()
     };
-    let restore = || -> PyResult<()> {
-        if !opts.dry_run {
-            dict.clear();
-            dict.update(old_ns.as_mapping())?;
-        }
-        Ok(())
+    // From the moment the dict is emptied, every way out that is not a finished merge (an
+    // early return, an error, a panic unwinding) puts the old mapping back.
+    let mut guard = RestoreOnExit {
+        dict: &dict,
+        old: &old_ns,
+        armed: !opts.dry_run,
     };
+    let mut restore = || -> PyResult<()> { guard.restore_now() };
     if !opts.dry_run {
         target.clear();
     }
@@ -232,6 +263,7 @@ fn reload_unguarded(
     let mut m = Merge::new(py, name, record.as_deref(), &text, opts);
 
     // Pass 1: class compatibility, before anything is changed.
+    crate::fault::hit(crate::fault::Site::Classes);
     m.map_classes(&old_ns, &new_ns).map_err(internal)?;
     if !m.incompatible.is_empty() && !opts.replace_incompatible {
         restore().map_err(internal)?;
@@ -294,6 +326,9 @@ fn reload_unguarded(
             )));
         }
     }
+    // The merge is done: the module keeps its new state whatever happens next.
+    drop(restore);
+    guard.armed = false;
     report.changes = std::mem::take(&mut m.changes);
     if !opts.dry_run {
         report.stale_refs = m.stale_refs(name);
@@ -303,7 +338,7 @@ fn reload_unguarded(
         };
         tracker::store(TrackedModule {
             name: name.to_string(),
-            mtime: tracker::mtime(&path),
+            mtime: mtime_read,
             path,
             source: Some(Arc::from(text)),
             baseline: Some(baseline),

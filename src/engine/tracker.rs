@@ -58,9 +58,30 @@ impl TrackedModule {
 }
 
 /// Reads a source file's bytes; refuses what is not a regular file (a directory, a FIFO that
-/// would block the reader forever, a device) with an error that says so.
+/// would block the reader forever, a device) with an error that says so. The file is opened
+/// without blocking and checked through the open handle, so a FIFO swapped in between cannot
+/// hang the reader.
 pub fn read_source(path: &Path) -> std::io::Result<Vec<u8>> {
-    let meta = std::fs::metadata(path)?;
+    use std::io::Read;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let mut file = match options.open(path) {
+        Ok(f) => f,
+        // Opening a directory for reading fails on some platforms: say what it is.
+        Err(e) if path.is_dir() => {
+            return Err(std::io::Error::new(
+                e.kind(),
+                format!("{} is a directory", path.display()),
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
     if !meta.is_file() {
         let what = if meta.is_dir() {
             "a directory"
@@ -72,7 +93,9 @@ pub fn read_source(path: &Path) -> std::io::Result<Vec<u8>> {
             format!("{} is {what}", path.display()),
         ));
     }
-    std::fs::read(path)
+    let mut data = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.read_to_end(&mut data)?;
+    Ok(data)
 }
 
 static TRACKED: Mutex<BTreeMap<String, Arc<TrackedModule>>> = Mutex::new(BTreeMap::new());

@@ -296,13 +296,18 @@ fn handle(
         }
         Command::FilesChanged(files) => {
             // Saves that arrived while the last reload ran are taken together: one reload
-            // per module, in the order of their first save, each counting its saves.
+            // per module, in the order of their first save, each counting its saves. Taking
+            // stops at the first other command, which keeps its place in line.
             let mut saves = SaveCount::default();
             saves.add(&files);
-            while let Ok(next) = commands.try_recv() {
-                match next {
-                    Command::FilesChanged(more) => saves.add(&more),
-                    other => deferred.push_back(other),
+            if deferred.is_empty() {
+                while let Ok(next) = commands.try_recv() {
+                    if let Command::FilesChanged(more) = next {
+                        saves.add(&more);
+                    } else {
+                        deferred.push_back(next);
+                        break;
+                    }
                 }
             }
             let modules = changed_modules(&saves.paths());
