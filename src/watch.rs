@@ -138,12 +138,11 @@ impl Coalescer {
             kind != RawKind::RenamedTo || tracker.is_none_or(|t| self.first_sight(t, at));
         let mut any = false;
         for (i, p) in paths.iter().enumerate().filter(|(_, p)| is_source(p)) {
-            let index = match self.pending.iter().position(|(q, _)| q == p) {
-                Some(i) => i,
-                None => {
-                    self.pending.push((p.clone(), 0));
-                    self.pending.len() - 1
-                }
+            let index = if let Some(i) = self.pending.iter().position(|(q, _)| q == p) {
+                i
+            } else {
+                self.pending.push((p.clone(), 0));
+                self.pending.len() - 1
             };
             let count = &mut self.pending[index].1;
             let saved = match kind {

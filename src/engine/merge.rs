@@ -327,7 +327,6 @@ fn reload_unguarded(
         }
     }
     // The merge is done: the module keeps its new state whatever happens next.
-    drop(restore);
     guard.armed = false;
     report.changes = std::mem::take(&mut m.changes);
     if !opts.dry_run {
