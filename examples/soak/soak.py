@@ -19,6 +19,7 @@ The edit sequence depends only on --seed; a failing run prints the command that 
 
 import argparse
 import dataclasses
+import gc
 import os
 import queue
 import random
@@ -488,16 +489,24 @@ class Driver:
             if self.rng.random() < 0.02:
                 self.game.safepoints = not self.game.safepoints
             self.edit(n, key, module, data, expect)
+            if self.args.growth and n == warm:
+                self.types_at_warm = type_counts()
             if n == warm or n % 50 == 0 or n == self.args.edits:
-                self.rss.append((n, rss_mib(), heap_mib(), sys.getallocatedblocks()))
+                self.rss.append(memory_sample(n))
             if self.args.verbose or n % 500 == 0:
                 print(f"soak: {n}/{self.args.edits} edits, {len(self.violations)} violations, "
                       f"{time.monotonic() - start:.0f} s", flush=True)
         # Leave the files valid, so the last state is a clean one (no 20 MB source held).
         self.restore_all()
-        self.rss.append((self.args.edits, rss_mib(), heap_mib(), sys.getallocatedblocks()))
+        self.rss.append(memory_sample(self.args.edits))
         swapscope.off_reload(self.reports.put)
         self.check_memory(warm)
+        if self.args.growth:
+            now = type_counts()
+            grown = sorted(((now[t] - self.types_at_warm.get(t, 0), t) for t in now),
+                           reverse=True)[:12]
+            print("soak: objects gained since the warm-up, by type: "
+                  + ", ".join(f"{t} +{d}" for d, t in grown if d > 0), flush=True)
         return time.monotonic() - start
 
     def edit(self, n, key, module, data, expect):
@@ -877,6 +886,21 @@ class NoPermission(Hostile):
         os.chmod(self.path, 0)
 
 
+def memory_sample(n):
+    # Garbage cycles (every class is in one) wait for the collector: count what is alive.
+    gc.collect()
+    return n, rss_mib(), heap_mib(), sys.getallocatedblocks()
+
+
+def type_counts():
+    gc.collect()
+    counts = {}
+    for o in gc.get_objects():
+        name = type(o).__qualname__
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
 def heap_mib():
     """Bytes malloc has handed out and not got back (glibc's mallinfo2), in MiB; None elsewhere."""
     try:
@@ -905,9 +929,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--edits", type=int, default=300)
     parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--block-growth", type=int, default=20000,
+    parser.add_argument("--block-growth", type=int, default=5000,
                         help="Python memory blocks (sys.getallocatedblocks) the run may gain "
-                             "from a third of it to its end (default 20000)")
+                             "from a third of it to its end (default 5000)")
     parser.add_argument("--heap-growth", type=int, default=16,
                         help="MiB the memory in use may grow from a third of the run to its "
                              "end (default 16)")
@@ -915,6 +939,8 @@ def main():
                         help="MiB the RSS may grow from a third of the run to its end "
                              "(default 128: the allocator keeps freed copies of the 20 MB file)")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--growth", action="store_true",
+                        help="print which object types grew after the warm-up")
     args = parser.parse_args()
     if args.seed is None:
         args.seed = random.SystemRandom().randrange(1 << 32)
