@@ -74,7 +74,8 @@ pub fn run(opts: &Options) -> Result<i32, String> {
             | Event::AutoReload(_)
             | Event::Attributes { .. }
             | Event::Policy { .. }
-            | Event::ReloadSources { .. } => {}
+            | Event::ReloadSources { .. }
+            | Event::SavesApplied { .. } => {}
         }
     }
     Err(match last_problem {

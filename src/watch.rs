@@ -90,9 +90,11 @@ pub struct Coalescer {
     /// Rename cookies already counted: one rename arrives as `To` and again as `Both`.
     /// Kept for `RENAME_MEMORY`, across batches: the pair can straddle a release.
     renames: Vec<(usize, Instant)>,
-    /// Files modified and not closed since: a save still being written (held back, up to
-    /// `max_wait`, so a slow write of a big file is not reloaded half-way).
-    writing: std::collections::BTreeSet<PathBuf>,
+    /// Files modified and not closed since, with the time of their last modification: a save
+    /// still being written (held back, up to `max_wait`, so a slow write of a big file is not
+    /// reloaded half-way). Kept across batches; an entry older than `max_wait` is forgotten (a
+    /// close that never comes).
+    writing: Vec<(PathBuf, Instant)>,
     /// Whether the platform reports closes after writing at all (inotify does); only then is a
     /// file without its close held back.
     closes_seen: bool,
@@ -107,7 +109,7 @@ impl Coalescer {
             max_wait: MAX_WAIT.max(quiet),
             pending: Vec::new(),
             renames: Vec::new(),
-            writing: std::collections::BTreeSet::new(),
+            writing: Vec::new(),
             closes_seen: false,
             first: None,
             last: None,
@@ -152,10 +154,11 @@ impl Coalescer {
             };
             match kind {
                 RawKind::Modify => {
-                    self.writing.insert(p.clone());
+                    self.writing.retain(|(q, _)| q != p);
+                    self.writing.push((p.clone(), at));
                 }
                 RawKind::ClosedWrite | RawKind::RenamedTo | RawKind::Remove | RawKind::Rename => {
-                    self.writing.remove(p);
+                    self.writing.retain(|(q, _)| q != p);
                 }
                 RawKind::Create | RawKind::Other => {}
             }
@@ -181,11 +184,28 @@ impl Coalescer {
         true
     }
 
+    /// A coalescer for this platform: on Linux, inotify reports closes after writing from the
+    /// start, so a file being written is held back from the first save on.
+    pub fn for_platform(quiet: Duration) -> Self {
+        let mut c = Coalescer::new(quiet);
+        c.closes_seen = cfg!(target_os = "linux");
+        c
+    }
+
+    /// The files modified and not closed since, with their last modification (see `writing`).
+    pub fn writing(&self) -> &[(PathBuf, Instant)] {
+        &self.writing
+    }
+
     /// When the pending batch will be ready, if there is one.
     pub fn deadline(&self) -> Option<Instant> {
         let quiet = self.last? + self.quiet;
         let longest = self.first.map_or(quiet, |f| f + self.max_wait);
-        if self.closes_seen && !self.writing.is_empty() {
+        let pending_written = self
+            .writing
+            .iter()
+            .any(|(w, _)| self.pending.iter().any(|(p, _)| p == w));
+        if self.closes_seen && pending_written {
             return Some(longest.max(quiet));
         }
         Some(quiet.min(longest))
@@ -200,13 +220,42 @@ impl Coalescer {
         }
         self.last = None;
         self.first = None;
-        self.writing.clear();
+        let max_wait = self.max_wait;
+        self.writing
+            .retain(|(_, since)| now.saturating_duration_since(*since) < max_wait);
         let batch: Vec<ChangedFile> = std::mem::take(&mut self.pending)
             .into_iter()
             .map(|(path, saves)| ChangedFile { path, saves })
             .collect();
         (!batch.is_empty()).then_some(batch)
     }
+}
+
+/// The files a watcher currently sees being written (modified, not yet closed; with the time of
+/// the last modification), shared with whoever is about to read one.
+pub type WritingFiles = std::sync::Arc<std::sync::Mutex<Vec<(PathBuf, Instant)>>>;
+
+/// Waits while `path` is being written (as the watcher sees it), at most `limit`; returns
+/// whether it had to wait. Reloads call it before reading a file, so a save still being written
+/// is not read half-way.
+pub fn wait_until_written(writing: &WritingFiles, path: &Path, limit: Duration) -> bool {
+    let real = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let target = real(path);
+    let busy = || {
+        writing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            // A close that never came (a writer holding the file open) stops counting.
+            .any(|(p, since)| since.elapsed() < MAX_WAIT && real(p) == target)
+    };
+    let deadline = Instant::now() + limit;
+    let mut waited = false;
+    while busy() && Instant::now() < deadline {
+        waited = true;
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    waited
 }
 
 /// Why watching could not start.
@@ -232,6 +281,7 @@ pub struct FolderWatcher {
 /// files and `on_problem` with errors (a folder that disappeared, ...).
 pub fn watch(
     folders: &[PathBuf],
+    writing: WritingFiles,
     on_change: impl Fn(Vec<ChangedFile>) + Send + 'static,
     on_problem: impl Fn(String) + Send + 'static,
 ) -> Result<FolderWatcher, WatchError> {
@@ -253,7 +303,7 @@ pub fn watch(
     std::thread::Builder::new()
         .name("swapscope-watch".into())
         .spawn(move || {
-            let mut coalescer = Coalescer::new(QUIET);
+            let mut coalescer = Coalescer::for_platform(QUIET);
             loop {
                 let timeout = coalescer.deadline().map_or(Duration::from_hours(1), |d| d.saturating_duration_since(Instant::now()));
                 match rx.recv_timeout(timeout) {
@@ -271,6 +321,10 @@ pub fn watch(
                 }
                 if let Some(batch) = coalescer.ready(Instant::now()) {
                     on_change(batch);
+                }
+                let mut shared = writing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                if shared.as_slice() != coalescer.writing() {
+                    *shared = coalescer.writing().to_vec();
                 }
             }
         })
@@ -471,6 +525,7 @@ mod tests {
         let (tx, rx) = bounded(16);
         let _w = watch(
             &[dir.path().to_path_buf()],
+            WritingFiles::default(),
             move |b| {
                 tx.send(b).ok();
             },

@@ -949,8 +949,21 @@ fn hundred_saves_in_a_second_are_coalesced_applied_in_order_and_all_counted() {
         "{seen:?}\n{}",
         s.story()
     );
+    // Saves that landed while a reload ran (which read their text) come as SavesApplied.
+    let late: u32 = s
+        .log
+        .iter()
+        .filter_map(|e| match e {
+            Event::SavesApplied { module: m, saves } if m.0 == module => Some(*saves),
+            _ => None,
+        })
+        .sum();
     let saves: u32 = reports.iter().map(|r| r.saves).sum();
-    assert_eq!(saves, 100, "every save is counted once: {seen:?}");
+    assert_eq!(
+        saves + late,
+        100,
+        "every save is counted once: {seen:?} + {late} applied late"
+    );
     assert!(
         reports.len() < 50,
         "100 saves in {burst:?} made {} reloads: not coalesced",
@@ -978,4 +991,52 @@ fn hundred_saves_in_a_second_are_coalesced_applied_in_order_and_all_counted() {
     let counts: Vec<u32> = s.steps().iter().map(|(_, c)| *c).collect();
     assert!(counts.windows(2).all(|w| w[1] == w[0] + 1), "{counts:?}");
     assert_eq!(s.stop(), 0, "{}", s.story());
+}
+
+#[test]
+fn a_reload_waits_for_a_save_still_being_written() {
+    use std::io::Write;
+    let module = "rt_halfway_counter";
+    let mut s = Session::start(
+        &[
+            (&format!("{module}.py"), &counter_module("v1")),
+            ("rt_halfway_main.py", &looping_script(module, false)),
+        ],
+        "rt_halfway_main.py",
+        Config {
+            watch_files: true,
+            ..captured()
+        },
+    );
+    s.wait_stdout("v1 count=3\n", LONG);
+    if !s.log.iter().any(|e| matches!(e, Event::Policy { .. })) {
+        s.wait_for("Policy", LONG, |e| matches!(e, Event::Policy { .. }));
+    }
+    // A slow writer: the first half of the new source (valid Python without `step`), then the
+    // rest later, and only then the close. A reload requested in between must not apply the
+    // first half (which would remove `step` and break the script).
+    let text = counter_module("v2");
+    let cut = text.find("def step").expect("step in the source");
+    let mut file = std::fs::File::create(s.path(&format!("{module}.py"))).expect("open");
+    file.write_all(&text.as_bytes()[..cut]).expect("first half");
+    file.flush().expect("flush");
+    std::thread::sleep(Duration::from_millis(60));
+    s.send(reload_cmd(module));
+    std::thread::sleep(Duration::from_millis(120));
+    file.write_all(&text.as_bytes()[cut..])
+        .expect("second half");
+    drop(file);
+    let report = s.wait_report(module, LONG);
+    assert_eq!(report.outcome, Outcome::Applied, "{}", s.story());
+    assert!(
+        !report
+            .changes
+            .iter()
+            .any(|c| c.name == "step" && c.action != swapscope::engine::Action::CodeSwapped),
+        "step was swapped in place, not removed: {:?}",
+        report.changes
+    );
+    s.wait_stdout("v2 count=", LONG);
+    assert_eq!(s.stop(), 0, "{}", s.story());
+    assert_switched_keeping_count(&s.steps(), "v1", "v2", 1);
 }

@@ -142,4 +142,10 @@ pub enum Event {
     /// The worker thread crashed (a bug in swapscope): no more events will come and commands go
     /// nowhere. The reason is for the user.
     WorkerDied(String),
+    /// Saves of a module's file whose text its last reload had already read (they landed while
+    /// that reload waited or ran): they belong to that reload (the history adds them to it).
+    SavesApplied {
+        module: ModuleName,
+        saves: u32,
+    },
 }

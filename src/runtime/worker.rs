@@ -99,6 +99,8 @@ struct Safepoints {
     last_call: AtomicU64,
     epoch: Instant,
     next_id: AtomicU64,
+    /// Files the watcher sees being written: a reload waits for them (see `run_reload`).
+    writing: crate::watch::WritingFiles,
 }
 
 impl Safepoints {
@@ -108,6 +110,7 @@ impl Safepoints {
             last_call: AtomicU64::new(0),
             epoch: Instant::now(),
             next_id: AtomicU64::new(1),
+            writing: crate::watch::WritingFiles::default(),
         }
     }
 
@@ -130,6 +133,14 @@ impl Safepoints {
     fn mark(&self) {
         self.last_call
             .store(self.now_ms().max(1), Ordering::Relaxed);
+    }
+
+    fn anything_being_written(&self) -> bool {
+        !self
+            .writing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_empty()
     }
 
     fn take(&self, id: u64) -> Option<Job> {
@@ -208,7 +219,7 @@ fn worker_main(config: &Config, commands: &Receiver<Command>, own: &Sender<Comma
     // Watching and the policy come first: a save made as the script starts is not missed.
     // The watcher is kept alive for as long as the worker runs.
     let _watcher = if config.watch_files {
-        start_watcher(config, own, sink)
+        start_watcher(config, own, sink, &safepoints.writing)
     } else {
         None
     };
@@ -311,6 +322,12 @@ fn handle(
                 }
             }
             let modules = changed_modules(&saves.paths());
+            for module in modules_for(&saves.paths()) {
+                let n = saves.of(&module.0);
+                if n > 0 && !modules.contains(&module) {
+                    sink.send(Event::SavesApplied { module, saves: n });
+                }
+            }
             if modules.is_empty() {
                 return;
             }
@@ -368,11 +385,13 @@ fn start_watcher(
     config: &Config,
     commands: &Sender<Command>,
     sink: &Sink,
+    writing: &crate::watch::WritingFiles,
 ) -> Option<crate::watch::FolderWatcher> {
     let tx = commands.clone();
     let problems = sink.clone();
     match crate::watch::watch(
         &config.roots(),
+        Arc::clone(writing),
         move |files| {
             tx.send(Command::FilesChanged(files)).ok();
         },
@@ -471,17 +490,32 @@ fn reload(safepoints: &Arc<Safepoints>, sink: &Sink, module: String, opts: Reloa
         }
         // The script stopped calling safepoint(): apply it here, unless it just started there.
         match safepoints.take(id) {
-            Some(job) => run_job(sink, &job.module, &job.opts),
+            Some(job) => run_job(safepoints, sink, &job.module, &job.opts),
             None => {
                 done_rx.recv().ok();
             }
         }
         return;
     }
-    run_job(sink, &module, &opts);
+    run_job(safepoints, sink, &module, &opts);
 }
 
-fn run_job(sink: &Sink, module: &str, opts: &ReloadOptions) {
+/// How long a reload waits for a save still being written to its file: the watcher's longest
+/// hold, and a little.
+const WRITE_WAIT: Duration = Duration::from_millis(400);
+
+/// Waits (without the GIL) while the module's file is being written, so a reload that runs
+/// later than the save it was queued for (at a safe point) does not read the next save half-way.
+fn wait_for_save(writing: &crate::watch::WritingFiles, module: &str) {
+    if let Some(tracked) = tracker::get(module) {
+        crate::watch::wait_until_written(writing, &tracked.path, WRITE_WAIT);
+    }
+}
+
+fn run_job(safepoints: &Safepoints, sink: &Sink, module: &str, opts: &ReloadOptions) {
+    if !opts.dry_run {
+        wait_for_save(&safepoints.writing, module);
+    }
     // The report itself reaches the sink through the report hook.
     let result = Python::attach(|py| python_api::reload_and_notify(py, module, opts));
     if let Err(e) = result {
@@ -648,6 +682,9 @@ fn run_safepoint(py: Python<'_>, safepoints: &Safepoints, sink: &Sink) -> usize 
         let Some(job) = safepoints.queue().pop_front() else {
             break;
         };
+        if safepoints.anything_being_written() {
+            py.detach(|| wait_for_save(&safepoints.writing, &job.module));
+        }
         if let Err(e) = python_api::reload_and_notify(py, &job.module, &job.opts) {
             sink.send(Event::ReloadRefused {
                 module: ModuleName(job.module.clone()),

@@ -183,6 +183,16 @@ impl UiState {
             Event::Output { stream, text } => self.push_output(stream, &text),
             Event::ScriptExited { code } => self.script_state = ScriptState::Exited(code),
             Event::Problem(text) => self.notify(text),
+            Event::SavesApplied { module, saves } => {
+                if let Some(h) = self
+                    .history
+                    .iter_mut()
+                    .rev()
+                    .find(|h| h.report.module == module.0)
+                {
+                    h.report.saves += saves;
+                }
+            }
             Event::WorkerDied(reason) => {
                 self.notify(reason);
                 self.worker_died();
@@ -325,6 +335,22 @@ mod tests {
             changes: Vec::new(),
             stale_refs: Vec::new(),
         }
+    }
+
+    #[test]
+    fn saves_applied_late_are_added_to_the_modules_last_reload() {
+        let mut s = UiState::default();
+        s.apply(Event::ReloadFinished(report(1)));
+        let mut other = report(2);
+        other.module = "players".into();
+        s.apply(Event::ReloadFinished(other));
+        s.apply(Event::SavesApplied {
+            module: crate::runtime::ModuleName("balance".into()),
+            saves: 2,
+        });
+        assert_eq!(s.history[0].report.saves, 3);
+        assert_eq!(s.history[1].report.saves, 1);
+        assert!(s.history[0].report.summary().contains("(3 saves)"));
     }
 
     #[test]
