@@ -429,18 +429,15 @@ class Driver:
             name = "empty"
         good, _ = RENDER[module](m)
         path = path_of(module)
-        if name == "non_utf8":
+        if name in ("non_utf8", "nul"):
+            # A bad line at a random place: the error must name exactly that line.
+            bad = b"# caf\xe9 \xff\n" if name == "non_utf8" else b"x = 1\x00\n"
             lines = good.splitlines(keepends=True)
             i = self.rng.randrange(1, len(lines))
-            data = "".join(lines[:i]).encode() + b"# caf\xe9 \xff\n" + "".join(lines[i:]).encode()
+            data = "".join(lines[:i]).encode() + bad + "".join(lines[i:]).encode()
             return module, data, Expect(module, "failed", line=i + 1)
         if name == "empty":
             return module, b"", Expect(module, "failed", line=1)
-        if name == "nul":
-            lines = good.splitlines(keepends=True)
-            i = self.rng.randrange(1, len(lines))
-            data = "".join(lines[:i]).encode() + b"x = 1\x00\n" + "".join(lines[i:]).encode()
-            return module, data, Expect(module, "failed", line=i + 1)
         if name == "huge":
             # A valid module with 20 MB of comments: reloaded like any other.
             m2 = m.copy()
