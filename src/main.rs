@@ -68,7 +68,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         None => swapscope::demo::script().map_err(anyhow::Error::msg)?,
     };
     let args: Vec<String> = command.collect();
-    check_script(&script)?;
+    swapscope::runtime::check_script(&script).map_err(anyhow::Error::msg)?;
     for dir in &cli.watch {
         if !dir.is_dir() {
             anyhow::bail!("cannot watch {}: not a folder", dir.display());
@@ -90,28 +90,6 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         return swapscope::headless::run(&opts).map_err(anyhow::Error::msg);
     }
     open_window(config)
-}
-
-/// A script python could run: exists, is a regular file, can be read.
-fn check_script(script: &std::path::Path) -> anyhow::Result<()> {
-    let shown = script.display();
-    match std::fs::metadata(script) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            anyhow::bail!("cannot run {shown}: no such file")
-        }
-        Err(e) => anyhow::bail!("cannot run {shown}: {e}"),
-        Ok(m) if m.is_dir() => {
-            anyhow::bail!("cannot run {shown}: it is a directory; give a Python script")
-        }
-        // Opening a FIFO to check it would block until someone writes to it.
-        Ok(m) if !m.is_file() => {
-            anyhow::bail!("cannot run {shown}: not a regular file; give a Python script")
-        }
-        Ok(_) => {}
-    }
-    std::fs::File::open(script)
-        .map(drop)
-        .map_err(|e| anyhow::anyhow!("cannot run {shown}: cannot read it: {e}"))
 }
 
 #[cfg(feature = "gui")]

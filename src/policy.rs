@@ -215,6 +215,10 @@ impl PolicyFile {
     /// (no `a/b.py` nor `a/b/__init__.py` for `[a.b]`): a typo or a renamed module. The entries
     /// stay in the file (and are saved back with it); they apply to nothing.
     pub fn unknown_modules(&self, roots: &[PathBuf]) -> Vec<String> {
+        if self.error.is_some() {
+            // Its error is reported already, and none of its entries apply.
+            return Vec::new();
+        }
         let text = std::fs::read_to_string(&self.path).unwrap_or_default();
         let mut out = Vec::new();
         for (i, raw) in text.lines().enumerate() {

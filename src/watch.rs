@@ -84,8 +84,7 @@ impl From<PathBuf> for ChangedFile {
 pub struct Coalescer {
     quiet: Duration,
     max_wait: Duration,
-    /// Path → saves seen.
-    /// In the order the files first changed.
+    /// Path → saves seen, in the order the files first changed.
     pending: Vec<(PathBuf, u32)>,
     /// Rename cookies already counted: one rename arrives as `To` and again as `Both`.
     /// Kept for `RENAME_MEMORY`, across batches: the pair can straddle a release.
@@ -393,7 +392,7 @@ mod tests {
                 Some(vec![("/p/b.py", 0), ("/p/a.py", 0)]),
             ),
             (
-                "three plain saves of one file: listed once per save",
+                "three plain saves of one file: counted three times",
                 vec![
                     (0, Modify, vec!["/p/a.py"]),
                     (1, ClosedWrite, vec!["/p/a.py"]),

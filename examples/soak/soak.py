@@ -280,7 +280,7 @@ class Expect:
     line: int | None = None
     replaced: tuple = ()
     needs_line: bool = True
-    model: Model | None = None  # the model the module now runs (applied) or still runs
+    model: Model | None = None  # what the module runs after an applied reload
 
 
 class Driver:

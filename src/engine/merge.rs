@@ -232,7 +232,6 @@ fn reload_unguarded(
         old: &old_ns,
         armed: !opts.dry_run,
     };
-    let mut restore = || -> PyResult<()> { guard.restore_now() };
     if !opts.dry_run {
         target.clear();
     }
@@ -241,7 +240,7 @@ fn reload_unguarded(
             .get_item(key)
             .and_then(|v| v.map_or(Ok(()), |v| target.set_item(key, v)));
         if let Err(e) = kept {
-            let _ = restore();
+            let _ = guard.restore_now();
             return Err(internal(e));
         }
     }
@@ -250,7 +249,7 @@ fn reload_unguarded(
         .and_then(|b| b.getattr(name!(b.py(), "exec")))
         .and_then(|exec| exec.call1((&code, &target)));
     if let Err(e) = executed {
-        restore().map_err(internal)?;
+        guard.restore_now().map_err(internal)?;
         report.outcome = Outcome::RolledBack;
         let mut info = describe(py, &e, &report.file);
         info.message = format!("the module body raised {}", info.message);
@@ -266,7 +265,7 @@ fn reload_unguarded(
     crate::fault::hit(crate::fault::Site::Classes);
     m.map_classes(&old_ns, &new_ns).map_err(internal)?;
     if !m.incompatible.is_empty() && !opts.replace_incompatible {
-        restore().map_err(internal)?;
+        guard.restore_now().map_err(internal)?;
         report.outcome = Outcome::Incompatible;
         let (qual, reason) = m.incompatible[0].clone();
         let others = m.incompatible.len() - 1;
@@ -313,11 +312,11 @@ fn reload_unguarded(
         Ok(Ok(())) => {}
         // The merge itself guards every attribute; reaching here is a bug in swapscope. Undo.
         Ok(Err(e)) => {
-            let _ = restore();
+            let _ = guard.restore_now();
             return Err(internal(e));
         }
         Err(panic) => {
-            let _ = restore();
+            let _ = guard.restore_now();
             return Err(EngineError::Internal(format!(
                 "swapscope panicked while merging {name} ({}); the module's namespace was \
                  restored, but functions and classes patched before the panic keep their new \

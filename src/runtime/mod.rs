@@ -7,4 +7,4 @@ mod protocol;
 mod worker;
 
 pub use protocol::{Command, Event, ModuleName, Stream};
-pub use worker::{Config, Runtime, Waker};
+pub use worker::{Config, Runtime, Waker, check_script};

@@ -99,7 +99,7 @@ struct Safepoints {
     last_call: AtomicU64,
     epoch: Instant,
     next_id: AtomicU64,
-    /// Files the watcher sees being written: a reload waits for them (see `run_reload`).
+    /// Files the watcher sees being written: a reload waits for them (see `wait_for_save`).
     writing: crate::watch::WritingFiles,
 }
 
@@ -321,10 +321,14 @@ fn handle(
                     }
                 }
             }
-            let modules = changed_modules(&saves.paths());
+            let mut modules = Vec::new();
             for module in modules_for(&saves.paths()) {
+                if tracker::get(&module.0).is_some_and(|t| t.changed_on_disk()) {
+                    modules.push(module);
+                    continue;
+                }
                 let n = saves.of(&module.0);
-                if n > 0 && !modules.contains(&module) {
+                if n > 0 {
                     sink.send(Event::SavesApplied { module, saves: n });
                 }
             }
@@ -442,8 +446,7 @@ impl SaveCount {
     }
 }
 
-/// The tracked modules whose source files are among `paths`.
-/// In the order of `paths`.
+/// The tracked modules whose source files are among `paths`, in the order of `paths`.
 pub(crate) fn modules_for(paths: &[PathBuf]) -> Vec<ModuleName> {
     let real = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
     let tracked: Vec<(PathBuf, String)> = tracker::all()
@@ -460,14 +463,6 @@ pub(crate) fn modules_for(paths: &[PathBuf]) -> Vec<ModuleName> {
         }
     }
     out
-}
-
-/// The tracked modules among `paths` whose file differs from their last loaded source.
-fn changed_modules(paths: &[PathBuf]) -> Vec<ModuleName> {
-    modules_for(paths)
-        .into_iter()
-        .filter(|m| tracker::get(&m.0).is_some_and(|t| t.changed_on_disk()))
-        .collect()
 }
 
 /// Runs a reload now, or hands it to the script's next safe point when the script has them.
@@ -551,6 +546,33 @@ fn send_policy(sink: &Sink, policy: &Mutex<PolicyFile>) {
     }
 }
 
+/// Whether `script` is something python could run: it exists, is a regular file and can be
+/// read. The error names it and says what is wrong.
+pub fn check_script(script: &Path) -> Result<(), String> {
+    let shown = script.display();
+    match std::fs::metadata(script) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!("cannot run {shown}: no such file"));
+        }
+        Err(e) => return Err(format!("cannot run {shown}: {e}")),
+        Ok(m) if m.is_dir() => {
+            return Err(format!(
+                "cannot run {shown}: it is a directory; give a Python script"
+            ));
+        }
+        // Opening a FIFO to check it would block until someone writes to it.
+        Ok(m) if !m.is_file() => {
+            return Err(format!(
+                "cannot run {shown}: not a regular file; give a Python script"
+            ));
+        }
+        Ok(_) => {}
+    }
+    std::fs::File::open(script)
+        .map(drop)
+        .map_err(|e| format!("cannot run {shown}: cannot read it: {e}"))
+}
+
 /// Starts the interpreter, the hooks and the script thread.
 fn start(
     config: &Config,
@@ -559,16 +581,7 @@ fn start(
     policy: &Arc<Mutex<PolicyFile>>,
 ) -> Result<Event, String> {
     let script = std::path::absolute(&config.script).unwrap_or_else(|_| config.script.clone());
-    if !script.is_file() {
-        return Err(if script.is_dir() {
-            format!(
-                "cannot run {}: it is a directory; give a Python script",
-                script.display()
-            )
-        } else {
-            format!("cannot run {}: no such file", script.display())
-        });
-    }
+    check_script(&script)?;
     let roots = config.roots();
     crate::interp::initialize();
     let report_sink = sink.clone();
