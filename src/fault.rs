@@ -3,7 +3,7 @@
 //! crash of the worker thread) and never take the app down silently.
 //!
 //! Armed from Rust (`arm`) or, for a whole process, with `SWAPSCOPE_INJECT_PANIC=<site>`
-//! (`merge`, `classes`, `worker-command`, `worker-thread`). Unarmed, `hit` is one atomic load.
+//! (`merge`, `classes`, `worker-command`, `worker-thread`, `import-hook`). Unarmed, `hit` is one atomic load.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -19,6 +19,8 @@ pub enum Site {
     WorkerCommand = 2,
     /// The worker thread itself, outside any command (as it starts the script).
     WorkerThread = 3,
+    /// The import hook, as it records a module the user's code just imported.
+    ImportHook = 5,
 }
 
 static ARMED: AtomicU8 = AtomicU8::new(0);
@@ -38,10 +40,11 @@ pub fn arm_from_env() -> Result<(), String> {
         "classes" => Site::Classes,
         "worker-command" => Site::WorkerCommand,
         "worker-thread" => Site::WorkerThread,
+        "import-hook" => Site::ImportHook,
         other => {
             return Err(format!(
                 "SWAPSCOPE_INJECT_PANIC={other:?} is not a fault site; use merge, \
-                 classes, worker-command or worker-thread"
+                 classes, worker-command, worker-thread or import-hook"
             ));
         }
     };

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::engine::Outcome;
+use crate::protocol::Outcome;
 use crate::runtime::{Config, Event, Runtime};
 
 /// Options of `--headless`.

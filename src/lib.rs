@@ -5,6 +5,7 @@ pub mod fault;
 pub mod headless;
 pub mod interp;
 pub mod policy;
+pub mod protocol;
 pub mod python_api;
 pub mod runtime;
 #[cfg(feature = "gui")]

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{Override, Overrides};
+use crate::protocol::{Override, Overrides};
 
 /// The policy file's name, in the script's folder.
 pub const FILE_NAME: &str = "swapscope-policy.txt";

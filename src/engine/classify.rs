@@ -1,13 +1,14 @@
-//! What an attribute is, as the merge sees it: function, wrapper, descriptor, class, data.
+//! What an attribute is, as the merge sees it: function, wrapper, descriptor, class, data; and
+//! which class members are bookkeeping, never merged.
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyCFunction, PyFunction, PyModule, PyType};
 
-use super::report::Kind;
+use crate::protocol::Kind;
 
 /// An attribute's shape, carrying the functions inside descriptors and wrappers.
-pub enum Kind2<'py> {
+pub enum ObjKind<'py> {
     Data,
     Function,
     /// `functools.lru_cache` (and `cache`) wrapper; carries `__wrapped__`.
@@ -22,53 +23,53 @@ pub enum Kind2<'py> {
     Other,
 }
 
-impl Kind2<'_> {
+impl ObjKind<'_> {
     /// The report's kind for this shape, in a class (`in_class`) or at module level.
     pub fn report_kind(&self, in_class: bool) -> Kind {
         match self {
-            Kind2::Data => Kind::Data,
-            Kind2::Function | Kind2::Wrapper(_) if in_class => Kind::Method,
-            Kind2::Function | Kind2::Wrapper(_) => Kind::Function,
-            Kind2::ClassMethod(_) => Kind::Classmethod,
-            Kind2::StaticMethod(_) => Kind::Staticmethod,
-            Kind2::Property(_) => Kind::Property,
-            Kind2::Class => Kind::Class,
-            Kind2::Module => Kind::Module,
-            Kind2::Other => Kind::Other,
+            ObjKind::Data => Kind::Data,
+            ObjKind::Function | ObjKind::Wrapper(_) if in_class => Kind::Method,
+            ObjKind::Function | ObjKind::Wrapper(_) => Kind::Function,
+            ObjKind::ClassMethod(_) => Kind::Classmethod,
+            ObjKind::StaticMethod(_) => Kind::Staticmethod,
+            ObjKind::Property(_) => Kind::Property,
+            ObjKind::Class => Kind::Class,
+            ObjKind::Module => Kind::Module,
+            ObjKind::Other => Kind::Other,
         }
     }
 
     /// A word for messages ("function", "property", ...).
     pub fn word(&self) -> &'static str {
         match self {
-            Kind2::Data => "data",
-            Kind2::Function => "function",
-            Kind2::Wrapper(_) => "cached function",
-            Kind2::ClassMethod(_) => "classmethod",
-            Kind2::StaticMethod(_) => "staticmethod",
-            Kind2::Property(_) => "property",
-            Kind2::Class => "class",
-            Kind2::Module => "module",
-            Kind2::Other => "descriptor or builtin",
+            ObjKind::Data => "data",
+            ObjKind::Function => "function",
+            ObjKind::Wrapper(_) => "cached function",
+            ObjKind::ClassMethod(_) => "classmethod",
+            ObjKind::StaticMethod(_) => "staticmethod",
+            ObjKind::Property(_) => "property",
+            ObjKind::Class => "class",
+            ObjKind::Module => "module",
+            ObjKind::Other => "descriptor or builtin",
         }
     }
 
     fn tag(&self) -> u8 {
         match self {
-            Kind2::Data => 0,
-            Kind2::Function => 1,
-            Kind2::Wrapper(_) => 2,
-            Kind2::ClassMethod(_) => 3,
-            Kind2::StaticMethod(_) => 4,
-            Kind2::Property(_) => 5,
-            Kind2::Class => 6,
-            Kind2::Module => 7,
-            Kind2::Other => 8,
+            ObjKind::Data => 0,
+            ObjKind::Function => 1,
+            ObjKind::Wrapper(_) => 2,
+            ObjKind::ClassMethod(_) => 3,
+            ObjKind::StaticMethod(_) => 4,
+            ObjKind::Property(_) => 5,
+            ObjKind::Class => 6,
+            ObjKind::Module => 7,
+            ObjKind::Other => 8,
         }
     }
 }
 
-impl PartialEq for Kind2<'_> {
+impl PartialEq for ObjKind<'_> {
     /// Same shape (the carried objects are not compared).
     fn eq(&self, other: &Self) -> bool {
         self.tag() == other.tag()
@@ -99,36 +100,36 @@ pub(crate) fn types(py: Python<'_>) -> PyResult<&Types> {
 }
 
 /// Classifies `v` without calling user code.
-pub fn classify<'py>(v: &Bound<'py, PyAny>) -> Kind2<'py> {
+pub fn classify<'py>(v: &Bound<'py, PyAny>) -> ObjKind<'py> {
     let py = v.py();
     if v.is_instance_of::<PyFunction>() {
-        return Kind2::Function;
+        return ObjKind::Function;
     }
     if v.is_instance_of::<PyType>() {
-        return Kind2::Class;
+        return ObjKind::Class;
     }
     if v.is_instance_of::<PyModule>() {
-        return Kind2::Module;
+        return ObjKind::Module;
     }
     if v.is_instance_of::<PyCFunction>() {
-        return Kind2::Other;
+        return ObjKind::Other;
     }
     let Ok(t) = types(py) else {
-        return Kind2::Other;
+        return ObjKind::Other;
     };
     let ty = v.get_type();
     let inner = |attr: &str| v.getattr(attr).ok();
     if ty.is(t.lru_wrapper.bind(py)) {
         if let Some(w) = inner("__wrapped__") {
-            return Kind2::Wrapper(w);
+            return ObjKind::Wrapper(w);
         }
-        return Kind2::Other;
+        return ObjKind::Other;
     }
     if ty.is_subclass(t.classmethod.bind(py)).unwrap_or(false) {
-        return inner("__func__").map_or(Kind2::Other, Kind2::ClassMethod);
+        return inner("__func__").map_or(ObjKind::Other, ObjKind::ClassMethod);
     }
     if ty.is_subclass(t.staticmethod.bind(py)).unwrap_or(false) {
-        return inner("__func__").map_or(Kind2::Other, Kind2::StaticMethod);
+        return inner("__func__").map_or(ObjKind::Other, ObjKind::StaticMethod);
     }
     if ty.is_subclass(t.property.bind(py)).unwrap_or(false) {
         let mut acc = Vec::new();
@@ -137,11 +138,31 @@ pub fn classify<'py>(v: &Bound<'py, PyAny>) -> Kind2<'py> {
                 acc.push((name, f));
             }
         }
-        return Kind2::Property(acc);
+        return ObjKind::Property(acc);
     }
     // Other descriptors (method descriptors, slots, cached_property, ...) are code, not data.
     if ty.hasattr("__get__").unwrap_or(false) {
-        return Kind2::Other;
+        return ObjKind::Other;
     }
-    Kind2::Data
+    ObjKind::Data
+}
+
+/// Class attributes that are layout or bookkeeping, neither merged nor reported.
+pub(crate) fn skip_member(name: &str) -> bool {
+    matches!(
+        name,
+        "__dict__"
+            | "__weakref__"
+            | "__module__"
+            | "__qualname__"
+            | "__slots__"
+            | "__slotnames__"
+            | "__abstractmethods__"
+            | "_abc_impl"
+            | "__orig_bases__"
+            | "__parameters__"
+            | "__firstlineno__"
+            | "__static_attributes__"
+            | "__doc__"
+    )
 }

@@ -17,14 +17,7 @@ use pyo3::types::{
     PyString, PyTuple, PyType,
 };
 
-/// A value's fingerprint.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fingerprint {
-    /// Structural hash of plain data.
-    Value(u64),
-    /// Not plain data (or too big to walk); carries the object's `id()` when it was taken.
-    Opaque(usize),
-}
+pub use super::rule::Fingerprint;
 
 /// Containers nested deeper than this are hashed as a marker (and a cycle stops here).
 const MAX_DEPTH: usize = 48;

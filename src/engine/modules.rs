@@ -1,35 +1,9 @@
 //! Listing of loaded modules, for `swapscope.modules()` and the modules panel.
 
+use super::tracker;
+use crate::protocol::{AttrInfo, Group, ModuleInfo};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyModule};
-use serde::{Deserialize, Serialize};
-
-use super::report::Outcome;
-use super::tracker;
-
-/// Where a module comes from, for grouping in the UI.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Group {
-    /// Under a watched root: tracked and reloadable.
-    Project,
-    SitePackages,
-    Stdlib,
-    /// No source file (builtin, C extension, namespace package, made at run time).
-    Builtin,
-}
-
-/// A snapshot of one loaded module.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ModuleInfo {
-    pub name: String,
-    pub file: Option<String>,
-    pub group: Group,
-    pub tracked: bool,
-    /// The file's mtime differs from the one of the last load or reload.
-    pub changed_on_disk: bool,
-    pub last_outcome: Option<Outcome>,
-}
 
 /// A frozen stdlib module (`os`, `codecs`, ... in 3.11+): no file, but the standard library.
 fn frozen(module: &Bound<'_, PyModule>) -> bool {
@@ -53,7 +27,7 @@ pub fn modules(py: Python<'_>) -> PyResult<Vec<ModuleInfo>> {
             continue;
         };
         let record = tracker::get(&name);
-        let file = tracker::module_file(module);
+        let file = super::source::module_file(module);
         let group = match (&record, &file) {
             (Some(_), _) => Group::Project,
             (None, Some(p)) if tracker::under_roots(p) => Group::Project,
@@ -85,17 +59,6 @@ pub fn modules(py: Python<'_>) -> PyResult<Vec<ModuleInfo>> {
 /// How much of a live value the attributes table gets (the cell clips; hovering shows it all).
 const ATTR_REPR_LIMIT: usize = 300;
 
-/// A snapshot of one attribute of a module (or of a class the module defines).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AttrInfo {
-    pub name: String,
-    /// `DAMAGE`, `Player.fire`.
-    pub qualname: String,
-    pub kind: super::report::Kind,
-    /// Short repr of the live value.
-    pub repr: String,
-}
-
 /// The attributes of module `name`: its globals, and the members of the classes it defines,
 /// each class followed by its members. Dunder names are left out.
 pub fn attributes(py: Python<'_>, name: &str) -> PyResult<Vec<AttrInfo>> {
@@ -120,20 +83,21 @@ pub fn attributes(py: Python<'_>, name: &str) -> PyResult<Vec<AttrInfo>> {
             name: key.clone(),
             qualname: key.clone(),
             kind: kind.report_kind(false),
-            repr: super::merge::repr_within(&v, ATTR_REPR_LIMIT),
+            repr: super::pyobj::repr_within(&v, ATTR_REPR_LIMIT),
         });
         if let Ok(cls) = v.cast::<pyo3::types::PyType>()
-            && tracker::owned_by(cls, name, &key)
+            && super::pyobj::owned_by(cls, name, &key)
         {
-            for (mk, mv) in super::merge::class_items(cls)? {
-                if super::merge::skip_member(&mk) || (mk.starts_with("__") && mk.ends_with("__")) {
+            for (mk, mv) in super::pyobj::class_items(cls)? {
+                if super::classify::skip_member(&mk) || (mk.starts_with("__") && mk.ends_with("__"))
+                {
                     continue;
                 }
                 out.push(AttrInfo {
                     name: mk.clone(),
                     qualname: format!("{key}.{mk}"),
                     kind: super::classify::classify(&mv).report_kind(true),
-                    repr: super::merge::repr_within(&mv, ATTR_REPR_LIMIT),
+                    repr: super::pyobj::repr_within(&mv, ATTR_REPR_LIMIT),
                 });
             }
         }

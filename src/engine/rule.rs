@@ -1,21 +1,19 @@
 //! The three-way data rule and per-attribute overrides (DESIGN.md "The three-way data rule").
 //!
-//! Pure decisions, no Python: the merge asks "did the source change?" and "did the live value
-//! change?" and this module says what to do and how to report it.
+//! Pure decisions, no Python: the merge says what the last load recorded and answers "did the
+//! statement change?", "what is the live value's fingerprint?" when asked; this module decides
+//! what to do and how to report it. Fingerprints are computed elsewhere (`fingerprint.rs`); here
+//! they are only compared.
 
-use serde::{Deserialize, Serialize};
+use crate::protocol::{Action, Override};
 
-use super::report::Action;
-
-/// A user's choice for one attribute: follow the rule, always keep the live value, or always take
-/// the value the new source produces.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Override {
-    #[default]
-    Auto,
-    Keep,
-    Take,
+/// A value's fingerprint (see `fingerprint.rs`, which computes them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fingerprint {
+    /// Structural hash of plain data.
+    Value(u64),
+    /// Not plain data (or too big to walk); carries the object's `id()` when it was taken.
+    Opaque(usize),
 }
 
 /// What the merge must do with a data value.
@@ -91,38 +89,93 @@ pub fn refine_for_unchanged_statement(d: Decision, ov: Override) -> Decision {
     d
 }
 
-/// The user's overrides for one reload, looked up by exact qualname (`DAMAGE`, `Player.MAX_HP`,
-/// `make_counter::n`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Overrides {
-    pub keep: Vec<String>,
-    pub take: Vec<String>,
+/// What the last load recorded about one data value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Recorded {
+    /// The fingerprint of the value the last load's source produced.
+    Value(Fingerprint),
+    /// The last load did not define the name: the live value was created at run time.
+    NotDefined,
+    /// The module was registered after it was loaded: no values of its source were recorded.
+    /// `old_source` says whether the text of that load is known (then statements are compared).
+    NoBaseline { old_source: bool },
 }
 
-impl Overrides {
-    /// The override for an attribute; `keep` wins if a name is in both lists.
-    pub fn get(&self, qualname: &str) -> Override {
-        let has = |list: &[String], key: &str| list.iter().any(|k| k == key);
-        if has(&self.keep, qualname) {
-            return Override::Keep;
-        }
-        if has(&self.take, qualname) {
-            return Override::Take;
-        }
-        Override::Auto
-    }
+/// The questions the data rule may ask about one value. Answers cost Python work (a parse, a
+/// fingerprint walk), so each is asked only when the decision needs it.
+pub trait DataFacts {
+    /// Whether the value's defining statement differs between the old and the new source (true
+    /// when either text or statement is unknown).
+    fn statement_changed(&mut self) -> bool;
+    /// The live value's fingerprint.
+    fn live_fingerprint(&mut self) -> Fingerprint;
+    /// The live value's identity.
+    fn live_id(&self) -> usize;
+    /// Whether the live value and the new one are the same object or equal plain data.
+    fn live_same_as_new(&mut self) -> bool;
+}
 
-    /// Names that are both kept and taken: a contradiction the caller must reject.
-    pub fn contradictions(&self) -> Vec<String> {
-        self.keep
-            .iter()
-            .filter(|k| self.take.contains(k))
-            .cloned()
-            .collect()
-    }
+/// The data rule for one value: its decision and, beside the decision's own note, what the
+/// evidence was when it was not a recorded value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DataDecision {
+    pub decision: Decision,
+    pub evidence_note: Option<&'static str>,
+}
 
-    pub fn is_empty(&self) -> bool {
-        self.keep.is_empty() && self.take.is_empty()
+/// Applies the three-way rule to one data value (DESIGN.md), with the evidence at hand: the last
+/// load's fingerprint when recorded, else the source statements, else nothing (the live value
+/// stays unless overridden).
+pub fn decide_data(
+    recorded: Recorded,
+    new: Fingerprint,
+    ov: Override,
+    facts: &mut impl DataFacts,
+) -> DataDecision {
+    let (source_changed, live_changed, evidence_note) = match recorded {
+        Recorded::Value(base) => {
+            let source_changed = match (base, new) {
+                (Fingerprint::Value(a), Fingerprint::Value(b)) => a != b,
+                _ => facts.statement_changed(),
+            };
+            let live_changed = match base {
+                Fingerprint::Value(a) => facts.live_fingerprint() != Fingerprint::Value(a),
+                Fingerprint::Opaque(id) => facts.live_id() != id,
+            };
+            (source_changed, live_changed, None)
+        }
+        Recorded::NotDefined => (
+            true,
+            true,
+            Some("the last load did not define it; the live value was created at run time"),
+        ),
+        Recorded::NoBaseline { old_source: true } => {
+            let source_changed = facts.statement_changed();
+            let live_changed = !facts.live_same_as_new();
+            (
+                source_changed,
+                live_changed && !source_changed,
+                Some(
+                    "no baseline values (module loaded before tracking): compared source statements",
+                ),
+            )
+        }
+        Recorded::NoBaseline { old_source: false } => (
+            false,
+            true,
+            Some("no baseline (module loaded before tracking): live value kept; use take to force"),
+        ),
+    };
+    let mut decision = decide(source_changed, live_changed, ov);
+    if decision.action == Action::ConflictTookNew
+        && matches!(recorded, Recorded::Value(_))
+        && !facts.statement_changed()
+    {
+        decision = refine_for_unchanged_statement(decision, ov);
+    }
+    DataDecision {
+        decision,
+        evidence_note: evidence_note.filter(|_| decision.action != Action::Unchanged),
     }
 }
 
@@ -182,20 +235,225 @@ mod tests {
         }
     }
 
+    /// Answers fixed in advance, counting the questions asked.
+    struct Facts {
+        statement_changed: bool,
+        live: Fingerprint,
+        live_id: usize,
+        live_same_as_new: bool,
+        asked_statement: usize,
+    }
+
+    impl DataFacts for Facts {
+        fn statement_changed(&mut self) -> bool {
+            self.asked_statement += 1;
+            self.statement_changed
+        }
+        fn live_fingerprint(&mut self) -> Fingerprint {
+            self.live
+        }
+        fn live_id(&self) -> usize {
+            self.live_id
+        }
+        fn live_same_as_new(&mut self) -> bool {
+            self.live_same_as_new
+        }
+    }
+
+    fn facts(statement_changed: bool, live: Fingerprint, live_same_as_new: bool) -> Facts {
+        Facts {
+            statement_changed,
+            live,
+            live_id: 7,
+            live_same_as_new,
+            asked_statement: 0,
+        }
+    }
+
     #[test]
-    fn overrides_match_qualname_exactly() {
-        let o = Overrides {
-            keep: vec!["Player.MAX_HP".into()],
-            take: vec!["DAMAGE".into()],
-        };
-        assert_eq!(o.get("Player.MAX_HP"), Override::Keep);
-        assert_eq!(o.get("DAMAGE"), Override::Take);
-        assert_eq!(o.get("MAX_HP"), Override::Auto);
-        assert!(o.contradictions().is_empty());
-        let bad = Overrides {
-            keep: vec!["X".into()],
-            take: vec!["X".into()],
-        };
-        assert_eq!(bad.contradictions(), vec!["X".to_string()]);
+    fn data_rule_table_by_evidence() {
+        use Action::*;
+        use Fingerprint::{Opaque, Value};
+        use Recorded::*;
+        // (case, recorded, new, statement changed, live, live same as new) -> (take, action)
+        let table = [
+            (
+                "plain value untouched",
+                Recorded::Value(Value(1)),
+                Value(1),
+                false,
+                Value(1),
+                true,
+                false,
+                Unchanged,
+            ),
+            (
+                "designer edit",
+                Recorded::Value(Value(1)),
+                Value(2),
+                true,
+                Value(1),
+                false,
+                true,
+                TookNew,
+            ),
+            (
+                "live state",
+                Recorded::Value(Value(1)),
+                Value(1),
+                false,
+                Value(5),
+                false,
+                false,
+                KeptLive,
+            ),
+            (
+                "both changed, statement edited",
+                Recorded::Value(Value(1)),
+                Value(2),
+                true,
+                Value(5),
+                false,
+                true,
+                ConflictTookNew,
+            ),
+            (
+                "both changed, statement same",
+                Recorded::Value(Value(1)),
+                Value(2),
+                false,
+                Value(5),
+                false,
+                false,
+                ConflictKeptLive,
+            ),
+            (
+                "opaque, statement same, same object",
+                Recorded::Value(Opaque(7)),
+                Opaque(9),
+                false,
+                Opaque(7),
+                false,
+                false,
+                Unchanged,
+            ),
+            (
+                "opaque, statement edited",
+                Recorded::Value(Opaque(7)),
+                Opaque(9),
+                true,
+                Opaque(7),
+                false,
+                true,
+                TookNew,
+            ),
+            (
+                "opaque, live object rebound",
+                Recorded::Value(Opaque(8)),
+                Opaque(9),
+                false,
+                Opaque(7),
+                false,
+                false,
+                KeptLive,
+            ),
+            (
+                "made at run time",
+                NotDefined,
+                Value(2),
+                false,
+                Value(5),
+                false,
+                true,
+                ConflictTookNew,
+            ),
+            (
+                "no baseline, statement edited",
+                NoBaseline { old_source: true },
+                Value(2),
+                true,
+                Value(1),
+                false,
+                true,
+                TookNew,
+            ),
+            (
+                "no baseline, statement same, live differs",
+                NoBaseline { old_source: true },
+                Value(2),
+                false,
+                Value(1),
+                false,
+                false,
+                KeptLive,
+            ),
+            (
+                "no baseline, statement same, live equal",
+                NoBaseline { old_source: true },
+                Value(2),
+                false,
+                Value(2),
+                true,
+                false,
+                Unchanged,
+            ),
+            (
+                "nothing known",
+                NoBaseline { old_source: false },
+                Value(2),
+                true,
+                Value(1),
+                false,
+                false,
+                KeptLive,
+            ),
+        ];
+        for (case, recorded, new, sc, live, same, take, action) in table {
+            let d = decide_data(recorded, new, Override::Auto, &mut facts(sc, live, same));
+            assert_eq!(
+                (d.decision.take_new, d.decision.action),
+                (take, action),
+                "{case}"
+            );
+            let noted = !matches!(recorded, Recorded::Value(_)) && action != Unchanged;
+            assert_eq!(d.evidence_note.is_some(), noted, "{case}: evidence note");
+        }
+    }
+
+    #[test]
+    fn data_rule_asks_for_statements_only_when_it_needs_them() {
+        let mut f = facts(false, Fingerprint::Value(1), true);
+        decide_data(
+            Recorded::Value(Fingerprint::Value(1)),
+            Fingerprint::Value(2),
+            Override::Auto,
+            &mut f,
+        );
+        assert_eq!(
+            f.asked_statement, 0,
+            "plain data, no conflict: fingerprints decide"
+        );
+        let mut f = facts(false, Fingerprint::Value(5), false);
+        decide_data(
+            Recorded::Value(Fingerprint::Value(1)),
+            Fingerprint::Value(2),
+            Override::Auto,
+            &mut f,
+        );
+        assert_eq!(f.asked_statement, 1, "a conflict checks the statement once");
+    }
+
+    #[test]
+    fn data_rule_overrides_win_over_the_evidence() {
+        let both = || facts(true, Fingerprint::Value(5), false);
+        let rec = Recorded::Value(Fingerprint::Value(1));
+        let keep = decide_data(rec, Fingerprint::Value(2), Override::Keep, &mut both());
+        assert_eq!(keep.decision.action, Action::ConflictKeptLive);
+        let nothing = Recorded::NoBaseline { old_source: false };
+        let take = decide_data(nothing, Fingerprint::Value(2), Override::Take, &mut both());
+        assert!(
+            take.decision.take_new,
+            "take forces the new value without a baseline"
+        );
     }
 }

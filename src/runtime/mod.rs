@@ -1,10 +1,12 @@
 //! The runtime: the worker thread that owns the interpreter, the thread that runs the user's
-//! script, the queue of reloads waiting for a safe point. Receives `Command`s, sends `Event`s.
+//! script, and the reload service every reload goes through (policy, listeners, safe points).
+//! Receives `Command`s, sends `Event`s (both in `crate::protocol`).
 //!
 //! This is the only place that attaches to Python for the app; the UI never does.
 
-mod protocol;
+mod service;
 mod worker;
 
-pub use protocol::{Command, Event, ModuleName, Stream};
-pub use worker::{Config, Runtime, Waker, check_script};
+pub use crate::protocol::{Command, Event, ModuleName, Stream};
+pub use service::{ReloadService, Waker, with_switch_interval};
+pub use worker::{Config, Runtime, check_script};

@@ -3,22 +3,17 @@
 use std::collections::VecDeque;
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyModule};
 
-use super::protocol::{ChangedFile, Command, Event, ModuleName, Stream};
+use super::service::{Connection, ReloadService, Sink, Waker};
 use crate::engine::{self, ReloadOptions, tracker};
 use crate::policy::PolicyFile;
-use crate::python_api;
-
-/// Wakes the UI when an event was sent (`ctx.request_repaint()` in the GUI).
-pub type Waker = Arc<dyn Fn() + Send + Sync>;
+use crate::protocol::{ChangedFile, Command, Event, ModuleName, Stream};
 
 /// What to run and how.
 #[derive(Clone, Debug, Default)]
@@ -61,94 +56,6 @@ pub struct Runtime {
 
 /// How many messages may wait in each direction before the sender feels back-pressure.
 const CHANNEL_CAPACITY: usize = 8192;
-
-/// How long after the script's last `safepoint()` call reloads still wait for the next one.
-const SAFEPOINT_FRESH: Duration = Duration::from_millis(500);
-/// How long a queued reload waits for a safe point before the worker applies it itself.
-const SAFEPOINT_WAIT: Duration = Duration::from_secs(2);
-
-/// Sends events and wakes the UI.
-#[derive(Clone)]
-struct Sink {
-    tx: Sender<Event>,
-    waker: Option<Waker>,
-}
-
-impl Sink {
-    fn send(&self, event: Event) {
-        // The receiver is gone only when the app is shutting down; nothing to tell then.
-        if self.tx.send(event).is_ok()
-            && let Some(w) = &self.waker
-        {
-            w();
-        }
-    }
-}
-
-struct Job {
-    id: u64,
-    module: String,
-    opts: ReloadOptions,
-    done: Sender<()>,
-}
-
-/// Reloads waiting for the script's next `swapscope.safepoint()`.
-struct Safepoints {
-    queue: Mutex<VecDeque<Job>>,
-    /// Milliseconds since `epoch` of the last `safepoint()` call; 0 = never.
-    last_call: AtomicU64,
-    epoch: Instant,
-    next_id: AtomicU64,
-    /// Files the watcher sees being written: a reload waits for them (see `wait_for_save`).
-    writing: crate::watch::WritingFiles,
-}
-
-impl Safepoints {
-    fn new() -> Self {
-        Safepoints {
-            queue: Mutex::new(VecDeque::new()),
-            last_call: AtomicU64::new(0),
-            epoch: Instant::now(),
-            next_id: AtomicU64::new(1),
-            writing: crate::watch::WritingFiles::default(),
-        }
-    }
-
-    fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<Job>> {
-        self.queue
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn now_ms(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
-    }
-
-    fn active(&self) -> bool {
-        let last = self.last_call.load(Ordering::Relaxed);
-        let fresh = u64::try_from(SAFEPOINT_FRESH.as_millis()).unwrap_or(u64::MAX);
-        last != 0 && self.now_ms() <= last.saturating_add(fresh)
-    }
-
-    fn mark(&self) {
-        self.last_call
-            .store(self.now_ms().max(1), Ordering::Relaxed);
-    }
-
-    fn anything_being_written(&self) -> bool {
-        !self
-            .writing
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .is_empty()
-    }
-
-    fn take(&self, id: u64) -> Option<Job> {
-        let mut q = self.queue();
-        let pos = q.iter().position(|j| j.id == id)?;
-        q.remove(pos)
-    }
-}
 
 impl Runtime {
     /// Starts the worker (which starts the interpreter and the script). The first event is
@@ -206,9 +113,12 @@ impl Runtime {
 }
 
 fn worker_main(config: &Config, commands: &Receiver<Command>, own: &Sender<Command>, sink: &Sink) {
-    let safepoints = Arc::new(Safepoints::new());
-    let policy = Arc::new(Mutex::new(PolicyFile::load(&script_dir(&config.script))));
-    let started = start(config, sink, &safepoints, &policy);
+    let connection = Arc::new(Connection::new(
+        sink.clone(),
+        PolicyFile::load(&script_dir(&config.script)),
+        config.capture_output,
+    ));
+    let started = start(config, sink, &connection);
     match started {
         Ok(event) => sink.send(event),
         Err(message) => {
@@ -219,13 +129,13 @@ fn worker_main(config: &Config, commands: &Receiver<Command>, own: &Sender<Comma
     // Watching and the policy come first: a save made as the script starts is not missed.
     // The watcher is kept alive for as long as the worker runs.
     let _watcher = if config.watch_files {
-        start_watcher(config, own, sink, &safepoints.writing)
+        start_watcher(config, own, sink, &connection.safepoints.writing)
     } else {
         None
     };
     let mut auto = config.auto_reload;
-    send_policy(sink, &policy);
-    for unknown in lock(&policy).unknown_modules(&config.roots()) {
+    send_policy(&connection);
+    for unknown in connection.policy().unknown_modules(&config.roots()) {
         sink.send(Event::Problem(unknown));
     }
     crate::fault::hit(crate::fault::Site::WorkerThread);
@@ -249,15 +159,7 @@ fn worker_main(config: &Config, commands: &Receiver<Command>, own: &Sender<Comma
         }
         let what = cmd.describe();
         let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            handle(
-                cmd,
-                commands,
-                &mut deferred,
-                &mut auto,
-                &safepoints,
-                &policy,
-                sink,
-            );
+            handle(cmd, commands, &mut deferred, &mut auto, &connection);
         }));
         if let Err(panic) = handled {
             sink.send(Event::Problem(format!(
@@ -275,10 +177,10 @@ fn handle(
     commands: &Receiver<Command>,
     deferred: &mut VecDeque<Command>,
     auto: &mut bool,
-    safepoints: &Arc<Safepoints>,
-    policy: &Arc<Mutex<PolicyFile>>,
-    sink: &Sink,
+    connection: &Connection,
 ) {
+    let sink = &connection.sink;
+    let service = ReloadService::get();
     crate::fault::hit(crate::fault::Site::WorkerCommand);
     match cmd {
         Command::Inspect(module) => {
@@ -294,11 +196,11 @@ fn handle(
             qualname,
             choice,
         } => {
-            let saved = lock(policy).set(&module.0, &qualname, choice);
+            let saved = connection.policy().set(&module.0, &qualname, choice);
             if let Err(e) = saved {
                 sink.send(Event::Problem(e));
             }
-            send_policy(sink, policy);
+            send_policy(connection);
         }
         Command::Shutdown => {}
         Command::SetAutoReload(on) => {
@@ -345,7 +247,7 @@ fn handle(
                         saves: saves.of(&module.0),
                         ..ReloadOptions::default()
                     };
-                    reload(safepoints, sink, module.0, opts);
+                    service.request(module.0, opts);
                 }
             }
         }
@@ -368,11 +270,11 @@ fn handle(
                 replace_incompatible,
                 saves: 0,
             };
-            reload(safepoints, sink, module.0, opts);
+            service.request(module.0, opts);
         }
         Command::ReloadFiles(paths) => {
             for module in modules_for(&paths) {
-                reload(safepoints, sink, module.0, ReloadOptions::default());
+                service.request(module.0, ReloadOptions::default());
             }
         }
         Command::Propagate { module, stale } => {
@@ -465,71 +367,11 @@ pub(crate) fn modules_for(paths: &[PathBuf]) -> Vec<ModuleName> {
     out
 }
 
-/// Runs a reload now, or hands it to the script's next safe point when the script has them.
-fn reload(safepoints: &Arc<Safepoints>, sink: &Sink, module: String, opts: ReloadOptions) {
-    if !opts.dry_run && safepoints.active() {
-        let (done_tx, done_rx) = bounded(1);
-        let id = safepoints.next_id.fetch_add(1, Ordering::Relaxed);
-        // Told before it is queued: the script may apply it at once.
-        sink.send(Event::ReloadQueued {
-            module: ModuleName(module.clone()),
-        });
-        safepoints.queue().push_back(Job {
-            id,
-            module,
-            opts,
-            done: done_tx,
-        });
-        if done_rx.recv_timeout(SAFEPOINT_WAIT).is_ok() {
-            return;
-        }
-        // The script stopped calling safepoint(): apply it here, unless it just started there.
-        match safepoints.take(id) {
-            Some(job) => run_job(safepoints, sink, &job.module, &job.opts),
-            None => {
-                done_rx.recv().ok();
-            }
-        }
-        return;
-    }
-    run_job(safepoints, sink, &module, &opts);
-}
-
-/// How long a reload waits for a save still being written to its file: the watcher's longest
-/// hold, and a little.
-const WRITE_WAIT: Duration = Duration::from_millis(400);
-
-/// Waits (without the GIL) while the module's file is being written, so a reload that runs
-/// later than the save it was queued for (at a safe point) does not read the next save half-way.
-fn wait_for_save(writing: &crate::watch::WritingFiles, module: &str) {
-    if let Some(tracked) = tracker::get(module) {
-        crate::watch::wait_until_written(writing, &tracked.path, WRITE_WAIT);
-    }
-}
-
-fn run_job(safepoints: &Safepoints, sink: &Sink, module: &str, opts: &ReloadOptions) {
-    if !opts.dry_run {
-        wait_for_save(&safepoints.writing, module);
-    }
-    // The report itself reaches the sink through the report hook.
-    let result = Python::attach(|py| python_api::reload_and_notify(py, module, opts));
-    if let Err(e) = result {
-        sink.send(Event::ReloadRefused {
-            module: ModuleName(module.to_string()),
-            reason: e.to_string(),
-        });
-    }
-}
-
-fn lock(policy: &Mutex<PolicyFile>) -> std::sync::MutexGuard<'_, PolicyFile> {
-    policy
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn send_policy(sink: &Sink, policy: &Mutex<PolicyFile>) {
+/// Sends the policy in force (and its file's error as a problem).
+fn send_policy(connection: &Connection) {
+    let sink = &connection.sink;
     let (event, problem) = {
-        let file = lock(policy);
+        let file = connection.policy();
         let error = file.error.as_ref().map(ToString::to_string);
         (
             Event::Policy {
@@ -574,36 +416,13 @@ pub fn check_script(script: &Path) -> Result<(), String> {
 }
 
 /// Starts the interpreter, the hooks and the script thread.
-fn start(
-    config: &Config,
-    sink: &Sink,
-    safepoints: &Arc<Safepoints>,
-    policy: &Arc<Mutex<PolicyFile>>,
-) -> Result<Event, String> {
+fn start(config: &Config, sink: &Sink, connection: &Arc<Connection>) -> Result<Event, String> {
     let script = std::path::absolute(&config.script).unwrap_or_else(|_| config.script.clone());
     check_script(&script)?;
     let roots = config.roots();
     crate::interp::initialize();
-    let report_sink = sink.clone();
-    // Only the window shows source diffs; headless runs skip copying the texts.
-    let with_sources = config.capture_output;
-    python_api::set_report_hook(Some(Arc::new(move |r, sources| {
-        report_sink.send(Event::ReloadFinished(r.clone()));
-        if with_sources && sources.new.is_some() {
-            report_sink.send(Event::ReloadSources {
-                id: r.id,
-                old: sources.old.map(|s| s.to_string()),
-                new: sources.new.map(|s| s.to_string()),
-            });
-        }
-    })));
-    let sp = Arc::clone(safepoints);
-    let sp_sink = sink.clone();
-    python_api::set_safepoint_hook(Some(Arc::new(move |py| run_safepoint(py, &sp, &sp_sink))));
-    let pol = Arc::clone(policy);
-    python_api::set_policy_hook(Some(Arc::new(move |module| {
-        lock(&pol).policy.overrides(module)
-    })));
+    // From here on every reload, whoever asks, reports to this runtime.
+    ReloadService::get().connect(Arc::clone(connection));
     let python_version = Python::attach(|py| -> PyResult<String> {
         tracker::install(py, &roots)?;
         let sys = py.import("sys")?;
@@ -685,29 +504,6 @@ fn run_script(py: Python<'_>, script: &Path, argv: &[String]) -> PyResult<i32> {
         .getattr("run")?
         .call1((script.to_string_lossy(), argv.to_vec()))?
         .extract()
-}
-
-/// `swapscope.safepoint()`: runs the queued reloads on the script's own thread.
-fn run_safepoint(py: Python<'_>, safepoints: &Safepoints, sink: &Sink) -> usize {
-    safepoints.mark();
-    let mut n = 0;
-    loop {
-        let Some(job) = safepoints.queue().pop_front() else {
-            break;
-        };
-        if safepoints.anything_being_written() {
-            py.detach(|| wait_for_save(&safepoints.writing, &job.module));
-        }
-        if let Err(e) = python_api::reload_and_notify(py, &job.module, &job.opts) {
-            sink.send(Event::ReloadRefused {
-                module: ModuleName(job.module.clone()),
-                reason: e.to_string(),
-            });
-        }
-        job.done.send(()).ok();
-        n += 1;
-    }
-    n
 }
 
 /// `sys.stdout`/`sys.stderr` replacement that turns writes into events.

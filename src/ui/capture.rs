@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::InspectorApp;
-use crate::engine::Outcome;
+use crate::protocol::Outcome;
 
 /// The screenshots the script takes, in order.
 pub const SHOTS: [&str; 3] = ["main.png", "report.png", "failed.png"];

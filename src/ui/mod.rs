@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
 
-use crate::engine::{Group, Overrides};
+use crate::protocol::{Group, Overrides};
 use crate::runtime::{Command, Config, Event, ModuleName, Runtime};
 pub use capture::CaptureScript;
 use state::UiState;

@@ -8,7 +8,7 @@ use super::Action;
 use super::source::{DiffLine, definition, diff};
 use super::state::{HistoryEntry, ScriptState, UiState};
 use super::theme;
-use crate::engine::{Action as Did, Change, Group, Kind, Outcome, Override, ReloadReport};
+use crate::protocol::{Action as Did, Change, Group, Kind, Outcome, Override, ReloadReport};
 use crate::runtime::{Command, ModuleName, Stream};
 
 fn group_label(g: Group) -> &'static str {
@@ -23,11 +23,11 @@ fn group_label(g: Group) -> &'static str {
 /// A row of the modules list: a group header or a module.
 enum Row<'a> {
     Header(Group, usize),
-    Module(&'a crate::engine::ModuleInfo),
+    Module(&'a crate::protocol::ModuleInfo),
 }
 
 /// True for a module the Reload button can reload (tracked, not the running script).
-pub fn reloadable(m: &crate::engine::ModuleInfo) -> bool {
+pub fn reloadable(m: &crate::protocol::ModuleInfo) -> bool {
     m.group == Group::Project && m.name != "__main__"
 }
 
@@ -492,7 +492,7 @@ fn change_ui(ui: &mut Ui, entry: &HistoryEntry, c: &Change) {
     }
 }
 
-fn failure_ui(ui: &mut Ui, r: &ReloadReport, e: &crate::engine::ErrorInfo) {
+fn failure_ui(ui: &mut Ui, r: &ReloadReport, e: &crate::protocol::ErrorInfo) {
     let place = match e.line {
         Some(line) => format!("{}:{line}", e.file),
         None => e.file.clone(),

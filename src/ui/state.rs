@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use crate::engine::{AttrInfo, Group, ModuleInfo, Override, ReloadReport};
 use crate::policy::Policy;
+use crate::protocol::{AttrInfo, Group, ModuleInfo, Override, ReloadReport};
 use crate::runtime::{Event, Stream};
 
 /// How many console lines are kept.
@@ -219,13 +219,13 @@ impl UiState {
             self.previews.insert(report.module.clone(), report);
             return;
         }
-        if report.outcome == crate::engine::Outcome::Applied {
+        if report.outcome == crate::protocol::Outcome::Applied {
             self.changed.remove(&report.module);
             self.previews.remove(&report.module);
         }
         if let Some(m) = self.modules.iter_mut().find(|m| m.name == report.module) {
             m.last_outcome = Some(report.outcome);
-            if report.outcome == crate::engine::Outcome::Applied {
+            if report.outcome == crate::protocol::Outcome::Applied {
                 m.changed_on_disk = false;
             }
         }
@@ -320,7 +320,7 @@ impl UiState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Outcome;
+    use crate::protocol::Outcome;
 
     fn report(id: u64) -> ReloadReport {
         ReloadReport {

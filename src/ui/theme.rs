@@ -2,7 +2,7 @@
 
 use egui::Color32;
 
-use crate::engine::{Action, Outcome};
+use crate::protocol::{Action, Outcome};
 
 pub const OK: Color32 = Color32::from_rgb(0x4c, 0xaf, 0x50);
 pub const WARN: Color32 = Color32::from_rgb(0xe0, 0xa0, 0x20);

@@ -1,13 +1,23 @@
-//! The messages between the UI (or the headless driver) and the runtime: plain, serialisable
-//! data, so attach mode can later speak the same protocol over a socket.
+//! Everything that crosses from the runtime to a front end (the window, the headless driver, and
+//! later a socket in attach mode): commands, events, reports, module listings, overrides.
+//!
+//! Plain `serde` data. This module must not name pyo3 or the engine: a front end that only reads
+//! and sends these messages needs no Python. It uses two other pyo3-free modules, `policy` (the
+//! policy file's contents) and `watch` (a changed file and its save count).
+
+mod listing;
+mod overrides;
+mod report;
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{AttrInfo, ModuleInfo, Override, Overrides, ReloadReport, StaleRef};
-use crate::policy::Policy;
+pub use crate::policy::Policy;
 pub use crate::watch::ChangedFile;
+pub use listing::{AttrInfo, Group, ModuleInfo};
+pub use overrides::{Override, Overrides};
+pub use report::{Action, Change, Counts, ErrorInfo, Kind, Outcome, ReloadReport, StaleRef};
 
 /// A module's dotted name.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

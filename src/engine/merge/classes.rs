@@ -1,0 +1,436 @@
+//! Classes (DESIGN.md "class"): pass 1 pairs every class of the old namespace with its new
+//! counterpart and finds changes a class cannot take in place (bases, `__slots__`, metaclass,
+//! layout) before anything is touched; pass 2 merges members into the old class object —
+//! methods patched, class data by the data rule, members gone removed, dataclass machinery
+//! regenerated, enum members kept (`enums.rs`).
+
+use std::collections::{HashMap, HashSet};
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple, PyType};
+
+use super::{Entry, Merge};
+use crate::engine::classify::{ObjKind, classify, skip_member};
+use crate::engine::names::name;
+use crate::engine::pyobj::{
+    class_items, is_enum_class, owned_by, ptr, short_repr, type_delattr, type_setattr,
+};
+use crate::protocol::{Action, Kind, Override};
+
+/// Nested classes deeper than this are not paired.
+const MAX_NESTING: usize = 16;
+
+/// Dataclass machinery: always regenerated from the new class.
+const DATACLASS_MACHINERY: [&str; 3] = [
+    "__dataclass_fields__",
+    "__dataclass_params__",
+    "__match_args__",
+];
+
+/// The members of an old and a new class, by name.
+type ClassItems<'py> = (
+    Vec<(String, Bound<'py, PyAny>)>,
+    Vec<(String, Bound<'py, PyAny>)>,
+);
+
+/// What pass 1 found, and which classes pass 2 merged already.
+#[derive(Default)]
+pub(super) struct ClassPlan<'py> {
+    /// Classes that cannot change in place: (qualname, reason).
+    incompatible: Vec<(String, String)>,
+    /// Members of each class pair, by the new class: read in pass 1, used again in pass 2.
+    items: HashMap<usize, ClassItems<'py>>,
+    /// Old classes already merged (an alias is merged once).
+    merged: HashSet<usize>,
+}
+
+impl<'py> Merge<'py, '_> {
+    /// Pass 1: pairs old and new classes (nested ones too) and records incompatible changes.
+    pub(crate) fn map_classes(
+        &mut self,
+        old_ns: &Bound<'py, PyDict>,
+        new_ns: &Bound<'py, PyDict>,
+    ) -> PyResult<()> {
+        for (k, new) in new_ns.iter() {
+            let Ok(name) = k.extract::<String>() else {
+                continue;
+            };
+            if let Some(old) = old_ns.get_item(&name)? {
+                self.map_class_pair(&name, &old, &new, 0)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The classes pass 1 found that cannot change in place: (qualname, reason).
+    pub(crate) fn incompatible(&self) -> &[(String, String)] {
+        &self.classes.incompatible
+    }
+
+    fn map_class_pair(
+        &mut self,
+        qual: &str,
+        old: &Bound<'py, PyAny>,
+        new: &Bound<'py, PyAny>,
+        depth: usize,
+    ) -> PyResult<()> {
+        let (Ok(old), Ok(new)) = (old.cast::<PyType>(), new.cast::<PyType>()) else {
+            return Ok(());
+        };
+        if old.is(new) || depth > MAX_NESTING || self.ids.is_replaced(new.as_any()) {
+            return Ok(());
+        }
+        // Only classes this module defines are patched; an imported class is just rebound.
+        let module = self.inp.module;
+        if !owned_by(old, module, qual) || !owned_by(new, module, qual) {
+            return Ok(());
+        }
+        self.ids.keep(new.as_any(), old.as_any());
+        if let Some(reason) = self.incompatibility(old, new)? {
+            self.classes.incompatible.push((qual.to_string(), reason));
+        }
+        let (old_list, new_list) = (class_items(old)?, class_items(new)?);
+        let old_items: HashMap<&str, &Bound<'py, PyAny>> =
+            old_list.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        for (k, v) in &new_list {
+            if let Some(o) = old_items.get(k.as_str()) {
+                self.map_class_pair(&format!("{qual}.{k}"), o, v, depth + 1)?;
+            }
+        }
+        drop(old_items);
+        self.classes
+            .items
+            .insert(ptr(new.as_any()), (old_list, new_list));
+        Ok(())
+    }
+
+    /// Why `old` cannot become `new` in place, if it cannot.
+    fn incompatibility(
+        &self,
+        old: &Bound<'py, PyType>,
+        new: &Bound<'py, PyType>,
+    ) -> PyResult<Option<String>> {
+        let name = |t: &Bound<'py, PyAny>| -> String {
+            t.getattr(name!(t.py(), "__qualname__"))
+                .map_or_else(|_| "?".into(), |q| q.to_string())
+        };
+        let (old_meta, new_meta) = (old.get_type().into_any(), new.get_type().into_any());
+        if !self.ids.mapped(&new_meta).is(&old_meta) {
+            return Ok(Some(format!(
+                "its metaclass changed from {} to {}",
+                name(&old_meta),
+                name(&new_meta)
+            )));
+        }
+        let old_bases = old
+            .getattr(name!(old.py(), "__bases__"))?
+            .cast_into::<PyTuple>()?;
+        let new_bases = new
+            .getattr(name!(new.py(), "__bases__"))?
+            .cast_into::<PyTuple>()?;
+        let same_bases = old_bases.len() == new_bases.len()
+            && old_bases
+                .iter()
+                .zip(new_bases.iter())
+                .all(|(o, n)| self.ids.mapped(&n).is(&o));
+        if !same_bases {
+            let list =
+                |t: &Bound<'py, PyTuple>| t.iter().map(|b| name(&b)).collect::<Vec<_>>().join(", ");
+            return Ok(Some(format!(
+                "its bases changed from ({}) to ({})",
+                list(&old_bases),
+                list(&new_bases)
+            )));
+        }
+        let slots = |c: &Bound<'py, PyType>| -> PyResult<Option<String>> {
+            match c.getattr(name!(c.py(), "__dict__"))?.get_item("__slots__") {
+                Ok(s) => Ok(Some(s.repr()?.to_string())),
+                Err(_) => Ok(None),
+            }
+        };
+        let (os, ns) = (slots(old)?, slots(new)?);
+        if os != ns {
+            return Ok(Some(format!(
+                "its __slots__ changed from {} to {}",
+                os.as_deref().unwrap_or("(none)"),
+                ns.as_deref().unwrap_or("(none)")
+            )));
+        }
+        for attr in [
+            "__basicsize__",
+            "__itemsize__",
+            "__dictoffset__",
+            "__weakrefoffset__",
+        ] {
+            if !old.getattr(attr)?.eq(new.getattr(attr)?)? {
+                return Ok(Some(format!("its instance layout changed ({attr})")));
+            }
+        }
+        if old.is_subclass(&self.py.get_type::<PyTuple>())? {
+            let (of, nf) = (
+                old.getattr(name!(old.py(), "_fields")).ok(),
+                new.getattr(name!(new.py(), "_fields")).ok(),
+            );
+            if let (Some(of), Some(nf)) = (of, nf)
+                && !of.eq(&nf)?
+            {
+                return Ok(Some(format!(
+                    "its NamedTuple fields changed from {} to {}: existing instances are tuples of the old shape",
+                    of.repr()?,
+                    nf.repr()?
+                )));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Pass 2 for a name bound to a class in both namespaces. Returns true when the old class
+    /// stays.
+    pub(super) fn merge_class_value(
+        &mut self,
+        qual: &str,
+        old: &Bound<'py, PyAny>,
+        new: &Bound<'py, PyAny>,
+    ) -> PyResult<bool> {
+        let is_pair = self.ids.old_of(new).is_some_and(|o| o.is(old));
+        if !is_pair {
+            // An imported class, or a name rebound to another class: take the new one.
+            self.fix.fresh.push(new.clone());
+            self.journal.record(
+                Entry::new(qual, Kind::Class, Action::TookNew)
+                    .values(old, new)
+                    .note("not a class this module defines here: rebound"),
+            );
+            return Ok(false);
+        }
+        let (oc, nc) = (old.cast::<PyType>()?.clone(), new.cast::<PyType>()?.clone());
+        let incompatible = self
+            .classes
+            .incompatible
+            .iter()
+            .find(|(q, _)| q == qual)
+            .map(|(_, reason)| reason.clone());
+        if let Some(reason) = incompatible {
+            self.ids.forget(new);
+            self.record_new_fps(qual, new);
+            self.fix.fresh.push(new.clone());
+            self.journal.record(
+                Entry::new(qual, Kind::Class, Action::Replaced)
+                    .values(old, new)
+                    .note(format!(
+                        "{reason}; replace_incompatible: bound the new class, existing \
+                         instances keep the old one"
+                    )),
+            );
+            return Ok(false);
+        }
+        if !self.classes.merged.insert(ptr(old)) {
+            self.journal.record(
+                Entry::new(qual, Kind::Class, Action::Unchanged)
+                    .note("alias of a class merged above"),
+            );
+            return Ok(true);
+        }
+        // The class's own entry comes first; it says `class_patched` if a member changed.
+        let entry = self.journal.len();
+        self.journal
+            .record(Entry::new(qual, Kind::Class, Action::Unchanged));
+        self.merge_class(qual, &oc, &nc)?;
+        if self.journal.any_change_since(entry + 1) {
+            let repr = short_repr(old);
+            self.journal
+                .amend(entry, Action::ClassPatched, repr.clone(), repr);
+        }
+        Ok(true)
+    }
+
+    fn merge_class(
+        &mut self,
+        qual: &str,
+        old: &Bound<'py, PyType>,
+        new: &Bound<'py, PyType>,
+    ) -> PyResult<()> {
+        let is_enum = is_enum_class(old);
+        let member_names: HashSet<String> = if is_enum {
+            self.merge_enum_members(qual, old, new)?
+        } else {
+            HashSet::new()
+        };
+        let (old_items, new_items) = match self.classes.items.remove(&ptr(new.as_any())) {
+            Some(lists) => lists,
+            None => (class_items(old)?, class_items(new)?),
+        };
+        let old_map: HashMap<&str, &Bound<'py, PyAny>> =
+            old_items.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        let new_keys: HashSet<&str> = new_items.iter().map(|(k, _)| k.as_str()).collect();
+        let skip = |k: &str, v: &Bound<'py, PyAny>| -> bool {
+            if skip_member(k) || member_names.contains(k) {
+                return true;
+            }
+            if is_enum && super::enums::enum_internal(k) && classify(v) == ObjKind::Data {
+                return true;
+            }
+            let tn = v
+                .get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default();
+            tn == "member_descriptor" || tn == "getset_descriptor"
+        };
+        for (k, n) in &new_items {
+            let mq = format!("{qual}.{k}");
+            if skip(k, n) {
+                if k == "__doc__" && self.inp.apply {
+                    type_setattr(old, k, n)?;
+                }
+                continue;
+            }
+            self.next.defined.insert(mq.clone());
+            if DATACLASS_MACHINERY.contains(&k.as_str()) {
+                self.merge_dataclass_machinery(&mq, old, k, old_map.get(k.as_str()).copied(), n)?;
+                continue;
+            }
+            match old_map.get(k.as_str()) {
+                None => {
+                    self.record_new_fps(&mq, n);
+                    if self.inp.apply {
+                        type_setattr(old, k, n)?;
+                    }
+                    self.fix.fresh.push(n.clone());
+                    let kind = classify(n).report_kind(true);
+                    self.journal
+                        .record(Entry::new(&mq, kind, Action::Added).now(n));
+                }
+                Some(o) => self.merge_member(&mq, old, k, o, n),
+            }
+        }
+        for (k, o) in &old_items {
+            if new_keys.contains(k.as_str()) || skip(k, o) {
+                continue;
+            }
+            let mq = format!("{qual}.{k}");
+            let kind = classify(o).report_kind(true);
+            let defined = self.defined_before(&mq);
+            if defined && self.inp.overrides.get(&mq) != Override::Keep {
+                if self.inp.apply {
+                    type_delattr(old, k)?;
+                }
+                self.journal.record(
+                    Entry::new(&mq, kind, Action::Removed)
+                        .was(o)
+                        .note("no longer in the class body"),
+                );
+            } else {
+                let note = if defined {
+                    "removed from the source, kept by override"
+                } else {
+                    "set at run time, not by the class body: kept"
+                };
+                self.journal.record(
+                    Entry::new(&mq, kind, Action::KeptLive)
+                        .values(o, o)
+                        .note(note),
+                );
+            }
+        }
+        if self.inp.apply {
+            self.refresh_class_bookkeeping(qual, old, new)?;
+        }
+        Ok(())
+    }
+
+    /// One member present in the old and the new class body.
+    fn merge_member(
+        &mut self,
+        mq: &str,
+        old_cls: &Bound<'py, PyType>,
+        k: &str,
+        o: &Bound<'py, PyAny>,
+        n: &Bound<'py, PyAny>,
+    ) {
+        let keep_old = match self.merge_value(mq, o, n, true) {
+            Ok(k) => k,
+            Err(e) => {
+                let kind = classify(n).report_kind(true);
+                self.journal.record(
+                    Entry::new(mq, kind, Action::NotApplied)
+                        .values(o, n)
+                        .note(format!("could not merge: {e}")),
+                );
+                true
+            }
+        };
+        // A kept member is still in the old class's dict (the class statement built a separate
+        // class): only a taken one is set, sparing CPython's slot updates.
+        if self.inp.apply && !keep_old {
+            if let Err(e) = type_setattr(old_cls, k, n) {
+                let kind = classify(n).report_kind(true);
+                self.journal.record(
+                    Entry::new(mq, kind, Action::NotApplied)
+                        .values(o, n)
+                        .note(format!("could not set on the class: {e}")),
+                );
+            }
+            self.fix
+                .taken
+                .push((old_cls.clone().into_any(), k.to_string()));
+        }
+    }
+
+    /// `__dataclass_fields__` and friends: always the new class's, reported when they changed.
+    fn merge_dataclass_machinery(
+        &mut self,
+        mq: &str,
+        old_cls: &Bound<'py, PyType>,
+        k: &str,
+        o: Option<&Bound<'py, PyAny>>,
+        n: &Bound<'py, PyAny>,
+    ) -> PyResult<()> {
+        if self.inp.apply {
+            type_setattr(old_cls, k, n)?;
+        }
+        let repr = |x: &Bound<'py, PyAny>| x.repr().map(|r| r.to_string()).ok();
+        let changed = o.is_none_or(|o| repr(o).is_none() || repr(o) != repr(n));
+        let mut entry = Entry::new(mq, Kind::Other, Action::Unchanged);
+        if changed {
+            entry = Entry::new(mq, Kind::Other, Action::TookNew)
+                .now(n)
+                .note("dataclass machinery regenerated");
+        }
+        if let Some(o) = o {
+            entry = entry.was(o);
+        }
+        self.journal.record(entry);
+        Ok(())
+    }
+
+    /// The class docstring and the abstract-method set follow the new body.
+    fn refresh_class_bookkeeping(
+        &mut self,
+        qual: &str,
+        old: &Bound<'py, PyType>,
+        new: &Bound<'py, PyType>,
+    ) -> PyResult<()> {
+        if let Ok(doc) = new.getattr(name!(new.py(), "__doc__"))
+            && let Err(e) = type_setattr(old, "__doc__", &doc)
+        {
+            let doc_qual = format!("{qual}.__doc__");
+            self.journal.record(
+                Entry::new(&doc_qual, Kind::Data, Action::NotApplied)
+                    .now(&doc)
+                    .note(format!("could not set the class docstring: {e}")),
+            );
+        }
+        if old.hasattr("__abstractmethods__")? {
+            // abc.update_abstractmethods exists from 3.10; older versions keep the old set.
+            if let Ok(update) = self
+                .py
+                .import("abc")
+                .and_then(|abc| abc.getattr(name!(abc.py(), "update_abstractmethods")))
+            {
+                update.call1((old,))?;
+            }
+        }
+        Ok(())
+    }
+}

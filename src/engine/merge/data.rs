@@ -1,0 +1,191 @@
+//! Data (DESIGN.md "The three-way data rule"): the evidence for one value — the last load's
+//! fingerprint, the live value, the new one, the defining statements' texts — gathered here and
+//! judged by the pure `rule::decide_data`.
+
+use std::collections::HashMap;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+
+use super::{Entry, Merge};
+use crate::engine::fingerprint::{Fingerprint, fingerprint};
+use crate::engine::names::name;
+use crate::engine::pyobj::{helpers, ptr};
+use crate::engine::rule::{DataFacts, Recorded, decide_data};
+use crate::protocol::{Action, Kind};
+
+/// Statement texts of the old and new source by qualname, parsed when first needed (only
+/// values the fingerprint cannot see into, and conflicts, need them).
+#[derive(Default)]
+pub(super) struct StatementTexts {
+    parsed: Option<(HashMap<String, String>, HashMap<String, String>)>,
+}
+
+impl StatementTexts {
+    fn get(
+        &mut self,
+        py: Python<'_>,
+        old_source: Option<&str>,
+        new_source: &str,
+    ) -> &(HashMap<String, String>, HashMap<String, String>) {
+        self.parsed.get_or_insert_with(|| {
+            let parse = |src: Option<&str>| -> HashMap<String, String> {
+                let Some(src) = src else {
+                    return HashMap::new();
+                };
+                // A source that does not parse has no statements to compare: every
+                // comparison then says "changed", the safe answer.
+                helpers(py)
+                    .and_then(|h| h.getattr(name!(h.py(), "statements")))
+                    .and_then(|f| f.call1((src,)))
+                    .and_then(|d| d.extract::<Option<HashMap<String, String>>>())
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default()
+            };
+            (parse(old_source), parse(Some(new_source)))
+        })
+    }
+
+    /// Whether the statement defining `qual` differs (or is missing from either source).
+    fn changed(
+        &mut self,
+        py: Python<'_>,
+        old_source: Option<&str>,
+        new_source: &str,
+        qual: &str,
+    ) -> bool {
+        let (old, new) = self.get(py, old_source, new_source);
+        match (old.get(qual), new.get(qual)) {
+            (Some(a), Some(b)) => a.trim() != b.trim(),
+            _ => true,
+        }
+    }
+
+    /// Whether the old source has a statement defining `qual`.
+    fn defined_in_old(
+        &mut self,
+        py: Python<'_>,
+        old_source: Option<&str>,
+        new_source: &str,
+        qual: &str,
+    ) -> bool {
+        self.get(py, old_source, new_source).0.contains_key(qual)
+    }
+}
+
+/// True if `a` and `b` are one object or equal plain data.
+pub(super) fn same_value(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> bool {
+    if a.is(b) {
+        return true;
+    }
+    match (fingerprint(a), fingerprint(b)) {
+        (Fingerprint::Value(x), Fingerprint::Value(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// The rule's questions about one value, answered from the merge's state.
+struct Facts<'m, 'py> {
+    py: Python<'py>,
+    texts: &'m mut StatementTexts,
+    old_source: Option<&'m str>,
+    new_source: &'m str,
+    qual: &'m str,
+    live: &'m Bound<'py, PyAny>,
+    new: &'m Bound<'py, PyAny>,
+}
+
+impl DataFacts for Facts<'_, '_> {
+    fn statement_changed(&mut self) -> bool {
+        self.texts
+            .changed(self.py, self.old_source, self.new_source, self.qual)
+    }
+
+    fn live_fingerprint(&mut self) -> Fingerprint {
+        fingerprint(self.live)
+    }
+
+    fn live_id(&self) -> usize {
+        ptr(self.live)
+    }
+
+    fn live_same_as_new(&mut self) -> bool {
+        same_value(self.live, self.new)
+    }
+}
+
+impl<'py> Merge<'py, '_> {
+    /// Whether the last load's source defined `qual` (falls back to the old source's statements
+    /// for a module registered after it was loaded).
+    pub(super) fn defined_before(&mut self, qual: &str) -> bool {
+        if let Some(b) = self.inp.base {
+            return b.defined.contains(qual);
+        }
+        self.texts
+            .defined_in_old(self.py, self.inp.old_source, self.inp.new_source, qual)
+    }
+
+    /// The three-way rule for one data value. Returns true when the new value is taken.
+    pub(super) fn merge_data(
+        &mut self,
+        qual: &str,
+        kind: Kind,
+        old: &Bound<'py, PyAny>,
+        new: &Bound<'py, PyAny>,
+    ) -> bool {
+        let new_fp = fingerprint(new);
+        self.next.fps.insert(qual.to_string(), new_fp);
+        let recorded = match self.inp.base {
+            Some(b) => b
+                .fps
+                .get(qual)
+                .copied()
+                .map_or(Recorded::NotDefined, Recorded::Value),
+            None => Recorded::NoBaseline {
+                old_source: self.inp.old_source.is_some(),
+            },
+        };
+        let mut facts = Facts {
+            py: self.py,
+            texts: &mut self.texts,
+            old_source: self.inp.old_source,
+            new_source: self.inp.new_source,
+            qual,
+            live: old,
+            new,
+        };
+        let d = decide_data(recorded, new_fp, self.inp.overrides.get(qual), &mut facts);
+        let action = d.decision.action;
+        let mut note = d.decision.note.to_string();
+        if let Some(evidence) = d.evidence_note {
+            note = format!("{note}; {evidence}");
+        }
+        if action != Action::Unchanged
+            && let Some(changes) = container_diff(old, new)
+        {
+            note = format!("{note}; changes: {changes}");
+        }
+        self.journal
+            .record(Entry::new(qual, kind, action).values(old, new).note(note));
+        d.decision.take_new
+    }
+}
+
+/// For two dicts, lists or tuples, where they differ (live → new), for the report's note.
+fn container_diff(old: &Bound<'_, PyAny>, new: &Bound<'_, PyAny>) -> Option<String> {
+    let container = |o: &Bound<'_, PyAny>| {
+        o.is_instance_of::<PyDict>()
+            || o.is_instance_of::<PyList>()
+            || o.is_instance_of::<PyTuple>()
+    };
+    if !container(old) || !container(new) {
+        return None;
+    }
+    helpers(old.py())
+        .and_then(|h| h.getattr(name!(h.py(), "data_diff")))
+        .and_then(|f| f.call1((old, new)))
+        .and_then(|r| r.extract::<String>())
+        .ok()
+        .filter(|t| !t.is_empty())
+}

@@ -1,0 +1,263 @@
+//! After the merge: the new body made throwaway classes and functions, and new objects that
+//! point at them (a new function's defaults and closure cells, a new subclass's bases, an
+//! instance the body created, a list of classes). Those references are pointed at the surviving
+//! old objects. A reference that cannot be repaired is reported `not_applied`, never skipped.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple, PyType};
+
+use super::{Entry, Identity, Journal, Merge};
+use crate::engine::classify::{ObjKind, classify};
+use crate::engine::names::name;
+use crate::engine::pyobj::{class_items, short_repr, type_setattr};
+use crate::protocol::{Action, Kind};
+
+/// How many objects one fix-up may visit: a reload never walks a big heap.
+const BUDGET: usize = 100_000;
+
+/// Work lists the merge fills for the fix-up.
+#[derive(Default)]
+pub(super) struct FixUps<'py> {
+    /// New functions and classes now bound somewhere: their cells, defaults and bases may still
+    /// point at throwaway objects.
+    pub fresh: Vec<Bound<'py, PyAny>>,
+    /// Patched old functions: their new defaults may hold throwaway objects.
+    pub patched: Vec<Bound<'py, PyAny>>,
+    /// New data values now bound: (owner — a dict, a class or a cell —, name).
+    pub taken: Vec<(Bound<'py, PyAny>, String)>,
+}
+
+impl Merge<'_, '_> {
+    /// Points every new object the merge bound at the surviving old objects.
+    pub(crate) fn fix_up(&mut self) {
+        if !self.inp.apply {
+            return;
+        }
+        let work = std::mem::take(&mut self.fix);
+        let mut fixer = Fixer {
+            ids: &self.ids,
+            journal: &mut self.journal,
+            budget: BUDGET,
+        };
+        for (owner, name) in &work.taken {
+            fixer.fix_binding(owner, name);
+        }
+        for f in &work.patched {
+            fixer.fix_defaults(f);
+        }
+        for obj in &work.fresh {
+            fixer.fix_fresh(obj, 0);
+        }
+    }
+}
+
+/// One fix-up pass: the identity map to apply, where to report what failed, the visit budget.
+struct Fixer<'m, 'py> {
+    ids: &'m Identity<'py>,
+    journal: &'m mut Journal,
+    budget: usize,
+}
+
+/// A name for an object in a report entry: its qualname, or a short repr.
+fn label(o: &Bound<'_, PyAny>) -> String {
+    o.getattr(name!(o.py(), "__qualname__"))
+        .and_then(|q| q.extract::<String>())
+        .unwrap_or_else(|_| short_repr(o))
+}
+
+impl<'py> Fixer<'_, 'py> {
+    fn failed(&mut self, what: &str, obj: &Bound<'py, PyAny>, e: &PyErr) {
+        self.journal.record(
+            Entry::new(what, Kind::Other, Action::NotApplied)
+                .now(obj)
+                .note(format!(
+                    "still refers to an object of the previous load (the reloaded one is a \
+                     different object): could not repair it: {e}"
+                )),
+        );
+    }
+
+    /// `owner[name]` (or `owner.name`), a new value the merge took.
+    fn fix_binding(&mut self, owner: &Bound<'py, PyAny>, name: &str) {
+        let value = match owner.cast::<PyDict>() {
+            Ok(d) => d.get_item(name).ok().flatten(),
+            Err(_) => owner.getattr(name).ok(),
+        };
+        // Gone since (a class body's own later statements): nothing left to repair.
+        let Some(value) = value else {
+            return;
+        };
+        let Some(fixed) = self.fix_value(&value, name, 0) else {
+            return;
+        };
+        let done = if let Ok(d) = owner.cast::<PyDict>() {
+            d.set_item(name, fixed)
+        } else if let Ok(cls) = owner.cast::<PyType>() {
+            type_setattr(cls, name, &fixed)
+        } else {
+            owner.setattr(name, fixed)
+        };
+        if let Err(e) = done {
+            self.failed(name, &value, &e);
+        }
+    }
+
+    fn fix_defaults(&mut self, f: &Bound<'py, PyAny>) {
+        for attr in ["__defaults__", "__kwdefaults__"] {
+            let Ok(v) = f.getattr(attr) else {
+                continue;
+            };
+            let what = format!("{}.{attr}", label(f));
+            if let Some(fixed) = self.fix_value(&v, &what, 0)
+                && let Err(e) = f.setattr(attr, fixed)
+            {
+                self.failed(&what, f, &e);
+            }
+        }
+    }
+
+    /// Points a new function's cells and defaults, or a new class's bases and members, at the
+    /// surviving objects instead of the throwaway ones.
+    fn fix_fresh(&mut self, obj: &Bound<'py, PyAny>, depth: usize) {
+        if depth > 8 || self.budget == 0 {
+            return;
+        }
+        self.budget -= 1;
+        match classify(obj) {
+            ObjKind::Function => {
+                self.fix_defaults(obj);
+                self.fix_cells(obj);
+            }
+            ObjKind::Wrapper(inner)
+            | ObjKind::ClassMethod(inner)
+            | ObjKind::StaticMethod(inner) => {
+                self.fix_fresh(&inner, depth + 1);
+            }
+            ObjKind::Property(acc) => {
+                for (_, f) in acc {
+                    self.fix_fresh(&f, depth + 1);
+                }
+            }
+            ObjKind::Class => {
+                if let Ok(cls) = obj.cast::<PyType>() {
+                    self.fix_bases(cls);
+                    // A class's own members: readable unless its metaclass forbids it.
+                    for (_, v) in class_items(cls).unwrap_or_default() {
+                        if matches!(
+                            classify(&v),
+                            ObjKind::Function
+                                | ObjKind::ClassMethod(_)
+                                | ObjKind::StaticMethod(_)
+                                | ObjKind::Property(_)
+                        ) {
+                            self.fix_fresh(&v, depth + 1);
+                        }
+                    }
+                }
+            }
+            ObjKind::Data | ObjKind::Module | ObjKind::Other => {}
+        }
+    }
+
+    fn fix_cells(&mut self, f: &Bound<'py, PyAny>) {
+        let py = f.py();
+        let Ok(cells) = f
+            .getattr(name!(py, "__closure__"))
+            .and_then(|cl| cl.try_iter().map(|it| it.flatten().collect::<Vec<_>>()))
+        else {
+            // No closure (None is not iterable): nothing to repair.
+            return;
+        };
+        for cell in cells {
+            // An empty cell (a variable not assigned yet) has no contents to repair.
+            let Ok(c) = cell.getattr(name!(py, "cell_contents")) else {
+                continue;
+            };
+            let what = format!("{} (closure)", label(f));
+            if let Some(fixed) = self.fix_value(&c, &what, 0)
+                && let Err(e) = cell.setattr(name!(py, "cell_contents"), fixed)
+            {
+                self.failed(&what, f, &e);
+            }
+        }
+    }
+
+    fn fix_bases(&mut self, cls: &Bound<'py, PyType>) {
+        let Ok(bases) = cls
+            .getattr(name!(cls.py(), "__bases__"))
+            .and_then(|b| b.cast_into::<PyTuple>().map_err(Into::into))
+        else {
+            return;
+        };
+        if !bases.iter().any(|b| self.ids.is_replaced(&b)) {
+            return;
+        }
+        let mapped: Vec<Bound<'py, PyAny>> =
+            bases.iter().map(|b| self.ids.mapped(&b).clone()).collect();
+        let done = PyTuple::new(cls.py(), mapped)
+            .and_then(|t| cls.setattr(name!(cls.py(), "__bases__"), t));
+        if let Err(e) = done {
+            let what = format!("{}.__bases__", label(cls.as_any()));
+            self.failed(&what, cls.as_any(), &e);
+        }
+    }
+
+    /// A value with throwaway objects replaced by the surviving ones: `Some` when the value itself
+    /// must be replaced; containers are fixed in place (lists, dicts) or rebuilt (tuples).
+    /// `what` names where the value lives, for the report.
+    fn fix_value(
+        &mut self,
+        v: &Bound<'py, PyAny>,
+        what: &str,
+        depth: usize,
+    ) -> Option<Bound<'py, PyAny>> {
+        if self.budget == 0 || depth > 4 {
+            return None;
+        }
+        self.budget -= 1;
+        if let Some(old) = self.ids.old_of(v) {
+            return Some(old.clone());
+        }
+        let ty = v.get_type().into_any();
+        if let Some(old_cls) = self.ids.old_of(&ty) {
+            // An instance the new module body made of a throwaway class: give it the real class.
+            if let Err(e) = v.setattr(name!(v.py(), "__class__"), old_cls) {
+                self.failed(what, v, &e);
+            }
+            return None;
+        }
+        if let Ok(l) = v.cast_exact::<PyList>() {
+            for i in 0..l.len() {
+                if let Ok(item) = l.get_item(i)
+                    && let Some(f) = self.fix_value(&item, what, depth + 1)
+                    && let Err(e) = l.set_item(i, f)
+                {
+                    self.failed(what, v, &e);
+                }
+            }
+        } else if let Ok(d) = v.cast::<PyDict>() {
+            let items: Vec<_> = d.iter().collect();
+            for (k, item) in items {
+                if let Some(f) = self.fix_value(&item, what, depth + 1)
+                    && let Err(e) = d.set_item(k, f)
+                {
+                    self.failed(what, v, &e);
+                }
+            }
+        } else if let Ok(t) = v.cast_exact::<PyTuple>() {
+            let fixed: Vec<Option<Bound<'py, PyAny>>> = t
+                .iter()
+                .map(|i| self.fix_value(&i, what, depth + 1))
+                .collect();
+            if fixed.iter().any(Option::is_some) {
+                let items: Vec<Bound<'py, PyAny>> =
+                    t.iter().zip(fixed).map(|(i, f)| f.unwrap_or(i)).collect();
+                match PyTuple::new(v.py(), items) {
+                    Ok(t) => return Some(t.into_any()),
+                    Err(e) => self.failed(what, v, &e),
+                }
+            }
+        }
+        None
+    }
+}

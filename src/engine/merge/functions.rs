@@ -1,0 +1,460 @@
+//! Functions (DESIGN.md "function", "decorated function"): the old function object stays and
+//! gets the new code, defaults, docs and attributes; closure cells are matched by name and their
+//! contents merged; `functools.wraps` chains and `lru_cache` wrappers are patched through
+//! `__wrapped__`; classmethods, staticmethods and properties through their functions.
+
+use std::collections::HashMap;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+
+use super::data::same_value;
+use super::{Entry, Merge};
+use crate::engine::classify::{ObjKind, classify};
+use crate::engine::names::name;
+use crate::engine::pyobj::ptr;
+use crate::protocol::{Action, Kind};
+
+/// Wrappers and closures nested deeper than this are not followed.
+const MAX_DEPTH: usize = 16;
+
+/// The outcome of patching one function.
+pub(super) enum Patched {
+    Unchanged,
+    Swapped,
+    /// The code could not go into the old object (the reason): the new function is bound.
+    Replaced(String),
+}
+
+/// An old object and the function (or accessors) inside it, likewise for the new one.
+type Pair<'b, 'py, T> = (&'b Bound<'py, PyAny>, &'b T);
+
+impl<'py> Merge<'py, '_> {
+    /// Reports a patched function (or descriptor); returns true when the old object stays.
+    pub(super) fn report_patched(
+        &mut self,
+        qual: &str,
+        kind: Kind,
+        old: &Bound<'py, PyAny>,
+        new: &Bound<'py, PyAny>,
+        result: Patched,
+        swapped_note: &str,
+    ) -> bool {
+        match result {
+            Patched::Unchanged => {
+                self.ids.keep(new, old);
+                self.journal
+                    .record(Entry::new(qual, kind, Action::Unchanged));
+                true
+            }
+            Patched::Swapped => {
+                self.ids.keep(new, old);
+                self.journal.record(
+                    Entry::new(qual, kind, Action::CodeSwapped)
+                        .values(old, new)
+                        .note(swapped_note),
+                );
+                true
+            }
+            Patched::Replaced(why) => {
+                self.fix.fresh.push(new.clone());
+                self.journal.record(
+                    Entry::new(qual, kind, Action::Replaced)
+                        .values(old, new)
+                        .note(format!(
+                            "{why}: calls through the module or class run the new code, \
+                             references held elsewhere keep the old"
+                        )),
+                );
+                false
+            }
+        }
+    }
+
+    /// An `lru_cache` wrapper: patch the wrapped function, clear the cache if it changed.
+    pub(super) fn merge_wrapper(
+        &mut self,
+        qual: &str,
+        kind: Kind,
+        (old, old_inner): Pair<'_, 'py, Bound<'py, PyAny>>,
+        (new, new_inner): Pair<'_, 'py, Bound<'py, PyAny>>,
+    ) -> PyResult<bool> {
+        let result = self.patch_function(qual, old_inner, new_inner, 0);
+        let changed = matches!(result, Patched::Swapped | Patched::Replaced(_));
+        if changed && self.inp.apply {
+            old.call_method0("cache_clear")?;
+        }
+        Ok(self.report_patched(qual, kind, old, new, result, "cache cleared"))
+    }
+
+    /// A classmethod or staticmethod: patch the function inside.
+    pub(super) fn merge_method_descriptor(
+        &mut self,
+        qual: &str,
+        kind: Kind,
+        (old, old_inner): Pair<'_, 'py, Bound<'py, PyAny>>,
+        (new, new_inner): Pair<'_, 'py, Bound<'py, PyAny>>,
+    ) -> bool {
+        if classify(old_inner) == ObjKind::Function && classify(new_inner) == ObjKind::Function {
+            let result = self.patch_function(qual, old_inner, new_inner, 0);
+            return self.report_patched(qual, kind, old, new, result, "");
+        }
+        self.fix.fresh.push(new.clone());
+        self.journal.record(
+            Entry::new(qual, kind, Action::Replaced)
+                .values(old, new)
+                .note("wraps something other than a plain function: took the new descriptor"),
+        );
+        false
+    }
+
+    /// A property: patch each accessor in place when both have the same plain-function
+    /// accessors; otherwise take the new property.
+    pub(super) fn merge_property(
+        &mut self,
+        qual: &str,
+        kind: Kind,
+        (old, old_acc): Pair<'_, 'py, Vec<(&'static str, Bound<'py, PyAny>)>>,
+        (new, new_acc): Pair<'_, 'py, Vec<(&'static str, Bound<'py, PyAny>)>>,
+    ) -> bool {
+        let names = |v: &Vec<(&'static str, Bound<'py, PyAny>)>| {
+            v.iter().map(|(n, _)| *n).collect::<Vec<_>>()
+        };
+        if names(old_acc) != names(new_acc)
+            || !old_acc
+                .iter()
+                .chain(new_acc.iter())
+                .all(|(_, f)| classify(f) == ObjKind::Function)
+        {
+            self.record_new_fps(qual, new);
+            self.fix.fresh.push(new.clone());
+            let note = format!(
+                "accessors changed from {:?} to {:?}: took the new property",
+                names(old_acc),
+                names(new_acc)
+            );
+            self.journal.record(
+                Entry::new(qual, kind, Action::Replaced)
+                    .values(old, new)
+                    .note(note),
+            );
+            return false;
+        }
+        let mut any = Patched::Unchanged;
+        for ((n, of), (_, nf)) in old_acc.iter().zip(new_acc.iter()) {
+            match self.patch_function(&format!("{qual}.{n}"), of, nf, 0) {
+                Patched::Unchanged => {}
+                Patched::Swapped => {
+                    if matches!(any, Patched::Unchanged) {
+                        any = Patched::Swapped;
+                    }
+                }
+                Patched::Replaced(why) => any = Patched::Replaced(why),
+            }
+        }
+        if let Patched::Replaced(why) = any {
+            self.fix.fresh.push(new.clone());
+            self.journal.record(
+                Entry::new(qual, kind, Action::Replaced)
+                    .values(old, new)
+                    .note(format!(
+                        "an accessor could not be patched ({why}): took the new property"
+                    )),
+            );
+            return false;
+        }
+        self.report_patched(qual, kind, old, new, any, "")
+    }
+
+    /// Puts the new function's code into the old function object (DESIGN.md "function").
+    pub(super) fn patch_function(
+        &mut self,
+        path: &str,
+        old: &Bound<'py, PyAny>,
+        new: &Bound<'py, PyAny>,
+        depth: usize,
+    ) -> Patched {
+        match self.try_patch_function(path, old, new, depth) {
+            Ok(p) => p,
+            Err(e) => Patched::Replaced(format!("could not patch in place ({e})")),
+        }
+    }
+
+    fn try_patch_function(
+        &mut self,
+        path: &str,
+        old: &Bound<'py, PyAny>,
+        new: &Bound<'py, PyAny>,
+        depth: usize,
+    ) -> PyResult<Patched> {
+        if old.is(new) {
+            return Ok(Patched::Unchanged);
+        }
+        let py = self.py;
+        // Attribute names are interned: this runs for every function of a module.
+        let (oc, nc) = (
+            old.getattr(name!(py, "__code__"))?,
+            new.getattr(name!(py, "__code__"))?,
+        );
+        let (ofv_t, nfv_t) = (
+            oc.getattr(name!(py, "co_freevars"))?,
+            nc.getattr(name!(py, "co_freevars"))?,
+        );
+        let same_freevars = ofv_t.is(&nfv_t) || ofv_t.eq(&nfv_t)?;
+        let ofv: Vec<String> = ofv_t.extract()?;
+        if !same_freevars {
+            let nfv: Vec<String> = nfv_t.extract()?;
+            return Ok(Patched::Replaced(format!(
+                "its free variables changed from ({}) to ({})",
+                ofv.join(", "),
+                nfv.join(", ")
+            )));
+        }
+        let mut changed = !code_equal(&oc, &nc)?;
+        if changed {
+            self.note_running(path, &oc)?;
+        }
+        for attr in [name!(py, "__defaults__"), name!(py, "__kwdefaults__")] {
+            if !same_value(&old.getattr(attr)?, &new.getattr(attr)?) {
+                changed = true;
+            }
+        }
+        // __wrapped__ (functools.wraps): patch the inner function, keep the old object.
+        let dict_name = name!(py, "__dict__");
+        let new_dict = new.getattr(dict_name)?.cast_into::<PyDict>()?;
+        let old_dict = old.getattr(dict_name)?.cast_into::<PyDict>()?;
+        // Most functions have no attributes: then there is nothing to merge or assign.
+        let plain = new_dict.is_empty() && old_dict.is_empty();
+        let new_dict = if plain { new_dict } else { new_dict.copy()? };
+        if !plain
+            && let (Some(ow), Some(nw)) = (
+                old_dict.get_item("__wrapped__")?,
+                new_dict.get_item("__wrapped__")?,
+            )
+            && classify(&ow) == ObjKind::Function
+            && classify(&nw) == ObjKind::Function
+            && depth < MAX_DEPTH
+        {
+            let wpath = format!("{path}.__wrapped__");
+            match self.patch_function(&wpath, &ow, &nw, depth + 1) {
+                Patched::Unchanged => {
+                    new_dict.set_item("__wrapped__", &ow)?;
+                }
+                Patched::Swapped => {
+                    changed = true;
+                    new_dict.set_item("__wrapped__", &ow)?;
+                }
+                Patched::Replaced(why) => {
+                    changed = true;
+                    self.journal.record(
+                        Entry::new(&wpath, Kind::Function, Action::Replaced)
+                            .values(&ow, &nw)
+                            .note(why),
+                    );
+                }
+            }
+        }
+        // Closure cells, matched by name (the tuples are equal, so positions agree).
+        let (ocl, ncl) = (
+            old.getattr(name!(py, "__closure__"))?,
+            new.getattr(name!(py, "__closure__"))?,
+        );
+        if !ocl.is_none() && !ncl.is_none() {
+            let ocells: Vec<_> = ocl.try_iter()?.collect::<PyResult<_>>()?;
+            let ncells: Vec<_> = ncl.try_iter()?.collect::<PyResult<_>>()?;
+            for ((var, oc), nc) in ofv.iter().zip(ocells).zip(ncells) {
+                if self.merge_cell(&format!("{path}::{var}"), &oc, &nc, depth)? {
+                    changed = true;
+                }
+            }
+        }
+        if self.inp.apply {
+            old.setattr(name!(py, "__code__"), &nc)?;
+            for attr in [
+                name!(py, "__defaults__"),
+                name!(py, "__kwdefaults__"),
+                name!(py, "__doc__"),
+                name!(py, "__annotations__"),
+            ] {
+                let value = new.getattr(attr)?;
+                if !old.getattr(attr)?.is(&value) {
+                    old.setattr(attr, value)?;
+                }
+            }
+            if !plain {
+                old.setattr(dict_name, new_dict)?;
+            }
+            self.fix.patched.push(old.clone());
+        }
+        self.ids.keep(new, old);
+        Ok(if changed {
+            Patched::Swapped
+        } else {
+            Patched::Unchanged
+        })
+    }
+
+    /// Notes what keeps running the old code of a changed function: frames on a thread's stack
+    /// (reported `not_applied`), and generators or coroutines already created.
+    fn note_running(&mut self, path: &str, code: &Bound<'py, PyAny>) -> PyResult<()> {
+        const GENERATOR_LIKE: u32 = 0x20 | 0x80 | 0x200; // CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
+        let flags: u32 = code.getattr(name!(self.py, "co_flags"))?.extract()?;
+        if flags & GENERATOR_LIKE != 0 {
+            self.journal.note_for(
+                path,
+                "generators/coroutines created before the reload keep running the old code",
+            );
+        }
+        if self.running.is_none() {
+            self.running = Some(running_code(self.py)?);
+        }
+        let thread = self
+            .running
+            .as_ref()
+            .and_then(|r| r.get(&ptr(code)).cloned());
+        if let Some(thread) = thread {
+            let entry = format!("{path} (running)");
+            self.journal
+                .record(Entry::new(&entry, Kind::Function, Action::NotApplied).note(
+                format!(
+                    "a frame on thread {thread:?} is running the old code and finishes with it; \
+                     the next call runs the new code"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Merges one closure cell's content; the old cell stays. True if something changed.
+    fn merge_cell(
+        &mut self,
+        key: &str,
+        old_cell: &Bound<'py, PyAny>,
+        new_cell: &Bound<'py, PyAny>,
+        depth: usize,
+    ) -> PyResult<bool> {
+        let contents = name!(self.py, "cell_contents");
+        let (Ok(o), Ok(n)) = (old_cell.getattr(contents), new_cell.getattr(contents)) else {
+            return Ok(false);
+        };
+        if o.is(&n) || self.ids.mapped(&n).is(&o) {
+            return Ok(false);
+        }
+        match (classify(&o), classify(&n)) {
+            (ObjKind::Function, ObjKind::Function) if depth < MAX_DEPTH => {
+                match self.patch_function(key, &o, &n, depth + 1) {
+                    Patched::Unchanged => Ok(false),
+                    Patched::Swapped => {
+                        self.journal.record(
+                            Entry::new(key, Kind::Function, Action::CodeSwapped)
+                                .values(&o, &n)
+                                .note("closure cell"),
+                        );
+                        Ok(true)
+                    }
+                    Patched::Replaced(why) => {
+                        if self.inp.apply {
+                            old_cell.setattr(contents, &n)?;
+                        }
+                        self.fix.fresh.push(n.clone());
+                        self.journal.record(
+                            Entry::new(key, Kind::Function, Action::Replaced)
+                                .values(&o, &n)
+                                .note(why),
+                        );
+                        Ok(true)
+                    }
+                }
+            }
+            (ObjKind::Wrapper(oi), ObjKind::Wrapper(ni)) if depth < MAX_DEPTH => {
+                let r = self.patch_function(key, &oi, &ni, depth + 1);
+                if !matches!(r, Patched::Unchanged) && self.inp.apply {
+                    o.call_method0("cache_clear")?;
+                }
+                Ok(!matches!(r, Patched::Unchanged))
+            }
+            (ObjKind::Data, ObjKind::Data) => {
+                let take = self.merge_data(key, Kind::Data, &o, &n);
+                if take && self.inp.apply {
+                    old_cell.setattr(contents, &n)?;
+                    self.fix
+                        .taken
+                        .push((old_cell.clone(), "cell_contents".into()));
+                }
+                Ok(take)
+            }
+            _ => {
+                // A class or other object in a cell: follow the source.
+                if self.inp.apply {
+                    old_cell.setattr(contents, self.ids.mapped(&n))?;
+                }
+                Ok(true)
+            }
+        }
+    }
+}
+
+/// The code objects on every thread's stack, with the thread's name.
+fn running_code(py: Python<'_>) -> PyResult<HashMap<usize, String>> {
+    let sys = py.import("sys")?;
+    let active = py.import("threading")?.getattr("_active")?;
+    let mut out = HashMap::new();
+    for item in sys
+        .call_method0("_current_frames")?
+        .call_method0("items")?
+        .try_iter()?
+    {
+        let (ident, frame): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
+        let name = active
+            .get_item(&ident)
+            .and_then(|t| t.getattr(name!(t.py(), "name")))
+            .and_then(|n| n.extract::<String>())
+            .unwrap_or_else(|_| format!("{ident}"));
+        let mut f = Some(frame);
+        while let Some(frame) = f.filter(|f| !f.is_none()) {
+            out.insert(
+                ptr(&frame.getattr(name!(frame.py(), "f_code"))?),
+                name.clone(),
+            );
+            f = frame.getattr(name!(frame.py(), "f_back")).ok();
+        }
+    }
+    Ok(out)
+}
+
+/// Code compared by value, ignoring line numbers: "unchanged" means the same behaviour.
+fn code_equal(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let py = a.py();
+    // co_code first: it tells a changed body at once.
+    for attr in [
+        name!(py, "co_code"),
+        name!(py, "co_names"),
+        name!(py, "co_varnames"),
+        name!(py, "co_freevars"),
+        name!(py, "co_cellvars"),
+        name!(py, "co_argcount"),
+        name!(py, "co_posonlyargcount"),
+        name!(py, "co_kwonlyargcount"),
+        name!(py, "co_flags"),
+    ] {
+        if !a.getattr(attr)?.eq(b.getattr(attr)?)? {
+            return Ok(false);
+        }
+    }
+    let ca = a.getattr(name!(py, "co_consts"))?.cast_into::<PyTuple>()?;
+    let cb = b.getattr(name!(py, "co_consts"))?.cast_into::<PyTuple>()?;
+    if ca.len() != cb.len() {
+        return Ok(false);
+    }
+    let code_type = a.get_type();
+    for (x, y) in ca.iter().zip(cb.iter()) {
+        if x.is_instance(&code_type)? && y.is_instance(&code_type)? {
+            if !code_equal(&x, &y)? {
+                return Ok(false);
+            }
+        } else if !x.get_type().is(y.get_type()) || !x.eq(&y)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}

@@ -1,0 +1,269 @@
+//! Step 4 of a reload: merge the old namespace and the new one in place (DESIGN.md "Merge, for
+//! every name in old ∪ new"). This file holds the state of one merge, the walk over the module's
+//! names and the dispatch by kind; each kind's rule lives in its own file:
+//! `functions.rs` (functions, closures, wrappers, descriptors), `classes.rs` (pass 1 and class
+//! members), `enums.rs`, `data.rs` (the three-way rule), `fixup.rs` (throwaway references) and
+//! `journal.rs` (the report entries).
+
+mod classes;
+mod data;
+mod enums;
+mod fixup;
+mod functions;
+mod journal;
+
+use std::collections::HashMap;
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use super::baseline::Baseline;
+use super::classify::{ObjKind, classify};
+use super::fingerprint::fingerprint;
+use super::pyobj::ptr;
+use super::reload::MACHINERY;
+use crate::protocol::{Action, Change, Override, Overrides};
+use classes::ClassPlan;
+use data::StatementTexts;
+use fixup::FixUps;
+pub(crate) use journal::{Entry, Journal};
+
+/// What a merge reads and never changes.
+pub(crate) struct Inputs<'a> {
+    pub module: &'a str,
+    /// False for a dry run: decide and report, change nothing.
+    pub apply: bool,
+    pub overrides: &'a Overrides,
+    /// The last load's baseline (`None` for a module registered after it was loaded).
+    pub base: Option<&'a Baseline>,
+    /// The last load's source text, when known.
+    pub old_source: Option<&'a str>,
+    pub new_source: &'a str,
+}
+
+/// New objects paired with the old objects that stay in their place (classes, functions, enum
+/// members): the body made the new ones, the program holds the old ones.
+#[derive(Default)]
+pub(crate) struct Identity<'py> {
+    kept: HashMap<usize, Bound<'py, PyAny>>,
+}
+
+impl<'py> Identity<'py> {
+    /// `new` is replaced by `old`, which stays.
+    fn keep(&mut self, new: &Bound<'py, PyAny>, old: &Bound<'py, PyAny>) {
+        self.kept.insert(ptr(new), old.clone());
+    }
+
+    /// `new` turned out not to have an old counterpart after all.
+    fn forget(&mut self, new: &Bound<'py, PyAny>) {
+        self.kept.remove(&ptr(new));
+    }
+
+    /// The old object kept in place of `new`, if any.
+    fn old_of(&self, new: &Bound<'py, PyAny>) -> Option<&Bound<'py, PyAny>> {
+        self.kept.get(&ptr(new))
+    }
+
+    /// `o`, or the old object that stays in its place.
+    fn mapped<'b>(&'b self, o: &'b Bound<'py, PyAny>) -> &'b Bound<'py, PyAny> {
+        self.kept.get(&ptr(o)).unwrap_or(o)
+    }
+
+    /// Whether `o` is a new object with an old counterpart.
+    fn is_replaced(&self, o: &Bound<'py, PyAny>) -> bool {
+        self.kept.contains_key(&ptr(o))
+    }
+}
+
+/// State of one merge, in parts with one job each.
+pub(crate) struct Merge<'py, 'a> {
+    py: Python<'py>,
+    inp: Inputs<'a>,
+    ids: Identity<'py>,
+    classes: ClassPlan<'py>,
+    journal: Journal,
+    fix: FixUps<'py>,
+    texts: StatementTexts,
+    /// Code objects on some thread's stack (id -> thread name), read when first needed.
+    running: Option<HashMap<usize, String>>,
+    /// Top-level values replaced: (name, old object), for stale copies.
+    replaced_globals: Vec<(String, Bound<'py, PyAny>)>,
+    /// The baseline of the new load, filled as values are met.
+    next: Baseline,
+}
+
+/// What a finished merge hands back to the pipeline.
+pub(crate) struct Merged<'py> {
+    pub changes: Vec<Change>,
+    pub replaced_globals: Vec<(String, Bound<'py, PyAny>)>,
+    pub baseline: Baseline,
+}
+
+fn is_dunder(name: &str) -> bool {
+    name.starts_with("__") && name.ends_with("__")
+}
+
+impl<'py, 'a> Merge<'py, 'a> {
+    pub(crate) fn new(py: Python<'py>, inp: Inputs<'a>) -> Self {
+        Merge {
+            py,
+            inp,
+            ids: Identity::default(),
+            classes: ClassPlan::default(),
+            journal: Journal::default(),
+            fix: FixUps::default(),
+            texts: StatementTexts::default(),
+            running: None,
+            replaced_globals: Vec::new(),
+            next: Baseline::default(),
+        }
+    }
+
+    pub(crate) fn finish(self) -> Merged<'py> {
+        Merged {
+            changes: self.journal.into_changes(),
+            replaced_globals: self.replaced_globals,
+            baseline: self.next,
+        }
+    }
+
+    /// Merges every top-level name of old ∪ new into `dict` (which holds the new namespace).
+    pub(crate) fn merge_module(
+        &mut self,
+        dict: &Bound<'py, PyDict>,
+        old_ns: &Bound<'py, PyDict>,
+        new_ns: &Bound<'py, PyDict>,
+    ) -> PyResult<()> {
+        for (k, new) in new_ns.iter() {
+            let Ok(name) = k.extract::<String>() else {
+                continue;
+            };
+            self.next.defined.insert(name.clone());
+            // __doc__, __annotations__: follow the source, unreported.
+            if MACHINERY.contains(&name.as_str()) || (is_dunder(&name) && name != "__all__") {
+                continue;
+            }
+            match old_ns.get_item(&name)? {
+                None => {
+                    self.record_new_fps(&name, &new);
+                    self.fix.fresh.push(new.clone());
+                    let kind = classify(&new).report_kind(false);
+                    self.journal
+                        .record(Entry::new(&name, kind, Action::Added).now(&new));
+                }
+                Some(old) => {
+                    let keep_old = self.merge_value(&name, &old, &new, false)?;
+                    if keep_old && self.inp.apply {
+                        dict.set_item(&name, &old)?;
+                    } else if !keep_old {
+                        self.fix.taken.push((dict.clone().into_any(), name.clone()));
+                        if !old.is(&new) {
+                            self.replaced_globals.push((name.clone(), old.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        for (k, old) in old_ns.iter() {
+            let Ok(name) = k.extract::<String>() else {
+                continue;
+            };
+            if new_ns.contains(&name)? || MACHINERY.contains(&name.as_str()) {
+                continue;
+            }
+            let kind = classify(&old).report_kind(false);
+            let defined_by_source = self.defined_before(&name);
+            let keep = self.inp.overrides.get(&name) == Override::Keep;
+            let dunder = is_dunder(&name);
+            if defined_by_source && !keep && !dunder {
+                self.journal.record(
+                    Entry::new(&name, kind, Action::Removed)
+                        .was(&old)
+                        .note("no longer in the source"),
+                );
+                continue;
+            }
+            if self.inp.apply {
+                dict.set_item(&name, &old)?;
+            }
+            if !dunder {
+                let note = if defined_by_source {
+                    "removed from the source, kept by override"
+                } else {
+                    "created at run time, not by the source: live state kept"
+                };
+                self.journal.record(
+                    Entry::new(&name, kind, Action::KeptLive)
+                        .values(&old, &old)
+                        .note(note),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Records the fingerprints a freshly added value contributes to the next baseline.
+    fn record_new_fps(&mut self, qual: &str, new: &Bound<'py, PyAny>) {
+        self.next.record(qual, new, self.inp.module, 0);
+    }
+
+    /// Merges one attribute present before and after. Returns true when the old object stays.
+    fn merge_value(
+        &mut self,
+        qual: &str,
+        old: &Bound<'py, PyAny>,
+        new: &Bound<'py, PyAny>,
+        in_class: bool,
+    ) -> PyResult<bool> {
+        let (ko, kn) = (classify(old), classify(new));
+        let kind = kn.report_kind(in_class);
+        if old.is(new) {
+            if matches!(kn, ObjKind::Data) {
+                self.next.fps.insert(qual.to_string(), fingerprint(new));
+            }
+            self.journal
+                .record(Entry::new(qual, kind, Action::Unchanged));
+            return Ok(true);
+        }
+        if ko != kn {
+            self.record_new_fps(qual, new);
+            self.fix.fresh.push(new.clone());
+            let note = format!(
+                "was a {}, now a {}: took the new object",
+                ko.word(),
+                kn.word()
+            );
+            self.journal.record(
+                Entry::new(qual, kind, Action::Replaced)
+                    .values(old, new)
+                    .note(note),
+            );
+            return Ok(false);
+        }
+        match (ko, kn) {
+            (ObjKind::Data, ObjKind::Data) => Ok(!self.merge_data(qual, kind, old, new)),
+            (ObjKind::Function, ObjKind::Function) => {
+                let result = self.patch_function(qual, old, new, 0);
+                Ok(self.report_patched(qual, kind, old, new, result, ""))
+            }
+            (ObjKind::Wrapper(oi), ObjKind::Wrapper(ni)) => {
+                self.merge_wrapper(qual, kind, (old, &oi), (new, &ni))
+            }
+            (ObjKind::ClassMethod(oi), ObjKind::ClassMethod(ni))
+            | (ObjKind::StaticMethod(oi), ObjKind::StaticMethod(ni)) => {
+                Ok(self.merge_method_descriptor(qual, kind, (old, &oi), (new, &ni)))
+            }
+            (ObjKind::Property(oa), ObjKind::Property(na)) => {
+                Ok(self.merge_property(qual, kind, (old, &oa), (new, &na)))
+            }
+            (ObjKind::Class, ObjKind::Class) => self.merge_class_value(qual, old, new),
+            (ObjKind::Module, ObjKind::Module) | (ObjKind::Other, ObjKind::Other) => {
+                self.fix.fresh.push(new.clone());
+                self.journal
+                    .record(Entry::new(qual, kind, Action::TookNew).values(old, new));
+                Ok(false)
+            }
+            _ => unreachable!("kinds compared equal above"),
+        }
+    }
+}

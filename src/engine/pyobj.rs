@@ -1,0 +1,165 @@
+//! Small helpers on Python objects that every part of the engine uses: identity keys, short
+//! reprs, class dict access that bypasses metaclasses, the engine's Python helpers module.
+//!
+//! A leaf: it imports nothing else from the engine but `names`, so any engine file may use it.
+
+use std::ffi::CString;
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyFunction, PyModule, PyType};
+
+use super::names::name;
+
+/// An object's identity, as a map key (the object must be kept alive while the key is used).
+pub(crate) fn ptr(o: &Bound<'_, PyAny>) -> usize {
+    o.as_ptr() as usize
+}
+
+/// The engine's Python helpers (`helpers.py`), loaded once as `_swapscope_engine`.
+pub(crate) fn helpers(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    static HELPERS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+    HELPERS
+        .get_or_try_init(py, || {
+            let code = CString::new(include_str!("helpers.py"))
+                .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+            Ok(
+                PyModule::from_code(py, &code, c"<swapscope helpers.py>", c"_swapscope_engine")?
+                    .unbind(),
+            )
+        })
+        .map(|m| m.bind(py))
+}
+
+/// A repr for the report: at most 80 characters.
+pub(crate) fn short_repr(o: &Bound<'_, PyAny>) -> String {
+    repr_within(o, 80)
+}
+
+/// A repr of at most `limit` characters (user `__repr__` errors included).
+pub(crate) fn repr_within(o: &Bound<'_, PyAny>, limit: usize) -> String {
+    // Code is named by its qualname, without a call into Python (reloads list thousands).
+    let kind = if o.is_instance_of::<PyFunction>() {
+        Some("function")
+    } else if o.is_instance_of::<PyType>() {
+        Some("class")
+    } else {
+        None
+    };
+    if let Some(kind) = kind
+        && let Ok(q) = o
+            .getattr(name!(o.py(), "__qualname__"))
+            .and_then(|q| q.extract::<String>())
+    {
+        return format!("<{kind} {q}>");
+    }
+    helpers(o.py())
+        .and_then(|h| h.getattr(name!(h.py(), "short_repr")))
+        .and_then(|f| f.call1((o, limit)))
+        .and_then(|r| r.extract::<String>())
+        .unwrap_or_else(|_| "<?>".into())
+}
+
+/// Sets a class attribute through `type.__setattr__`: an Enum metaclass refuses setattr of
+/// members on the class itself.
+pub(crate) fn type_setattr(
+    cls: &Bound<'_, PyType>,
+    name: &str,
+    value: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    cls.py()
+        .get_type::<PyType>()
+        .getattr("__setattr__")?
+        .call1((cls, name, value))
+        .map(|_| ())
+}
+
+/// Deletes a class attribute through `type.__delattr__` (see [`type_setattr`]).
+pub(crate) fn type_delattr(cls: &Bound<'_, PyType>, name: &str) -> PyResult<()> {
+    cls.py()
+        .get_type::<PyType>()
+        .getattr("__delattr__")?
+        .call1((cls, name))
+        .map(|_| ())
+}
+
+/// A class's own members (its `__dict__`), in definition order, string keys only.
+pub(crate) fn class_items<'py>(
+    cls: &Bound<'py, PyType>,
+) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
+    let mut out = Vec::new();
+    for item in cls
+        .getattr(name!(cls.py(), "__dict__"))?
+        .call_method0("items")?
+        .try_iter()?
+    {
+        let (k, v): (Bound<'py, PyAny>, Bound<'py, PyAny>) = item?.extract()?;
+        if let Ok(k) = k.extract::<String>() {
+            out.push((k, v));
+        }
+    }
+    Ok(out)
+}
+
+/// True if `cls` is an `enum.Enum` subclass.
+pub(crate) fn is_enum_class(cls: &Bound<'_, PyType>) -> bool {
+    cls.py()
+        .import("enum")
+        .and_then(|e| e.getattr(name!(e.py(), "Enum")))
+        .and_then(|enum_type| cls.is_subclass(&enum_type))
+        .unwrap_or(false)
+}
+
+/// True if `cls` was defined by this module's source at `path` (not an import or an alias).
+pub(crate) fn owned_by(cls: &Bound<'_, PyType>, module_name: &str, path: &str) -> bool {
+    let module_ok = cls
+        .getattr("__module__")
+        .and_then(|m| m.extract::<String>())
+        .is_ok_and(|m| m == module_name);
+    let qual_ok = cls.qualname().is_ok_and(|q| q.to_string_lossy() == path);
+    module_ok && qual_ok
+}
+
+/// `sys.modules`.
+pub(crate) fn sys_modules(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    Ok(py
+        .import("sys")?
+        .getattr(name!(py, "modules"))?
+        .cast_into::<PyDict>()?)
+}
+
+/// A Python exception as plain data: its type, message and formatted traceback. What the engine
+/// keeps of a `PyErr` that is swapscope's failure, not the user's (those become the report's
+/// `ErrorInfo`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PyFailure {
+    pub kind: String,
+    pub message: String,
+    pub traceback: String,
+}
+
+impl PyFailure {
+    pub(crate) fn of(py: Python<'_>, e: &PyErr) -> PyFailure {
+        PyFailure {
+            kind: e
+                .get_type(py)
+                .name()
+                .map_or_else(|_| "Exception".into(), |n| n.to_string()),
+            message: e.value(py).to_string(),
+            traceback: e
+                .traceback(py)
+                .and_then(|t| t.format().ok())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl std::fmt::Display for PyFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)?;
+        if !self.traceback.is_empty() {
+            write!(f, "\n{}", self.traceback.trim_end())?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,84 @@
+//! Steps 2–3 of a reload: run the new body in the module's own dict, with the old mapping kept
+//! aside and put back exactly on every way out that is not a finished merge.
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::engine::names::name;
+
+/// Module attributes that belong to the import system, not to the source: kept through a reload.
+pub(crate) const MACHINERY: [&str; 8] = [
+    "__name__",
+    "__file__",
+    "__spec__",
+    "__loader__",
+    "__package__",
+    "__builtins__",
+    "__cached__",
+    "__path__",
+];
+
+/// Puts a module's old mapping back when dropped armed: on an early return, an error or a panic
+/// unwinding between emptying the dict and a finished merge.
+pub(super) struct RestoreOnExit<'a, 'py> {
+    dict: &'a Bound<'py, PyDict>,
+    old: &'a Bound<'py, PyDict>,
+    armed: bool,
+}
+
+impl<'a, 'py> RestoreOnExit<'a, 'py> {
+    /// Guards `dict` with its copy `old`; a dry run (`armed` false) never touches the dict.
+    pub(super) fn new(
+        dict: &'a Bound<'py, PyDict>,
+        old: &'a Bound<'py, PyDict>,
+        armed: bool,
+    ) -> Self {
+        RestoreOnExit { dict, old, armed }
+    }
+
+    /// Restores now (once); later drops do nothing.
+    pub(super) fn restore_now(&mut self) -> PyResult<()> {
+        if !self.armed {
+            return Ok(());
+        }
+        self.armed = false;
+        self.dict.clear();
+        self.dict.update(self.old.as_mapping())
+    }
+
+    /// The merge finished: the module keeps its new state whatever happens next.
+    pub(super) fn disarm(&mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for RestoreOnExit<'_, '_> {
+    fn drop(&mut self) {
+        // Drop cannot return the error; what could be restored is restored, and the callers
+        // that can report (every early exit) call `restore_now` themselves.
+        let _ = self.restore_now();
+    }
+}
+
+/// Empties `target` but for the import machinery of `old_ns` (a name removed from the source
+/// then no longer exists, so a use of it fails the body), and runs `code` in it.
+///
+/// `Err(Outer)` is swapscope's own failure; `Ok(Err(e))` is the user's body raising `e`.
+pub(super) fn execute<'py>(
+    py: Python<'py>,
+    code: &Bound<'py, PyAny>,
+    target: &Bound<'py, PyDict>,
+    old_ns: &Bound<'py, PyDict>,
+    emptied: bool,
+) -> PyResult<Result<(), PyErr>> {
+    if emptied {
+        target.clear();
+    }
+    for key in MACHINERY {
+        if let Some(v) = old_ns.get_item(key)? {
+            target.set_item(key, v)?;
+        }
+    }
+    let exec = py.import("builtins")?.getattr(name!(py, "exec"))?;
+    Ok(exec.call1((code, target)).map(|_| ()))
+}

@@ -1,0 +1,56 @@
+//! The report as a Python dict: what `swapscope.reload()` returns and `on_reload` listeners get.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use super::names::name;
+use crate::protocol::ReloadReport;
+
+/// The report as the Python dict `reload()` returns (the JSON shape, built directly).
+pub fn report_dict<'py>(py: Python<'py>, r: &ReloadReport) -> PyResult<Bound<'py, PyAny>> {
+    let d = PyDict::new(py);
+    d.set_item(name!(py, "id"), r.id)?;
+    d.set_item(name!(py, "module"), &r.module)?;
+    d.set_item(name!(py, "file"), &r.file)?;
+    d.set_item(name!(py, "outcome"), r.outcome.as_str())?;
+    match &r.error {
+        Some(e) => {
+            let ed = PyDict::new(py);
+            ed.set_item(name!(py, "file"), &e.file)?;
+            ed.set_item(name!(py, "line"), e.line)?;
+            ed.set_item(name!(py, "col"), e.col)?;
+            ed.set_item(name!(py, "message"), &e.message)?;
+            ed.set_item(name!(py, "text"), &e.text)?;
+            ed.set_item(name!(py, "traceback"), &e.traceback)?;
+            d.set_item(name!(py, "error"), ed)?;
+        }
+        None => d.set_item(name!(py, "error"), py.None())?,
+    }
+    d.set_item(name!(py, "duration_ms"), r.duration_ms)?;
+    d.set_item(name!(py, "dry_run"), r.dry_run)?;
+    d.set_item(name!(py, "saves"), r.saves)?;
+    let changes = PyList::empty(py);
+    for c in &r.changes {
+        let cd = PyDict::new(py);
+        cd.set_item(name!(py, "name"), &c.name)?;
+        cd.set_item(name!(py, "qualname"), &c.qualname)?;
+        cd.set_item(name!(py, "kind"), c.kind.as_str())?;
+        cd.set_item(name!(py, "action"), c.action.as_str())?;
+        cd.set_item(name!(py, "old"), &c.old)?;
+        cd.set_item(name!(py, "new"), &c.new)?;
+        cd.set_item(name!(py, "note"), &c.note)?;
+        changes.append(cd)?;
+    }
+    d.set_item(name!(py, "changes"), changes)?;
+    let stale = PyList::empty(py);
+    for s in &r.stale_refs {
+        let sd = PyDict::new(py);
+        sd.set_item(name!(py, "module"), &s.module)?;
+        sd.set_item(name!(py, "name"), &s.name)?;
+        sd.set_item(name!(py, "source"), &s.source)?;
+        sd.set_item(name!(py, "value"), &s.value)?;
+        stale.append(sd)?;
+    }
+    d.set_item(name!(py, "stale_refs"), stale)?;
+    Ok(d.into_any())
+}

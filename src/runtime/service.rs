@@ -1,0 +1,375 @@
+//! The reload service: the one path every reload takes, whoever asks for it — the worker (the
+//! window's Reload, auto-reload on save), the program (`swapscope.reload()`), a safe point, and
+//! later the attach agent.
+//!
+//! It owns what a reload needs beyond the engine: the policy file's overrides, the `on_reload`
+//! listeners, atomicity (safe points, or the switch interval raised for the reload), and where
+//! reports go (events for the front end). The runtime connects it when it starts
+//! ([`ReloadService::connect`]); without a connection (a bare interpreter, the engine tests) it
+//! reloads with no policy and sends no events. It never calls a layer above it: reports leave as
+//! `Event`s on a channel.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Sender, bounded};
+use pyo3::prelude::*;
+
+use crate::engine::{self, EngineError, ReloadOptions, ReloadReport, tracker};
+use crate::policy::PolicyFile;
+use crate::protocol::{Event, ModuleName, Outcome};
+
+/// Wakes the UI when an event was sent (`ctx.request_repaint()` in the GUI).
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// Sends events and wakes the UI.
+#[derive(Clone)]
+pub(crate) struct Sink {
+    pub tx: Sender<Event>,
+    pub waker: Option<Waker>,
+}
+
+impl Sink {
+    pub(crate) fn send(&self, event: Event) {
+        // The receiver is gone only when the app is shutting down; nothing to tell then.
+        if self.tx.send(event).is_ok()
+            && let Some(w) = &self.waker
+        {
+            w();
+        }
+    }
+}
+
+/// How long after the script's last `safepoint()` call reloads still wait for the next one.
+const SAFEPOINT_FRESH: Duration = Duration::from_millis(500);
+/// How long a queued reload waits for a safe point before the worker applies it itself.
+const SAFEPOINT_WAIT: Duration = Duration::from_secs(2);
+/// How long a reload waits for a save still being written to its file: the watcher's longest
+/// hold, and a little.
+const WRITE_WAIT: Duration = Duration::from_millis(400);
+/// The switch interval during a reload, in seconds: long enough for any reload, short enough
+/// that a CPU-bound thread which takes the GIL at the hand-over delays the reload only this long.
+const RELOAD_SWITCH_INTERVAL: f64 = 2.0;
+
+/// A reload waiting for a safe point.
+struct Job {
+    id: u64,
+    module: String,
+    opts: ReloadOptions,
+    done: Sender<()>,
+}
+
+/// Reloads waiting for the script's next `swapscope.safepoint()`.
+pub(crate) struct Safepoints {
+    queue: Mutex<VecDeque<Job>>,
+    /// Milliseconds since `epoch` of the last `safepoint()` call; 0 = never.
+    last_call: AtomicU64,
+    epoch: Instant,
+    next_id: AtomicU64,
+    /// Files the watcher sees being written: a reload waits for them (see `wait_for_save`).
+    pub writing: crate::watch::WritingFiles,
+}
+
+impl Safepoints {
+    fn new() -> Self {
+        Safepoints {
+            queue: Mutex::new(VecDeque::new()),
+            last_call: AtomicU64::new(0),
+            epoch: Instant::now(),
+            next_id: AtomicU64::new(1),
+            writing: crate::watch::WritingFiles::default(),
+        }
+    }
+
+    fn queue(&self) -> MutexGuard<'_, VecDeque<Job>> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether the script called `safepoint()` recently enough to be waited for.
+    fn active(&self) -> bool {
+        let last = self.last_call.load(Ordering::Relaxed);
+        let fresh = u64::try_from(SAFEPOINT_FRESH.as_millis()).unwrap_or(u64::MAX);
+        last != 0 && self.now_ms() <= last.saturating_add(fresh)
+    }
+
+    fn mark(&self) {
+        self.last_call
+            .store(self.now_ms().max(1), Ordering::Relaxed);
+    }
+
+    fn anything_being_written(&self) -> bool {
+        !self
+            .writing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty()
+    }
+
+    fn take(&self, id: u64) -> Option<Job> {
+        let mut q = self.queue();
+        let pos = q.iter().position(|j| j.id == id)?;
+        q.remove(pos)
+    }
+}
+
+/// What a running runtime gives the service: where events go, the policy, the safe points.
+pub(crate) struct Connection {
+    pub sink: Sink,
+    pub policy: Arc<Mutex<PolicyFile>>,
+    pub safepoints: Safepoints,
+    /// Send each applied reload's old and new source (only the window shows diffs).
+    pub with_sources: bool,
+}
+
+impl Connection {
+    pub(crate) fn new(sink: Sink, policy: PolicyFile, with_sources: bool) -> Self {
+        Connection {
+            sink,
+            policy: Arc::new(Mutex::new(policy)),
+            safepoints: Safepoints::new(),
+            with_sources,
+        }
+    }
+
+    pub(crate) fn policy(&self) -> MutexGuard<'_, PolicyFile> {
+        self.policy.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The process's reload service (one interpreter, one service). See the module doc.
+pub struct ReloadService {
+    connection: RwLock<Option<Arc<Connection>>>,
+    /// Python callables registered with `swapscope.on_reload`.
+    listeners: Mutex<Vec<Py<PyAny>>>,
+}
+
+impl ReloadService {
+    /// The service of this process.
+    pub fn get() -> &'static ReloadService {
+        static SERVICE: OnceLock<ReloadService> = OnceLock::new();
+        SERVICE.get_or_init(|| ReloadService {
+            connection: RwLock::new(None),
+            listeners: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// From now on reports go to this runtime, with its policy and safe points.
+    pub(crate) fn connect(&self, connection: Arc<Connection>) {
+        *self
+            .connection
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(connection);
+    }
+
+    fn connection(&self) -> Option<Arc<Connection>> {
+        self.connection
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn listeners(&self) -> MutexGuard<'_, Vec<Py<PyAny>>> {
+        self.listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Calls `callback(report)` after every reload (not dry runs).
+    pub fn on_reload(&self, callback: Py<PyAny>) {
+        self.listeners().push(callback);
+    }
+
+    /// Removes a listener; true if it was registered.
+    pub fn off_reload(&self, callback: &Bound<'_, PyAny>) -> bool {
+        let removed: Vec<Py<PyAny>> = {
+            let mut list = self.listeners();
+            let (gone, kept) = std::mem::take(&mut *list)
+                .into_iter()
+                .partition(|l| l.is(callback));
+            *list = kept;
+            gone
+        };
+        // Dropped after the lock is released: a finaliser may call back into swapscope.
+        !removed.is_empty()
+    }
+
+    /// Reloads `name` now, on this thread: the policy's overrides under the explicit ones, the
+    /// switch interval raised, the report sent to the front end and to the listeners.
+    pub fn reload(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        opts: &ReloadOptions,
+    ) -> Result<ReloadReport, EngineError> {
+        let connection = self.connection();
+        let combined;
+        let opts = match &connection {
+            Some(c) => {
+                let saved = c.policy().policy.overrides(name);
+                combined = ReloadOptions {
+                    overrides: crate::policy::combine(&saved, &opts.overrides),
+                    ..opts.clone()
+                };
+                &combined
+            }
+            None => opts,
+        };
+        let old = tracker::get(name).and_then(|t| t.source.clone());
+        let report = with_switch_interval(py, || engine::reload(py, name, opts))?;
+        if let Some(c) = &connection {
+            c.sink.send(Event::ReloadFinished(report.clone()));
+            let applied = !report.dry_run && report.outcome == Outcome::Applied;
+            if c.with_sources && applied {
+                let new = tracker::get(name).and_then(|t| t.source.clone());
+                c.sink.send(Event::ReloadSources {
+                    id: report.id,
+                    old: old.map(|s| s.to_string()),
+                    new: new.map(|s| s.to_string()),
+                });
+            }
+        }
+        self.notify_listeners(py, &report);
+        Ok(report)
+    }
+
+    /// Calls the `on_reload` listeners with the report (not for dry runs). A listener that
+    /// raises is reported through `sys.unraisablehook` and the others still run.
+    fn notify_listeners(&self, py: Python<'_>, report: &ReloadReport) {
+        if report.dry_run {
+            return;
+        }
+        // Copied out so a listener may register or remove listeners without deadlocking.
+        let current: Vec<Py<PyAny>> = self.listeners().iter().map(|l| l.clone_ref(py)).collect();
+        if current.is_empty() {
+            return;
+        }
+        let dict = match engine::report_dict(py, report) {
+            Ok(d) => d,
+            Err(e) => {
+                e.write_unraisable(py, None);
+                return;
+            }
+        };
+        for listener in current {
+            let listener = listener.bind(py);
+            if let Err(e) = listener.call1((dict.clone(),)) {
+                e.write_unraisable(py, Some(listener));
+            }
+        }
+    }
+
+    /// Reloads `module` for the front end: at the script's next safe point when it has them,
+    /// otherwise now. Waits until it ran; a reload that cannot start is sent as
+    /// `Event::ReloadRefused`. Call it without the GIL.
+    pub(crate) fn request(&self, module: String, opts: ReloadOptions) {
+        let Some(c) = self.connection() else {
+            return;
+        };
+        let safepoints = &c.safepoints;
+        if !opts.dry_run && safepoints.active() {
+            let (done_tx, done_rx) = bounded(1);
+            let id = safepoints.next_id.fetch_add(1, Ordering::Relaxed);
+            // Told before it is queued: the script may apply it at once.
+            c.sink.send(Event::ReloadQueued {
+                module: ModuleName(module.clone()),
+            });
+            safepoints.queue().push_back(Job {
+                id,
+                module,
+                opts,
+                done: done_tx,
+            });
+            if done_rx.recv_timeout(SAFEPOINT_WAIT).is_ok() {
+                return;
+            }
+            // The script stopped calling safepoint(): apply it here, unless it just started there.
+            match safepoints.take(id) {
+                Some(job) => self.run_now(&c, &job.module, &job.opts),
+                None => {
+                    done_rx.recv().ok();
+                }
+            }
+            return;
+        }
+        self.run_now(&c, &module, &opts);
+    }
+
+    fn run_now(&self, c: &Connection, module: &str, opts: &ReloadOptions) {
+        if !opts.dry_run {
+            wait_for_save(&c.safepoints.writing, module);
+        }
+        if let Err(e) = Python::attach(|py| self.reload(py, module, opts)) {
+            c.sink.send(Event::ReloadRefused {
+                module: ModuleName(module.to_string()),
+                reason: e.to_string(),
+            });
+        }
+    }
+
+    /// `swapscope.safepoint()`: runs the queued reloads on the script's own thread; returns how
+    /// many ran.
+    pub fn safepoint(&self, py: Python<'_>) -> usize {
+        let Some(c) = self.connection() else {
+            return 0;
+        };
+        let safepoints = &c.safepoints;
+        safepoints.mark();
+        let mut n = 0;
+        loop {
+            let Some(job) = safepoints.queue().pop_front() else {
+                break;
+            };
+            if safepoints.anything_being_written() {
+                py.detach(|| wait_for_save(&safepoints.writing, &job.module));
+            }
+            if let Err(e) = self.reload(py, &job.module, &job.opts) {
+                c.sink.send(Event::ReloadRefused {
+                    module: ModuleName(job.module.clone()),
+                    reason: e.to_string(),
+                });
+            }
+            job.done.send(()).ok();
+            n += 1;
+        }
+        n
+    }
+}
+
+/// Waits (without the GIL) while the module's file is being written, so a reload that runs
+/// later than the save it was queued for (at a safe point) does not read the next save half-way.
+fn wait_for_save(writing: &crate::watch::WritingFiles, module: &str) {
+    if let Some(tracked) = tracker::get(module) {
+        crate::watch::wait_until_written(writing, &tracked.path, WRITE_WAIT);
+    }
+}
+
+/// Runs `f` with the switch interval raised, so other Python threads do not run (and see a
+/// half-merged module) while the GIL is held by a reload.
+pub fn with_switch_interval<T>(py: Python<'_>, f: impl FnOnce() -> T) -> T {
+    let sys = py.import("sys").ok();
+    let previous = sys
+        .as_ref()
+        .and_then(|s| s.call_method0("getswitchinterval").ok())
+        .and_then(|v| v.extract::<f64>().ok());
+    if let (Some(sys), Some(_)) = (&sys, previous) {
+        // Raising it can only fail on a broken sys; the reload then runs with the default.
+        sys.call_method1("setswitchinterval", (RELOAD_SWITCH_INTERVAL,))
+            .ok();
+        // A thread already waiting for the GIL still waits with the old interval and would ask
+        // for it back mid-reload. Hand the GIL over once: every waiter then waits anew, with the
+        // raised interval, and a pending drop request is cleared.
+        py.detach(std::thread::yield_now);
+    }
+    let out = f();
+    if let (Some(sys), Some(prev)) = (&sys, previous) {
+        // Restoring a value sys itself gave can only fail on a broken sys.
+        sys.call_method1("setswitchinterval", (prev,)).ok();
+    }
+    out
+}
