@@ -173,7 +173,7 @@ fn ui_frames() -> (f64, f64, usize) {
         let out = ctx.run_ui(input, |ui| {
             app.pump(ui.ctx());
             let actions = app.draw(ui);
-            app.run_actions(actions);
+            app.run_commands(actions);
         });
         let _ = ctx.tessellate(out.shapes, out.pixels_per_point);
         let dt = t.elapsed();

@@ -12,8 +12,17 @@ const FILES: [(&str, &str); 3] = [
     ("players.py", include_str!("../assets/demo/players.py")),
 ];
 
+/// The demo's files could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {what} {}: {cause}", .path.display())]
+pub struct DemoError {
+    what: &'static str,
+    path: PathBuf,
+    cause: std::io::Error,
+}
+
 /// The demo's `game.py`, extracting the demo first if needed.
-pub fn script() -> Result<PathBuf, String> {
+pub fn script() -> Result<PathBuf, DemoError> {
     let in_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo/game.py");
     if in_tree.is_file() {
         return Ok(in_tree);
@@ -26,14 +35,20 @@ pub fn script() -> Result<PathBuf, String> {
 }
 
 /// Writes the demo's files into `dir` (those not already there) and returns its `game.py`.
-pub fn write_copy(dir: &Path) -> Result<PathBuf, String> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| format!("cannot create the demo folder {}: {e}", dir.display()))?;
+pub fn write_copy(dir: &Path) -> Result<PathBuf, DemoError> {
+    std::fs::create_dir_all(dir).map_err(|cause| DemoError {
+        what: "create the demo folder",
+        path: dir.to_path_buf(),
+        cause,
+    })?;
     for (name, text) in FILES {
         let path = dir.join(name);
         if !path.exists() {
-            std::fs::write(&path, text)
-                .map_err(|e| format!("cannot write the demo file {}: {e}", path.display()))?;
+            std::fs::write(&path, text).map_err(|cause| DemoError {
+                what: "write the demo file",
+                path: path.clone(),
+                cause,
+            })?;
         }
     }
     Ok(dir.join("game.py"))

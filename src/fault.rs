@@ -30,8 +30,16 @@ pub fn arm(site: Site) {
     ARMED.store(site as u8, Ordering::SeqCst);
 }
 
+/// `SWAPSCOPE_INJECT_PANIC` names no fault site.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "SWAPSCOPE_INJECT_PANIC={0:?} is not a fault site; use merge, classes, worker-command, \
+     worker-thread or import-hook"
+)]
+pub struct UnknownSite(String);
+
 /// Arms the site named by `SWAPSCOPE_INJECT_PANIC`, if set; an unknown name is an error.
-pub fn arm_from_env() -> Result<(), String> {
+pub fn arm_from_env() -> Result<(), UnknownSite> {
     let Ok(name) = std::env::var("SWAPSCOPE_INJECT_PANIC") else {
         return Ok(());
     };
@@ -41,12 +49,7 @@ pub fn arm_from_env() -> Result<(), String> {
         "worker-command" => Site::WorkerCommand,
         "worker-thread" => Site::WorkerThread,
         "import-hook" => Site::ImportHook,
-        other => {
-            return Err(format!(
-                "SWAPSCOPE_INJECT_PANIC={other:?} is not a fault site; use merge, \
-                 classes, worker-command, worker-thread or import-hook"
-            ));
-        }
+        other => return Err(UnknownSite(other.to_string())),
     };
     arm(site);
     Ok(())

@@ -15,15 +15,40 @@ pub struct Options {
     pub report: Option<PathBuf>,
 }
 
+/// Why a headless run ended without the script's exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum HeadlessError {
+    /// The interpreter or the script could not start (the runtime's message).
+    #[error("{0}")]
+    StartFailed(String),
+    /// The worker crashed (its message says why and that it is a bug).
+    #[error("{0}")]
+    WorkerDied(String),
+    #[error("the Python worker stopped before the script ended: {0}")]
+    WorkerStopped(String),
+    #[error("the Python worker stopped before the script ended, without saying why")]
+    WorkerStoppedSilently,
+    #[error("cannot open the report file {}: {cause}", .path.display())]
+    OpenReport {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("cannot write the report file: {0}")]
+    WriteReport(std::io::Error),
+}
+
 /// Runs until the script exits; returns the process exit code.
-pub fn run(opts: &Options) -> Result<i32, String> {
+pub fn run(opts: &Options) -> Result<i32, HeadlessError> {
     let mut report_file = match &opts.report {
         Some(path) => Some(
             std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(path)
-                .map_err(|e| format!("cannot open the report file {}: {e}", path.display()))?,
+                .map_err(|cause| HeadlessError::OpenReport {
+                    path: path.clone(),
+                    cause,
+                })?,
         ),
         None => None,
     };
@@ -32,13 +57,14 @@ pub fn run(opts: &Options) -> Result<i32, String> {
     let mut last_problem: Option<String> = None;
     while let Ok(event) = runtime.events.recv() {
         match event {
-            Event::StartFailed(message) => return Err(message),
+            Event::StartFailed(message) => return Err(HeadlessError::StartFailed(message)),
             Event::ReloadFinished(report) => {
                 if let Some(f) = report_file.as_mut() {
-                    let line = serde_json::to_string(&report).map_err(|e| e.to_string())?;
+                    let line = serde_json::to_string(&report)
+                        .map_err(|e| HeadlessError::WriteReport(e.into()))?;
                     writeln!(f, "{line}")
                         .and_then(|()| f.flush())
-                        .map_err(|e| format!("cannot write the report file: {e}"))?;
+                        .map_err(HeadlessError::WriteReport)?;
                 }
                 if report.outcome != Outcome::Applied || verbose {
                     eprintln!("swapscope: {}", report.summary());
@@ -58,7 +84,7 @@ pub fn run(opts: &Options) -> Result<i32, String> {
                 last_problem = Some(message);
             }
             Event::ScriptExited { code } => return Ok(code),
-            Event::WorkerDied(reason) => return Err(reason),
+            Event::WorkerDied(reason) => return Err(HeadlessError::WorkerDied(reason)),
             Event::Output { stream, text } => {
                 // Only when capture was asked for; headless normally leaves stdio alone.
                 match stream {
@@ -79,7 +105,7 @@ pub fn run(opts: &Options) -> Result<i32, String> {
         }
     }
     Err(match last_problem {
-        Some(reason) => format!("the Python worker stopped before the script ended: {reason}"),
-        None => "the Python worker stopped before the script ended, without saying why".into(),
+        Some(reason) => HeadlessError::WorkerStopped(reason),
+        None => HeadlessError::WorkerStoppedSilently,
     })
 }

@@ -58,17 +58,17 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {
-    swapscope::fault::arm_from_env().map_err(anyhow::Error::msg)?;
+    swapscope::fault::arm_from_env()?;
     if let Some(out) = cli.capture {
         return capture(&out);
     }
     let mut command = cli.command.into_iter();
     let script = match command.next() {
         Some(s) => PathBuf::from(s),
-        None => swapscope::demo::script().map_err(anyhow::Error::msg)?,
+        None => swapscope::demo::script()?,
     };
     let args: Vec<String> = command.collect();
-    swapscope::runtime::check_script(&script).map_err(anyhow::Error::msg)?;
+    swapscope::runtime::check_script(&script)?;
     for dir in &cli.watch {
         if !dir.is_dir() {
             anyhow::bail!("cannot watch {}: not a folder", dir.display());
@@ -87,14 +87,14 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             config,
             report: cli.report,
         };
-        return swapscope::headless::run(&opts).map_err(anyhow::Error::msg);
+        return Ok(swapscope::headless::run(&opts)?);
     }
     open_window(config)
 }
 
 #[cfg(feature = "gui")]
 fn open_window(config: swapscope::runtime::Config) -> anyhow::Result<i32> {
-    swapscope::ui::run(config, None).map_err(anyhow::Error::msg)?;
+    swapscope::ui::run(config, None)?;
     Ok(0)
 }
 
@@ -118,7 +118,7 @@ fn capture(out: &std::path::Path) -> anyhow::Result<i32> {
     std::fs::create_dir_all(out)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
     let demo = tempfile_dir()?;
-    let script = swapscope::demo::write_copy(&demo).map_err(anyhow::Error::msg)?;
+    let script = swapscope::demo::write_copy(&demo)?;
     let config = swapscope::runtime::Config {
         script,
         capture_output: true,
@@ -129,7 +129,7 @@ fn capture(out: &std::path::Path) -> anyhow::Result<i32> {
     let error = std::sync::Arc::clone(&capture.error);
     let result = swapscope::ui::run(config, Some(capture));
     std::fs::remove_dir_all(&demo).ok();
-    result.map_err(anyhow::Error::msg)?;
+    result?;
     if let Some(e) = error
         .lock()
         .map_err(|_| anyhow::anyhow!("capture state poisoned"))?

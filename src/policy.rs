@@ -174,6 +174,19 @@ pub struct PolicyFile {
     pub error: Option<PolicyError>,
 }
 
+/// Why a policy change was not saved (it still applies for this run).
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    /// The file on disk is malformed: it is never overwritten.
+    #[error("not saved: {0}")]
+    Malformed(String),
+    #[error("cannot save the policy file {}: {cause}", .path.display())]
+    Write {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+}
+
 impl PolicyFile {
     /// Loads `dir/swapscope-policy.txt`; a missing file is an empty policy.
     pub fn load(dir: &Path) -> PolicyFile {
@@ -250,13 +263,15 @@ impl PolicyFile {
     }
 
     /// Changes one entry and saves, unless the file on disk was malformed.
-    pub fn set(&mut self, module: &str, qualname: &str, ov: Override) -> Result<(), String> {
+    pub fn set(&mut self, module: &str, qualname: &str, ov: Override) -> Result<(), SaveError> {
         self.policy.set(module, qualname, ov);
         if let Some(e) = &self.error {
-            return Err(format!("not saved: {e}"));
+            return Err(SaveError::Malformed(e.to_string()));
         }
-        std::fs::write(&self.path, self.policy.render())
-            .map_err(|e| format!("cannot save the policy file {}: {e}", self.path.display()))
+        std::fs::write(&self.path, self.policy.render()).map_err(|cause| SaveError::Write {
+            path: self.path.clone(),
+            cause,
+        })
     }
 }
 

@@ -13,12 +13,12 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use swapscope::engine::{
-    Action as Did, AttrInfo, Change, ErrorInfo, Group, Kind, ModuleInfo, Outcome, Override,
-    ReloadReport, StaleRef,
+    Action, AttrInfo, Change, ErrorInfo, Group, Kind, ModuleInfo, Outcome, Override, ReloadReport,
+    StaleRef,
 };
 use swapscope::runtime::{Command, Event, ModuleName};
 use swapscope::ui::state::UiState;
-use swapscope::ui::{Action, InspectorApp, panels};
+use swapscope::ui::{InspectorApp, UiCommand, panels};
 
 const SIZE: [f32; 2] = [1400.0, 900.0];
 
@@ -42,7 +42,7 @@ fn attr(qualname: &str, kind: Kind, repr: &str) -> AttrInfo {
     }
 }
 
-fn change(qualname: &str, kind: Kind, action: Did, old: &str, new: &str) -> Change {
+fn change(qualname: &str, kind: Kind, action: Action, old: &str, new: &str) -> Change {
     Change {
         name: qualname.rsplit('.').next().unwrap_or(qualname).into(),
         qualname: qualname.into(),
@@ -72,8 +72,8 @@ fn report(id: u64, module: &str, outcome: Outcome, changes: Vec<Change>) -> Relo
 /// A harness drawing one panel on `(UiState, actions)`.
 fn panel_harness(
     state: UiState,
-    panel: fn(&mut egui::Ui, &UiState, &mut Vec<Action>),
-) -> Harness<'static, (UiState, Vec<Action>)> {
+    panel: fn(&mut egui::Ui, &UiState, &mut Vec<UiCommand>),
+) -> Harness<'static, (UiState, Vec<UiCommand>)> {
     Harness::builder().with_size(SIZE).build_ui_state(
         move |ui, (state, actions)| panel(ui, state, actions),
         (state, Vec::new()),
@@ -94,12 +94,12 @@ fn modules_panel_lists_project_first_and_selects() {
     assert!(h.query_by_label("os").is_none(), "stdlib starts collapsed");
     h.get_by_label("players").click();
     h.run();
-    assert_eq!(h.state().1, vec![Action::SelectModule("players".into())]);
+    assert_eq!(h.state().1, vec![UiCommand::SelectModule("players".into())]);
     h.get_by_label_contains("Standard library (1)").click();
     h.run();
     assert_eq!(
         h.state().1.last(),
-        Some(&Action::ToggleGroup(Group::Stdlib))
+        Some(&UiCommand::ToggleGroup(Group::Stdlib))
     );
 }
 
@@ -159,7 +159,7 @@ fn attributes_panel_shows_preview_and_conflict_and_flips_policy() {
         vec![change(
             "DIFFICULTY",
             Kind::Data,
-            Did::ConflictTookNew,
+            Action::ConflictTookNew,
             "1.45",
             "2.0",
         )],
@@ -181,7 +181,7 @@ fn attributes_panel_shows_preview_and_conflict_and_flips_policy() {
     h.run();
     assert_eq!(
         h.state().1,
-        vec![Action::Send(Command::SetPolicy {
+        vec![UiCommand::Send(Command::SetPolicy {
             module: ModuleName("balance".into()),
             qualname: "DIFFICULTY".into(),
             choice: Override::Keep,
@@ -199,7 +199,7 @@ fn attributes_panel_shows_what_the_last_reload_did() {
         vec![change(
             "damage_of",
             Kind::Function,
-            Did::CodeSwapped,
+            Action::CodeSwapped,
             "",
             "",
         )],
@@ -220,12 +220,12 @@ fn report_panel_shows_function_diff_and_propagates_stale_copies() {
             change(
                 "Player",
                 Kind::Class,
-                Did::ClassPatched,
+                Action::ClassPatched,
                 "<class Player>",
                 "<class Player>",
             ),
-            change("Player.fire", Kind::Method, Did::CodeSwapped, "", ""),
-            change("Player.heal", Kind::Method, Did::Unchanged, "", ""),
+            change("Player.fire", Kind::Method, Action::CodeSwapped, "", ""),
+            change("Player.heal", Kind::Method, Action::Unchanged, "", ""),
         ],
     );
     r.stale_refs = vec![StaleRef {
@@ -259,7 +259,7 @@ fn report_panel_shows_function_diff_and_propagates_stale_copies() {
     h.run();
     assert!(matches!(
         h.state().1.as_slice(),
-        [Action::Send(Command::Propagate { module, stale })] if module.0 == "players" && stale.len() == 1
+        [UiCommand::Send(Command::Propagate { module, stale })] if module.0 == "players" && stale.len() == 1
     ));
 }
 
@@ -313,7 +313,7 @@ fn history_lists_reloads_newest_first_and_selects() {
     assert!(newest < oldest, "newest first");
     h.get_by_label_contains("balance  applied").click();
     h.run();
-    assert_eq!(h.state().1, vec![Action::SelectReport(1)]);
+    assert_eq!(h.state().1, vec![UiCommand::SelectReport(1)]);
 }
 
 // ---- the whole app on fake channel ends ---------------------------------------------------------
@@ -331,7 +331,7 @@ fn app_harness() -> (Harness<'static, InspectorApp>, Fake) {
         |ui, app: &mut InspectorApp| {
             app.pump(ui.ctx());
             let actions = app.draw(ui);
-            app.run_actions(actions);
+            app.run_commands(actions);
         },
         app,
     );
@@ -431,7 +431,7 @@ fn app_events_fill_history_and_changed_modules_get_a_dry_run() {
         4,
         "balance",
         Outcome::Applied,
-        vec![change("DAMAGE", Kind::Data, Did::TookNew, "10", "12")],
+        vec![change("DAMAGE", Kind::Data, Action::TookNew, "10", "12")],
     )));
     h.run_steps(3);
     assert!(
@@ -538,7 +538,7 @@ fn demo_end_to_end_designer_edit_lands_with_state_intact() {
         |ui, app: &mut InspectorApp| {
             app.pump(ui.ctx());
             let actions = app.draw(ui);
-            app.run_actions(actions);
+            app.run_commands(actions);
         },
         app,
     );
@@ -547,7 +547,7 @@ fn demo_end_to_end_designer_edit_lands_with_state_intact() {
     });
     step_until(&mut h, "a few kills", |a| kills(a) >= 4);
     h.state_mut()
-        .run_actions(vec![Action::SelectModule("__main__".into())]);
+        .run_commands(vec![UiCommand::SelectModule("__main__".into())]);
     step_until(&mut h, "the party's live values", |a| party(a).len() == 3);
     let kills_before = kills(h.state());
     let levels_before = party(h.state());
@@ -560,7 +560,7 @@ fn demo_end_to_end_designer_edit_lands_with_state_intact() {
         a.state.changed.contains("balance")
     });
     h.state_mut()
-        .run_actions(vec![Action::SelectModule("balance".into())]);
+        .run_commands(vec![UiCommand::SelectModule("balance".into())]);
     h.run_steps(2);
     h.get_by_label("Reload balance").click();
     step_until(&mut h, "the reload to finish", |a| {
@@ -575,7 +575,7 @@ fn demo_end_to_end_designer_edit_lands_with_state_intact() {
     );
     assert_eq!(
         entry.report.change("WEAPONS").map(|c| c.action),
-        Some(Did::TookNew)
+        Some(Action::TookNew)
     );
     // The next combat lines use the new damage (99 at level 1, more at higher levels) ...
     step_until(&mut h, "a pistol shot with the new damage", |a| {
@@ -588,7 +588,7 @@ fn demo_end_to_end_designer_edit_lands_with_state_intact() {
     });
     // ... while kills and every player's level carried on from where they were.
     h.state_mut()
-        .run_actions(vec![Action::SelectModule("__main__".into())]);
+        .run_commands(vec![UiCommand::SelectModule("__main__".into())]);
     step_until(&mut h, "fresh party values", |a| {
         kills(a) > kills_before && party(a).len() == 3
     });

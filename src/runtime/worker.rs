@@ -198,7 +198,7 @@ fn handle(
         } => {
             let saved = connection.policy().set(&module.0, &qualname, choice);
             if let Err(e) = saved {
-                sink.send(Event::Problem(e));
+                sink.send(Event::Problem(e.to_string()));
             }
             send_policy(connection);
         }
@@ -388,37 +388,50 @@ fn send_policy(connection: &Connection) {
     }
 }
 
+/// Why a script cannot be run; the message names it and says what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ScriptError {
+    #[error("cannot run {}: no such file", .0.display())]
+    Missing(PathBuf),
+    #[error("cannot run {}: it is a directory; give a Python script", .0.display())]
+    Directory(PathBuf),
+    #[error("cannot run {}: not a regular file; give a Python script", .0.display())]
+    NotAFile(PathBuf),
+    #[error("cannot run {}: {cause}", .path.display())]
+    Unreadable {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("cannot run {}: cannot read it: {cause}", .path.display())]
+    CannotOpen {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+}
+
 /// Whether `script` is something python could run: it exists, is a regular file and can be
-/// read. The error names it and says what is wrong.
-pub fn check_script(script: &Path) -> Result<(), String> {
-    let shown = script.display();
+/// read.
+pub fn check_script(script: &Path) -> Result<(), ScriptError> {
+    let path = script.to_path_buf();
     match std::fs::metadata(script) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(format!("cannot run {shown}: no such file"));
+            return Err(ScriptError::Missing(path));
         }
-        Err(e) => return Err(format!("cannot run {shown}: {e}")),
-        Ok(m) if m.is_dir() => {
-            return Err(format!(
-                "cannot run {shown}: it is a directory; give a Python script"
-            ));
-        }
+        Err(cause) => return Err(ScriptError::Unreadable { path, cause }),
+        Ok(m) if m.is_dir() => return Err(ScriptError::Directory(path)),
         // Opening a FIFO to check it would block until someone writes to it.
-        Ok(m) if !m.is_file() => {
-            return Err(format!(
-                "cannot run {shown}: not a regular file; give a Python script"
-            ));
-        }
+        Ok(m) if !m.is_file() => return Err(ScriptError::NotAFile(path)),
         Ok(_) => {}
     }
     std::fs::File::open(script)
         .map(drop)
-        .map_err(|e| format!("cannot run {shown}: cannot read it: {e}"))
+        .map_err(|cause| ScriptError::CannotOpen { path, cause })
 }
 
 /// Starts the interpreter, the hooks and the script thread.
 fn start(config: &Config, sink: &Sink, connection: &Arc<Connection>) -> Result<Event, String> {
     let script = std::path::absolute(&config.script).unwrap_or_else(|_| config.script.clone());
-    check_script(&script)?;
+    check_script(&script).map_err(|e| e.to_string())?;
     let roots = config.roots();
     crate::interp::initialize();
     // From here on every reload, whoever asks, reports to this runtime.

@@ -140,7 +140,7 @@ impl CaptureScript {
             Step::WaitStart => {
                 // Some kills first, so DIFFICULTY has moved live.
                 if app.state.module("balance").is_some() && self.since.elapsed() > Duration::from_secs(4) {
-                    app.run_actions(vec![super::Action::SelectModule("balance".into())]);
+                    app.run_commands(vec![super::UiCommand::SelectModule("balance".into())]);
                     self.next(Step::EditBalance);
                 }
                 Ok(())
@@ -164,13 +164,13 @@ impl CaptureScript {
                 "        dealt = balance.damage_of(self.weapon, self.level) * rate\n        if self.kills % 3 == 2:\n            dealt *= 2  # critical hit every third kill\n",
             )
             .map(|()| {
-                app.run_actions(vec![super::Action::SelectModule("players".into()), super::Action::ReloadSelected]);
+                app.run_commands(vec![super::UiCommand::SelectModule("players".into()), super::UiCommand::ReloadSelected]);
                 self.next(Step::WaitPlayersReport);
             }),
             Step::WaitPlayersReport => {
                 let done = app.state.history.iter().rev().find(|h| h.report.module == "players").filter(|h| h.new_source.is_some()).map(|h| h.report.id);
                 if let Some(id) = done {
-                    app.run_actions(vec![super::Action::SelectReport(id)]);
+                    app.run_commands(vec![super::UiCommand::SelectReport(id)]);
                     self.next(Step::ShotReport);
                 }
                 Ok(())
@@ -180,13 +180,13 @@ impl CaptureScript {
                 Ok(())
             }
             Step::BreakBalance => edit(&balance, "def damage_of(weapon, level):", "def damage_of(weapon, level:").map(|()| {
-                app.run_actions(vec![super::Action::SelectModule("balance".into()), super::Action::ReloadSelected]);
+                app.run_commands(vec![super::UiCommand::SelectModule("balance".into()), super::UiCommand::ReloadSelected]);
                 self.next(Step::WaitFailed);
             }),
             Step::WaitFailed => {
                 let failed = app.state.history.iter().rev().find(|h| h.report.module == "balance" && h.report.outcome == Outcome::Failed).map(|h| h.report.id);
                 if let Some(id) = failed {
-                    app.run_actions(vec![super::Action::SelectReport(id)]);
+                    app.run_commands(vec![super::UiCommand::SelectReport(id)]);
                     self.next(Step::ShotFailed);
                 }
                 Ok(())

@@ -20,7 +20,7 @@ use state::UiState;
 
 /// What a user did in a panel; applied after the UI pass (one path for buttons and shortcuts).
 #[derive(Clone, Debug, PartialEq)]
-pub enum Action {
+pub enum UiCommand {
     Send(Command),
     SelectModule(String),
     SelectReport(u64),
@@ -147,27 +147,27 @@ impl InspectorApp {
     }
 
     /// Applies what the panels asked for.
-    pub fn run_actions(&mut self, actions: Vec<Action>) {
-        for action in actions {
-            match action {
-                Action::Send(cmd) => self.send(cmd),
-                Action::SelectModule(name) => {
+    pub fn run_commands(&mut self, commands: Vec<UiCommand>) {
+        for command in commands {
+            match command {
+                UiCommand::Send(cmd) => self.send(cmd),
+                UiCommand::SelectModule(name) => {
                     self.last_attrs = None;
                     self.state.selected = Some(name);
                 }
-                Action::SelectReport(id) => self.state.selected_report = Some(id),
-                Action::ToggleGroup(g) => {
+                UiCommand::SelectReport(id) => self.state.selected_report = Some(id),
+                UiCommand::ToggleGroup(g) => {
                     if !self.state.expanded.remove(&g) {
                         self.state.expanded.insert(g);
                     }
                 }
-                Action::SetFilter(f) => self.state.filter = f,
-                Action::Dismiss(i) => {
+                UiCommand::SetFilter(f) => self.state.filter = f,
+                UiCommand::Dismiss(i) => {
                     if i < self.state.notifications.len() {
                         self.state.notifications.remove(i);
                     }
                 }
-                Action::ReloadSelected => {
+                UiCommand::ReloadSelected => {
                     let tracked = self
                         .state
                         .selected
@@ -179,7 +179,7 @@ impl InspectorApp {
                         self.request_reload(name);
                     }
                 }
-                Action::ReloadChanged => {
+                UiCommand::ReloadChanged => {
                     for name in self.state.changed.clone() {
                         self.request_reload(name);
                     }
@@ -199,19 +199,19 @@ impl InspectorApp {
     }
 
     /// Draws the whole window and returns what the user did.
-    pub fn draw(&mut self, ui: &mut egui::Ui) -> Vec<Action> {
-        let mut actions = Vec::new();
+    pub fn draw(&mut self, ui: &mut egui::Ui) -> Vec<UiCommand> {
+        let mut commands = Vec::new();
         if !self.fonts_installed {
             self.fonts_installed = true;
             theme::install_fonts(ui.ctx());
         }
         if ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::R)) {
-            actions.push(Action::ReloadSelected);
+            commands.push(UiCommand::ReloadSelected);
         }
         let state = &self.state;
         egui::Panel::top("toolbar").show(ui, |ui| {
-            panels::toolbar_ui(ui, state, &mut actions);
-            panels::notifications_ui(ui, state, &mut actions);
+            panels::toolbar_ui(ui, state, &mut commands);
+            panels::notifications_ui(ui, state, &mut commands);
         });
         egui::Panel::bottom("status").show(ui, |ui| panels::status_ui(ui, state));
         egui::Panel::bottom("console")
@@ -224,20 +224,21 @@ impl InspectorApp {
         egui::Panel::left("modules")
             .resizable(true)
             .default_size(210.0)
-            .show(ui, |ui| panels::modules_ui(ui, state, &mut actions));
+            .show(ui, |ui| panels::modules_ui(ui, state, &mut commands));
         egui::Panel::right("reports")
             .resizable(true)
             .default_size(400.0)
             .show(ui, |ui| {
                 let h = ui.available_height();
                 ui.allocate_ui(egui::vec2(ui.available_width(), h * 0.35), |ui| {
-                    panels::history_ui(ui, state, &mut actions);
+                    panels::history_ui(ui, state, &mut commands);
                 });
                 ui.separator();
-                panels::report_ui(ui, state, &mut actions);
+                panels::report_ui(ui, state, &mut commands);
             });
-        egui::CentralPanel::default().show(ui, |ui| panels::attributes_ui(ui, state, &mut actions));
-        actions
+        egui::CentralPanel::default()
+            .show(ui, |ui| panels::attributes_ui(ui, state, &mut commands));
+        commands
     }
 }
 
@@ -253,14 +254,14 @@ impl eframe::App for InspectorApp {
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        let actions = self.draw(ui);
-        self.run_actions(actions);
+        let commands = self.draw(ui);
+        self.run_commands(commands);
     }
 }
 
 /// Opens the window running `config` on the real runtime. With `capture`, runs the screenshot
 /// script and closes when done.
-pub fn run(config: Config, capture: Option<CaptureScript>) -> Result<(), String> {
+pub fn run(config: Config, capture: Option<CaptureScript>) -> Result<(), WindowError> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("swapscope")
@@ -282,5 +283,10 @@ pub fn run(config: Config, capture: Option<CaptureScript>) -> Result<(), String>
             Ok(Box::new(app))
         }),
     )
-    .map_err(|e| format!("cannot open the window: {e}"))
+    .map_err(|e| WindowError(e.to_string()))
 }
+
+/// The window could not be opened (no display, no OpenGL, ...).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open the window: {0}")]
+pub struct WindowError(String);

@@ -1,14 +1,14 @@
-//! The panels of the inspector. Each is a function of `(&mut Ui, &UiState, &mut Vec<Action>)`:
+//! The panels of the inspector. Each is a function of `(&mut Ui, &UiState, &mut Vec<UiCommand>)`:
 //! it draws from plain state and records what the user asked for.
 
 use egui::{Align, Layout, RichText, Ui};
 use egui_extras::{Column, TableBuilder};
 
-use super::Action;
+use super::UiCommand;
 use super::source::{DiffLine, definition, diff};
 use super::state::{HistoryEntry, ScriptState, UiState};
 use super::theme;
-use crate::protocol::{Action as Did, Change, Group, Kind, Outcome, Override, ReloadReport};
+use crate::protocol::{Action, Change, Group, Kind, Outcome, Override, ReloadReport};
 use crate::runtime::{Command, ModuleName, Stream};
 
 fn group_label(g: Group) -> &'static str {
@@ -32,7 +32,7 @@ pub fn reloadable(m: &crate::protocol::ModuleInfo) -> bool {
 }
 
 /// Toolbar: reload buttons, auto-reload switch, busy indicator.
-pub fn toolbar_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
+pub fn toolbar_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
     ui.horizontal(|ui| {
         let selected = state.selected.as_deref().and_then(|s| state.module(s));
         let can_reload = selected.is_some_and(reloadable) && state.worker_alive;
@@ -42,7 +42,7 @@ pub fn toolbar_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
             .on_hover_text("Reload the selected module in place (Ctrl+R)")
             .clicked()
         {
-            actions.push(Action::ReloadSelected);
+            commands.push(UiCommand::ReloadSelected);
         }
         let changed = state.changed.len();
         if ui
@@ -52,11 +52,11 @@ pub fn toolbar_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
             )
             .clicked()
         {
-            actions.push(Action::ReloadChanged);
+            commands.push(UiCommand::ReloadChanged);
         }
         let mut auto = state.auto_reload;
         if ui.checkbox(&mut auto, "Auto-reload on save").changed() {
-            actions.push(Action::Send(Command::SetAutoReload(auto)));
+            commands.push(UiCommand::Send(Command::SetAutoReload(auto)));
         }
         if !state.busy.is_empty() {
             ui.add(egui::Spinner::new());
@@ -67,27 +67,27 @@ pub fn toolbar_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
 }
 
 /// Problems of the app itself, each dismissable.
-pub fn notifications_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
+pub fn notifications_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
     for (i, n) in state.notifications.iter().enumerate().rev().take(3) {
         ui.horizontal(|ui| {
             ui.colored_label(theme::ERROR, "⚠");
             ui.label(RichText::new(&n.text).color(theme::ERROR));
             if ui.small_button("Dismiss").clicked() {
-                actions.push(Action::Dismiss(i));
+                commands.push(UiCommand::Dismiss(i));
             }
         });
     }
 }
 
 /// Every loaded module, project first, other groups collapsed; only visible rows are laid out.
-pub fn modules_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
+pub fn modules_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
     ui.heading("Modules");
     let mut filter = state.filter.clone();
     if ui
         .add(egui::TextEdit::singleline(&mut filter).hint_text("filter modules"))
         .changed()
     {
-        actions.push(Action::SetFilter(filter));
+        commands.push(UiCommand::SetFilter(filter));
     }
     ui.separator();
     let grouped = state.grouped();
@@ -115,7 +115,7 @@ pub fn modules_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
                             )
                             .clicked()
                         {
-                            actions.push(Action::ToggleGroup(*group));
+                            commands.push(UiCommand::ToggleGroup(*group));
                         }
                     }
                     Row::Module(m) => {
@@ -124,7 +124,7 @@ pub fn modules_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
                             let selected = state.selected.as_deref() == Some(m.name.as_str());
                             let r = ui.selectable_label(selected, &m.name);
                             if r.clicked() {
-                                actions.push(Action::SelectModule(m.name.clone()));
+                                commands.push(UiCommand::SelectModule(m.name.clone()));
                             }
                             if state.changed.contains(&m.name) {
                                 ui.label(RichText::new("●").monospace().color(theme::CHANGED))
@@ -160,7 +160,7 @@ struct AttrRow<'a> {
 
 /// The selected module's attributes: live value, source value, what a reload would do or did,
 /// and the Auto / Keep / Take new toggle for data.
-pub fn attributes_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
+pub fn attributes_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
     let Some(module) = state.selected.clone() else {
         ui.label("Select a module on the left.");
         return;
@@ -209,7 +209,7 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
         }
     }
     if let Some(p) = preview {
-        for c in p.changes.iter().filter(|c| c.action == Did::Added) {
+        for c in p.changes.iter().filter(|c| c.action == Action::Added) {
             rows.push(AttrRow {
                 qualname: &c.qualname,
                 kind: c.kind,
@@ -266,9 +266,7 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
                 });
                 row.col(|ui| {
                     paint(ui);
-                    ui.label(
-                        RichText::new(format!("{:?}", r.kind).to_lowercase()).color(theme::MUTED),
-                    );
+                    ui.label(RichText::new(r.kind.as_str()).color(theme::MUTED));
                 });
                 row.col(|ui| {
                     paint(ui);
@@ -279,7 +277,7 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
                 });
                 row.col(|ui| {
                     paint(ui);
-                    if let Some(c) = r.preview.filter(|c| c.action != Did::Unchanged) {
+                    if let Some(c) = r.preview.filter(|c| c.action != Action::Unchanged) {
                         // For tables, what changed says more than the start of the new value.
                         match c.note.split_once("changes: ") {
                             Some((_, changes)) => ui.monospace(changes).on_hover_text(&c.new),
@@ -294,7 +292,7 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
                         (None, Some(c)) => ("did: ", Some(c)),
                         _ => ("", None),
                     };
-                    if let Some(c) = change.filter(|c| c.action != Did::Unchanged) {
+                    if let Some(c) = change.filter(|c| c.action != Action::Unchanged) {
                         let resp = ui.colored_label(
                             theme::action_color(c.action),
                             format!("{prefix}{}", theme::action_label(c.action)),
@@ -316,7 +314,7 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
                             if ui.selectable_label(current == choice, label).clicked()
                                 && current != choice
                             {
-                                actions.push(Action::Send(Command::SetPolicy {
+                                commands.push(UiCommand::Send(Command::SetPolicy {
                                     module: ModuleName(module.clone()),
                                     qualname: r.qualname.to_string(),
                                     choice,
@@ -342,7 +340,7 @@ fn clock(at: std::time::SystemTime) -> String {
 }
 
 /// Every reload, newest first: time, module, outcome, counts, duration.
-pub fn history_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
+pub fn history_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
     ui.heading("History");
     if state.history.is_empty() {
         ui.label(
@@ -385,7 +383,7 @@ pub fn history_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
                 let selected = state.selected_report == Some(r.id);
                 let label = RichText::new(text).color(theme::outcome_color(r.outcome));
                 if ui.selectable_label(selected, label).clicked() {
-                    actions.push(Action::SelectReport(r.id));
+                    commands.push(UiCommand::SelectReport(r.id));
                 }
             }
         });
@@ -410,7 +408,7 @@ fn diff_ui(ui: &mut Ui, old: &str, new: &str) {
 }
 
 /// The whole report of the selected reload.
-pub fn report_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
+pub fn report_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
     let Some(entry) = state.selected_report.and_then(|id| state.report(id)) else {
         ui.label(
             RichText::new("Select a reload in the history to see its report.").color(theme::MUTED),
@@ -438,15 +436,17 @@ pub fn report_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
                     ));
                 }
                 if ui.button("Propagate the new values").clicked() {
-                    actions.push(Action::Send(Command::Propagate {
+                    commands.push(UiCommand::Send(Command::Propagate {
                         module: ModuleName(r.module.clone()),
                         stale: r.stale_refs.clone(),
                     }));
                 }
             }
             ui.separator();
-            let (changed, unchanged): (Vec<&Change>, Vec<&Change>) =
-                r.changes.iter().partition(|c| c.action != Did::Unchanged);
+            let (changed, unchanged): (Vec<&Change>, Vec<&Change>) = r
+                .changes
+                .iter()
+                .partition(|c| c.action != Action::Unchanged);
             for c in changed {
                 change_ui(ui, entry, c);
             }
@@ -465,7 +465,7 @@ pub fn report_ui(ui: &mut Ui, state: &UiState, actions: &mut Vec<Action>) {
 fn change_ui(ui: &mut Ui, entry: &HistoryEntry, c: &Change) {
     ui.horizontal_wrapped(|ui| {
         ui.strong(&c.qualname);
-        ui.label(RichText::new(format!("{:?}", c.kind).to_lowercase()).color(theme::MUTED));
+        ui.label(RichText::new(c.kind.as_str()).color(theme::MUTED));
         ui.colored_label(theme::action_color(c.action), theme::action_label(c.action));
         if !c.old.is_empty() || !c.new.is_empty() {
             ui.monospace(format!("{} → {}", c.old, c.new));
@@ -478,7 +478,7 @@ fn change_ui(ui: &mut Ui, entry: &HistoryEntry, c: &Change) {
                 .small(),
         );
     }
-    if c.action == Did::CodeSwapped
+    if c.action == Action::CodeSwapped
         && matches!(c.kind, Kind::Function | Kind::Method)
         && let (Some(old), Some(new)) = (&entry.old_source, &entry.new_source)
     {
