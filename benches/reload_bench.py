@@ -4,6 +4,8 @@ Modes:
   --mode swapscope     inside `swapscope --headless`: the floor, swapscope's reload and
                        importlib.reload at three sizes; the same reload with 0, 1 and 5 million
                        live instances; import time with and without tracking; peak RSS.
+  --mode reload        inside `swapscope --headless`: only the floor and swapscope's reload at
+                       5k and 50k lines (what benches/compare.py runs for an A/B of two builds).
   --mode alternatives  in a plain (venv) python: the floor, importlib.reload, IPython's
                        autoreload (superreload and the default mode) and jurigged.
 Writes one JSON object to --out: {"rows": [...], "notes": [...]}.
@@ -153,7 +155,7 @@ def rss_kib(field):
     return 0
 
 
-def swapscope_mode(b, untracked):
+def swapscope_mode(b, untracked, reload_only=False):
     import swapscope
 
     def reload_fn(name):
@@ -169,11 +171,15 @@ def swapscope_mode(b, untracked):
         floor = b.floor(name, lines, REPS[size])
         b.row("reload", size, "floor (compile + exec)", floor)
         b.row("reload", size, "swapscope", b.timed(name, lines, REPS[size], reload_fn(name)))
+        if reload_only:
+            continue
         iname = f"bench_i{size}"
         b.load(iname, lines)
         mod = sys.modules[iname]
         b.row("reload", size, "importlib.reload", b.timed(iname, lines, REPS[size],
                                                           lambda _s: importlib.reload(mod)))
+    if reload_only:
+        return
 
     # Heap independence: the 5k module with live instances of its classes held in a list.
     name, lines = "bench_heap", SIZES["5k"]
@@ -309,7 +315,8 @@ def alternatives_mode(b):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mode", choices=["swapscope", "alternatives", "memory"], required=True)
+    ap.add_argument("--mode", choices=["swapscope", "reload", "alternatives", "memory"],
+                    required=True)
     ap.add_argument("--case", default="")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
@@ -319,6 +326,8 @@ def main():
         sys.path.insert(0, untracked)
         if args.mode == "swapscope":
             swapscope_mode(b, untracked)
+        elif args.mode == "reload":
+            swapscope_mode(b, untracked, reload_only=True)
         elif args.mode == "memory":
             memory_mode(b, untracked, args.case)
         else:

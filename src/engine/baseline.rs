@@ -9,7 +9,7 @@ use pyo3::types::{PyDict, PyType};
 use super::classify::{ObjKind, classify, skip_member};
 use super::fingerprint::{Fingerprint, fingerprint};
 use super::names::name;
-use super::pyobj::owned_by;
+use super::pyobj::{named_items, owned_by};
 
 /// What the last load of a module produced, for the three-way rule.
 #[derive(Clone, Debug, Default)]
@@ -26,10 +26,7 @@ impl Baseline {
     pub fn of(ns: &Bound<'_, PyAny>, module_name: &str) -> PyResult<Baseline> {
         let mut b = Baseline::default();
         let ns = ns.cast::<PyDict>()?;
-        for (k, v) in ns.iter() {
-            let Ok(name) = k.extract::<String>() else {
-                continue;
-            };
+        for (name, v) in named_items(ns) {
             b.record(&name, &v, module_name, 0);
         }
         Ok(b)

@@ -72,10 +72,6 @@ fn qualified_name(obj: &Bound<'_, PyAny>, h: &mut DefaultHasher) {
 }
 
 impl Walker {
-    #[expect(
-        clippy::too_many_lines,
-        reason = "one flat dispatch over the value types reads best"
-    )]
     fn hash(
         &mut self,
         obj: &Bound<'_, PyAny>,
@@ -127,11 +123,8 @@ impl Walker {
         } else if let Ok(d) = obj.cast::<PyDict>() {
             10u8.hash(h);
             subclass_tag::<PyDict>(obj, h);
-            if !self.enter(obj) {
-                return {
-                    cycle(h);
-                    Ok(())
-                };
+            if !self.enter(h) {
+                return Ok(());
             }
             let mut acc = 0u64;
             for (k, v) in d.iter() {
@@ -145,11 +138,8 @@ impl Walker {
         } else if obj.is_instance_of::<PySet>() || obj.is_instance_of::<PyFrozenSet>() {
             11u8.hash(h);
             type_tag(obj, h);
-            if !self.enter(obj) {
-                return {
-                    cycle(h);
-                    Ok(())
-                };
+            if !self.enter(h) {
+                return Ok(());
             }
             let mut acc = 0u64;
             let mut n = 0usize;
@@ -171,11 +161,8 @@ impl Walker {
         } else if let Some(d) = instance_dict(obj) {
             14u8.hash(h);
             type_tag(obj, h);
-            if !self.enter(obj) {
-                return {
-                    cycle(h);
-                    Ok(())
-                };
+            if !self.enter(h) {
+                return Ok(());
             }
             self.hash(&d, h, false)?;
             self.leave(obj);
@@ -195,11 +182,8 @@ impl Walker {
         len: usize,
         h: &mut DefaultHasher,
     ) -> Result<(), Blind> {
-        if !self.enter(obj) {
-            return {
-                cycle(h);
-                Ok(())
-            };
+        if !self.enter(h) {
+            return Ok(());
         }
         len.hash(h);
         for item in items {
@@ -210,8 +194,10 @@ impl Walker {
     }
 
     /// Marks `obj` as being walked; false when it already is (a cycle).
-    fn enter(&mut self, _obj: &Bound<'_, PyAny>) -> bool {
+    /// Goes one level down; at the depth limit, hashes the cycle marker instead and says no.
+    fn enter(&mut self, h: &mut DefaultHasher) -> bool {
         if self.depth >= MAX_DEPTH {
+            cycle(h);
             return false;
         }
         self.depth += 1;

@@ -101,6 +101,14 @@ pub(crate) fn class_items<'py>(
     Ok(out)
 }
 
+/// A namespace's entries with string keys, in order (other keys are not names: skipped).
+pub(crate) fn named_items<'py>(
+    ns: &Bound<'py, PyDict>,
+) -> impl Iterator<Item = (String, Bound<'py, PyAny>)> {
+    ns.iter()
+        .filter_map(|(k, v)| k.extract::<String>().ok().map(|k| (k, v)))
+}
+
 /// True if `cls` is an `enum.Enum` subclass.
 pub(crate) fn is_enum_class(cls: &Bound<'_, PyType>) -> bool {
     cls.py()

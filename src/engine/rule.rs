@@ -27,47 +27,30 @@ pub struct Decision {
 
 /// Applies the rule: `source_changed` is new-vs-baseline, `live_changed` is live-vs-baseline.
 pub fn decide(source_changed: bool, live_changed: bool, ov: Override) -> Decision {
-    let d = |take_new, action, note| Decision {
+    use Action::{ConflictKeptLive, ConflictTookNew, KeptLive, TookNew, Unchanged};
+    use Override::{Auto, Keep, Take};
+    const LIVE_KEPT: &str = "source unchanged, live value differs: live state kept";
+    const BOTH_TOOK: &str = "source changed and live value changed too: took the source's value";
+    const KEEP_SOURCE: &str = "override: keep (source changed, live value kept)";
+    const KEEP_BOTH: &str = "source changed and live value changed too: override keeps live";
+    const TAKE_LIVE: &str = "override: take (live state replaced by the source's value)";
+    const TAKE_BOTH: &str =
+        "source changed and live value changed too: override takes the source's value";
+    let (take_new, action, note) = match (ov, source_changed, live_changed) {
+        (_, false, false) => (false, Unchanged, ""),
+        (Auto, false, true) => (false, KeptLive, LIVE_KEPT),
+        (Auto | Take, true, false) => (true, TookNew, "source changed"),
+        (Auto, true, true) => (true, ConflictTookNew, BOTH_TOOK),
+        (Keep, false, true) => (false, KeptLive, "override: keep"),
+        (Keep, true, false) => (false, KeptLive, KEEP_SOURCE),
+        (Keep, true, true) => (false, ConflictKeptLive, KEEP_BOTH),
+        (Take, false, true) => (true, TookNew, TAKE_LIVE),
+        (Take, true, true) => (true, ConflictTookNew, TAKE_BOTH),
+    };
+    Decision {
         take_new,
         action,
         note,
-    };
-    match (ov, source_changed, live_changed) {
-        (_, false, false) => d(false, Action::Unchanged, ""),
-        (Override::Auto, false, true) => d(
-            false,
-            Action::KeptLive,
-            "source unchanged, live value differs: live state kept",
-        ),
-        (Override::Auto | Override::Take, true, false) => {
-            d(true, Action::TookNew, "source changed")
-        }
-        (Override::Auto, true, true) => d(
-            true,
-            Action::ConflictTookNew,
-            "source changed and live value changed too: took the source's value",
-        ),
-        (Override::Keep, false, true) => d(false, Action::KeptLive, "override: keep"),
-        (Override::Keep, true, false) => d(
-            false,
-            Action::KeptLive,
-            "override: keep (source changed, live value kept)",
-        ),
-        (Override::Keep, true, true) => d(
-            false,
-            Action::ConflictKeptLive,
-            "source changed and live value changed too: override keeps live",
-        ),
-        (Override::Take, false, true) => d(
-            true,
-            Action::TookNew,
-            "override: take (live state replaced by the source's value)",
-        ),
-        (Override::Take, true, true) => d(
-            true,
-            Action::ConflictTookNew,
-            "source changed and live value changed too: override takes the source's value",
-        ),
     }
 }
 
@@ -187,50 +170,38 @@ mod tests {
     fn rule_table() {
         use Action::*;
         use Override::*;
-        // (override, source changed, live changed) -> (take new, action)
+        // (override, source changed, live changed, statement text unchanged) -> (take new,
+        // action). With the statement's text the same in both sources, a conflict without an
+        // override keeps the live state; overrides are never second-guessed.
         let table = [
-            (Auto, false, false, false, Unchanged),
-            (Auto, false, true, false, KeptLive),
-            (Auto, true, false, true, TookNew),
-            (Auto, true, true, true, ConflictTookNew),
-            (Keep, false, false, false, Unchanged),
-            (Keep, false, true, false, KeptLive),
-            (Keep, true, false, false, KeptLive),
-            (Keep, true, true, false, ConflictKeptLive),
-            (Take, false, false, false, Unchanged),
-            (Take, false, true, true, TookNew),
-            (Take, true, false, true, TookNew),
-            (Take, true, true, true, ConflictTookNew),
+            (Auto, false, false, false, false, Unchanged),
+            (Auto, false, true, false, false, KeptLive),
+            (Auto, true, false, false, true, TookNew),
+            (Auto, true, true, false, true, ConflictTookNew),
+            (Keep, false, false, false, false, Unchanged),
+            (Keep, false, true, false, false, KeptLive),
+            (Keep, true, false, false, false, KeptLive),
+            (Keep, true, true, false, false, ConflictKeptLive),
+            (Take, false, false, false, false, Unchanged),
+            (Take, false, true, false, true, TookNew),
+            (Take, true, false, false, true, TookNew),
+            (Take, true, true, false, true, ConflictTookNew),
+            (Auto, true, true, true, false, ConflictKeptLive),
+            (Auto, true, false, true, true, TookNew),
+            (Auto, false, true, true, false, KeptLive),
+            (Take, true, true, true, true, ConflictTookNew),
+            (Keep, true, true, true, false, ConflictKeptLive),
         ];
-        for (ov, sc, lc, take, action) in table {
-            let d = decide(sc, lc, ov);
+        for (ov, sc, lc, same_statement, take, action) in table {
+            let mut d = decide(sc, lc, ov);
+            if same_statement {
+                d = refine_for_unchanged_statement(d, ov);
+            }
             assert_eq!(
                 (d.take_new, d.action),
                 (take, action),
-                "override {ov:?}, source changed {sc}, live changed {lc}"
-            );
-        }
-    }
-
-    #[test]
-    fn unchanged_statement_keeps_live_state_only_in_a_conflict_without_override() {
-        use Action::*;
-        use Override::*;
-        // (override, source changed, live changed) -> (take new, action) when the statement's
-        // text is the same in both sources.
-        let table = [
-            (Auto, true, true, false, ConflictKeptLive),
-            (Auto, true, false, true, TookNew),
-            (Auto, false, true, false, KeptLive),
-            (Take, true, true, true, ConflictTookNew),
-            (Keep, true, true, false, ConflictKeptLive),
-        ];
-        for (ov, sc, lc, take, action) in table {
-            let d = refine_for_unchanged_statement(decide(sc, lc, ov), ov);
-            assert_eq!(
-                (d.take_new, d.action),
-                (take, action),
-                "override {ov:?}, source changed {sc}, live changed {lc}"
+                "override {ov:?}, source changed {sc}, live changed {lc}, same statement \
+                 {same_statement}"
             );
         }
     }
@@ -273,149 +244,37 @@ mod tests {
     #[test]
     fn data_rule_table_by_evidence() {
         use Action::*;
-        use Fingerprint::{Opaque, Value};
-        use Recorded::*;
-        // (case, recorded, new, statement changed, live, live same as new) -> (take, action)
+        use Fingerprint::{Opaque as O, Value as V};
+        use Recorded::{NoBaseline, NotDefined, Value as Rec};
+        let (known, unknown) = (
+            NoBaseline { old_source: true },
+            NoBaseline { old_source: false },
+        );
+        // (case, recorded, new, facts(statement changed, live, live same as new), expected)
+        #[rustfmt::skip] // one case a line
         let table = [
-            (
-                "plain value untouched",
-                Recorded::Value(Value(1)),
-                Value(1),
-                false,
-                Value(1),
-                true,
-                false,
-                Unchanged,
-            ),
-            (
-                "designer edit",
-                Recorded::Value(Value(1)),
-                Value(2),
-                true,
-                Value(1),
-                false,
-                true,
-                TookNew,
-            ),
-            (
-                "live state",
-                Recorded::Value(Value(1)),
-                Value(1),
-                false,
-                Value(5),
-                false,
-                false,
-                KeptLive,
-            ),
-            (
-                "both changed, statement edited",
-                Recorded::Value(Value(1)),
-                Value(2),
-                true,
-                Value(5),
-                false,
-                true,
-                ConflictTookNew,
-            ),
-            (
-                "both changed, statement same",
-                Recorded::Value(Value(1)),
-                Value(2),
-                false,
-                Value(5),
-                false,
-                false,
-                ConflictKeptLive,
-            ),
-            (
-                "opaque, statement same, same object",
-                Recorded::Value(Opaque(7)),
-                Opaque(9),
-                false,
-                Opaque(7),
-                false,
-                false,
-                Unchanged,
-            ),
-            (
-                "opaque, statement edited",
-                Recorded::Value(Opaque(7)),
-                Opaque(9),
-                true,
-                Opaque(7),
-                false,
-                true,
-                TookNew,
-            ),
-            (
-                "opaque, live object rebound",
-                Recorded::Value(Opaque(8)),
-                Opaque(9),
-                false,
-                Opaque(7),
-                false,
-                false,
-                KeptLive,
-            ),
-            (
-                "made at run time",
-                NotDefined,
-                Value(2),
-                false,
-                Value(5),
-                false,
-                true,
-                ConflictTookNew,
-            ),
-            (
-                "no baseline, statement edited",
-                NoBaseline { old_source: true },
-                Value(2),
-                true,
-                Value(1),
-                false,
-                true,
-                TookNew,
-            ),
-            (
-                "no baseline, statement same, live differs",
-                NoBaseline { old_source: true },
-                Value(2),
-                false,
-                Value(1),
-                false,
-                false,
-                KeptLive,
-            ),
-            (
-                "no baseline, statement same, live equal",
-                NoBaseline { old_source: true },
-                Value(2),
-                false,
-                Value(2),
-                true,
-                false,
-                Unchanged,
-            ),
-            (
-                "nothing known",
-                NoBaseline { old_source: false },
-                Value(2),
-                true,
-                Value(1),
-                false,
-                false,
-                KeptLive,
-            ),
+            ("untouched", Rec(V(1)), V(1), facts(false, V(1), true), (false, Unchanged)),
+            ("designer edit", Rec(V(1)), V(2), facts(true, V(1), false), (true, TookNew)),
+            ("live state", Rec(V(1)), V(1), facts(false, V(5), false), (false, KeptLive)),
+            ("both, edited", Rec(V(1)), V(2), facts(true, V(5), false), (true, ConflictTookNew)),
+            ("both, same", Rec(V(1)), V(2), facts(false, V(5), false), (false, ConflictKeptLive)),
+            ("opaque, same", Rec(O(7)), O(9), facts(false, O(7), false), (false, Unchanged)),
+            ("opaque, edited", Rec(O(7)), O(9), facts(true, O(7), false), (true, TookNew)),
+            ("opaque, rebound", Rec(O(8)), O(9), facts(false, O(7), false), (false, KeptLive)),
+            ("run time", NotDefined, V(2), facts(false, V(5), false), (true, ConflictTookNew)),
+            ("statements, edited", known, V(2), facts(true, V(1), false), (true, TookNew)),
+            ("statements, live", known, V(2), facts(false, V(1), false), (false, KeptLive)),
+            ("statements, same", known, V(2), facts(false, V(2), true), (false, Unchanged)),
+            ("nothing known", unknown, V(2), facts(true, V(1), false), (false, KeptLive)),
         ];
-        for (case, recorded, new, sc, live, same, take, action) in table {
-            let d = decide_data(recorded, new, Override::Auto, &mut facts(sc, live, same));
+        for (case, recorded, new, mut f, (take, action)) in table {
+            let d = decide_data(recorded, new, Override::Auto, &mut f);
             assert_eq!(
                 (d.decision.take_new, d.decision.action),
                 (take, action),
                 "{case}"
             );
-            let noted = !matches!(recorded, Recorded::Value(_)) && action != Unchanged;
+            let noted = !matches!(recorded, Rec(_)) && action != Unchanged;
             assert_eq!(d.evidence_note.is_some(), noted, "{case}: evidence note");
         }
     }

@@ -9,13 +9,13 @@ use std::collections::{HashMap, HashSet};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
-use super::{Entry, Merge};
+use super::{Entry, Merge, Obj};
 use crate::engine::classify::{ObjKind, classify, skip_member};
 use crate::engine::names::name;
 use crate::engine::pyobj::{
-    class_items, is_enum_class, owned_by, ptr, short_repr, type_delattr, type_setattr,
+    class_items, is_enum_class, named_items, owned_by, ptr, short_repr, type_delattr, type_setattr,
 };
-use crate::protocol::{Action, Kind, Override};
+use crate::protocol::{Action, Kind};
 
 /// Nested classes deeper than this are not paired.
 const MAX_NESTING: usize = 16;
@@ -28,10 +28,7 @@ const DATACLASS_MACHINERY: [&str; 3] = [
 ];
 
 /// The members of an old and a new class, by name.
-type ClassItems<'py> = (
-    Vec<(String, Bound<'py, PyAny>)>,
-    Vec<(String, Bound<'py, PyAny>)>,
-);
+type ClassItems<'py> = (Vec<(String, Obj<'py>)>, Vec<(String, Obj<'py>)>);
 
 /// What pass 1 found, and which classes pass 2 merged already.
 #[derive(Default)]
@@ -51,10 +48,7 @@ impl<'py> Merge<'py, '_> {
         old_ns: &Bound<'py, PyDict>,
         new_ns: &Bound<'py, PyDict>,
     ) -> PyResult<()> {
-        for (k, new) in new_ns.iter() {
-            let Ok(name) = k.extract::<String>() else {
-                continue;
-            };
+        for (name, new) in named_items(new_ns) {
             if let Some(old) = old_ns.get_item(&name)? {
                 self.map_class_pair(&name, &old, &new, 0)?;
             }
@@ -70,8 +64,8 @@ impl<'py> Merge<'py, '_> {
     fn map_class_pair(
         &mut self,
         qual: &str,
-        old: &Bound<'py, PyAny>,
-        new: &Bound<'py, PyAny>,
+        old: &Obj<'py>,
+        new: &Obj<'py>,
         depth: usize,
     ) -> PyResult<()> {
         let (Ok(old), Ok(new)) = (old.cast::<PyType>(), new.cast::<PyType>()) else {
@@ -90,7 +84,7 @@ impl<'py> Merge<'py, '_> {
             self.classes.incompatible.push((qual.to_string(), reason));
         }
         let (old_list, new_list) = (class_items(old)?, class_items(new)?);
-        let old_items: HashMap<&str, &Bound<'py, PyAny>> =
+        let old_items: HashMap<&str, &Obj<'py>> =
             old_list.iter().map(|(k, v)| (k.as_str(), v)).collect();
         for (k, v) in &new_list {
             if let Some(o) = old_items.get(k.as_str()) {
@@ -110,7 +104,7 @@ impl<'py> Merge<'py, '_> {
         old: &Bound<'py, PyType>,
         new: &Bound<'py, PyType>,
     ) -> PyResult<Option<String>> {
-        let name = |t: &Bound<'py, PyAny>| -> String {
+        let name = |t: &Obj<'py>| -> String {
             t.getattr(name!(t.py(), "__qualname__"))
                 .map_or_else(|_| "?".into(), |q| q.to_string())
         };
@@ -189,8 +183,8 @@ impl<'py> Merge<'py, '_> {
     pub(super) fn merge_class_value(
         &mut self,
         qual: &str,
-        old: &Bound<'py, PyAny>,
-        new: &Bound<'py, PyAny>,
+        old: &Obj<'py>,
+        new: &Obj<'py>,
     ) -> PyResult<bool> {
         let is_pair = self.ids.old_of(new).is_some_and(|o| o.is(old));
         if !is_pair {
@@ -260,10 +254,10 @@ impl<'py> Merge<'py, '_> {
             Some(lists) => lists,
             None => (class_items(old)?, class_items(new)?),
         };
-        let old_map: HashMap<&str, &Bound<'py, PyAny>> =
+        let old_map: HashMap<&str, &Obj<'py>> =
             old_items.iter().map(|(k, v)| (k.as_str(), v)).collect();
         let new_keys: HashSet<&str> = new_items.iter().map(|(k, _)| k.as_str()).collect();
-        let skip = |k: &str, v: &Bound<'py, PyAny>| -> bool {
+        let skip = |k: &str, v: &Obj<'py>| -> bool {
             if skip_member(k) || member_names.contains(k) {
                 return true;
             }
@@ -309,28 +303,8 @@ impl<'py> Merge<'py, '_> {
                 continue;
             }
             let mq = format!("{qual}.{k}");
-            let kind = classify(o).report_kind(true);
-            let defined = self.defined_before(&mq);
-            if defined && self.inp.overrides.get(&mq) != Override::Keep {
-                if self.inp.apply {
-                    type_delattr(old, k)?;
-                }
-                self.journal.record(
-                    Entry::new(&mq, kind, Action::Removed)
-                        .was(o)
-                        .note("no longer in the class body"),
-                );
-            } else {
-                let note = if defined {
-                    "removed from the source, kept by override"
-                } else {
-                    "set at run time, not by the class body: kept"
-                };
-                self.journal.record(
-                    Entry::new(&mq, kind, Action::KeptLive)
-                        .values(o, o)
-                        .note(note),
-                );
+            if self.removed_or_kept(&mq, o, true) && self.inp.apply {
+                type_delattr(old, k)?;
             }
         }
         if self.inp.apply {
@@ -345,8 +319,8 @@ impl<'py> Merge<'py, '_> {
         mq: &str,
         old_cls: &Bound<'py, PyType>,
         k: &str,
-        o: &Bound<'py, PyAny>,
-        n: &Bound<'py, PyAny>,
+        o: &Obj<'py>,
+        n: &Obj<'py>,
     ) {
         let keep_old = match self.merge_value(mq, o, n, true) {
             Ok(k) => k,
@@ -383,13 +357,13 @@ impl<'py> Merge<'py, '_> {
         mq: &str,
         old_cls: &Bound<'py, PyType>,
         k: &str,
-        o: Option<&Bound<'py, PyAny>>,
-        n: &Bound<'py, PyAny>,
+        o: Option<&Obj<'py>>,
+        n: &Obj<'py>,
     ) -> PyResult<()> {
         if self.inp.apply {
             type_setattr(old_cls, k, n)?;
         }
-        let repr = |x: &Bound<'py, PyAny>| x.repr().map(|r| r.to_string()).ok();
+        let repr = |x: &Obj<'py>| x.repr().map(|r| r.to_string()).ok();
         let changed = o.is_none_or(|o| repr(o).is_none() || repr(o) != repr(n));
         let mut entry = Entry::new(mq, Kind::Other, Action::Unchanged);
         if changed {

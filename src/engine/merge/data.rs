@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
-use super::{Entry, Merge};
+use super::{Entry, Merge, Obj};
 use crate::engine::fingerprint::{Fingerprint, fingerprint};
 use crate::engine::names::name;
 use crate::engine::pyobj::{helpers, ptr};
@@ -16,18 +16,23 @@ use crate::protocol::{Action, Kind};
 
 /// Statement texts of the old and new source by qualname, parsed when first needed (only
 /// values the fingerprint cannot see into, and conflicts, need them).
-#[derive(Default)]
-pub(super) struct StatementTexts {
+pub(super) struct StatementTexts<'a> {
+    old_source: Option<&'a str>,
+    new_source: &'a str,
     parsed: Option<(HashMap<String, String>, HashMap<String, String>)>,
 }
 
-impl StatementTexts {
-    fn get(
-        &mut self,
-        py: Python<'_>,
-        old_source: Option<&str>,
-        new_source: &str,
-    ) -> &(HashMap<String, String>, HashMap<String, String>) {
+impl<'a> StatementTexts<'a> {
+    pub(super) fn new(old_source: Option<&'a str>, new_source: &'a str) -> Self {
+        StatementTexts {
+            old_source,
+            new_source,
+            parsed: None,
+        }
+    }
+
+    fn parsed(&mut self, py: Python<'_>) -> &(HashMap<String, String>, HashMap<String, String>) {
+        let (old_source, new_source) = (self.old_source, self.new_source);
         self.parsed.get_or_insert_with(|| {
             let parse = |src: Option<&str>| -> HashMap<String, String> {
                 let Some(src) = src else {
@@ -48,14 +53,8 @@ impl StatementTexts {
     }
 
     /// Whether the statement defining `qual` differs (or is missing from either source).
-    fn changed(
-        &mut self,
-        py: Python<'_>,
-        old_source: Option<&str>,
-        new_source: &str,
-        qual: &str,
-    ) -> bool {
-        let (old, new) = self.get(py, old_source, new_source);
+    fn changed(&mut self, py: Python<'_>, qual: &str) -> bool {
+        let (old, new) = self.parsed(py);
         match (old.get(qual), new.get(qual)) {
             (Some(a), Some(b)) => a.trim() != b.trim(),
             _ => true,
@@ -63,14 +62,8 @@ impl StatementTexts {
     }
 
     /// Whether the old source has a statement defining `qual`.
-    fn defined_in_old(
-        &mut self,
-        py: Python<'_>,
-        old_source: Option<&str>,
-        new_source: &str,
-        qual: &str,
-    ) -> bool {
-        self.get(py, old_source, new_source).0.contains_key(qual)
+    fn defined_in_old(&mut self, py: Python<'_>, qual: &str) -> bool {
+        self.parsed(py).0.contains_key(qual)
     }
 }
 
@@ -86,20 +79,17 @@ pub(super) fn same_value(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> bool {
 }
 
 /// The rule's questions about one value, answered from the merge's state.
-struct Facts<'m, 'py> {
+struct Facts<'m, 'a, 'py> {
     py: Python<'py>,
-    texts: &'m mut StatementTexts,
-    old_source: Option<&'m str>,
-    new_source: &'m str,
+    texts: &'m mut StatementTexts<'a>,
     qual: &'m str,
-    live: &'m Bound<'py, PyAny>,
-    new: &'m Bound<'py, PyAny>,
+    live: &'m Obj<'py>,
+    new: &'m Obj<'py>,
 }
 
-impl DataFacts for Facts<'_, '_> {
+impl DataFacts for Facts<'_, '_, '_> {
     fn statement_changed(&mut self) -> bool {
-        self.texts
-            .changed(self.py, self.old_source, self.new_source, self.qual)
+        self.texts.changed(self.py, self.qual)
     }
 
     fn live_fingerprint(&mut self) -> Fingerprint {
@@ -122,8 +112,7 @@ impl<'py> Merge<'py, '_> {
         if let Some(b) = self.inp.base {
             return b.defined.contains(qual);
         }
-        self.texts
-            .defined_in_old(self.py, self.inp.old_source, self.inp.new_source, qual)
+        self.texts.defined_in_old(self.py, qual)
     }
 
     /// The three-way rule for one data value. Returns true when the new value is taken.
@@ -131,8 +120,8 @@ impl<'py> Merge<'py, '_> {
         &mut self,
         qual: &str,
         kind: Kind,
-        old: &Bound<'py, PyAny>,
-        new: &Bound<'py, PyAny>,
+        old: &Obj<'py>,
+        new: &Obj<'py>,
     ) -> bool {
         let new_fp = fingerprint(new);
         self.next.fps.insert(qual.to_string(), new_fp);
@@ -149,8 +138,6 @@ impl<'py> Merge<'py, '_> {
         let mut facts = Facts {
             py: self.py,
             texts: &mut self.texts,
-            old_source: self.inp.old_source,
-            new_source: self.inp.new_source,
             qual,
             live: old,
             new,

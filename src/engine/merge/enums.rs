@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyType};
 
 use super::data::same_value;
-use super::{Entry, Merge};
+use super::{Entry, Merge, Obj};
 use crate::engine::names::name;
 use crate::engine::pyobj::{type_delattr, type_setattr};
 use crate::protocol::{Action, Kind};
@@ -19,8 +19,10 @@ pub(super) fn enum_internal(name: &str) -> bool {
     name.starts_with('_') && name.ends_with('_') && !name.starts_with("__") && name.len() > 2
 }
 
-/// The lookup tables of an enum class that list its members.
-struct Tables<'py> {
+/// An old enum class being merged, with the lookup tables that list its members.
+struct EnumClass<'q, 'py> {
+    qual: &'q str,
+    cls: &'q Bound<'py, PyType>,
     /// `_member_map_`: name -> member.
     members: Bound<'py, PyDict>,
     /// `_value2member_map_`: value -> member.
@@ -29,10 +31,16 @@ struct Tables<'py> {
     names: Bound<'py, PyList>,
 }
 
-impl<'py> Tables<'py> {
-    fn of(cls: &Bound<'py, PyType>) -> PyResult<Self> {
+impl<'q, 'py> EnumClass<'q, 'py> {
+    fn py(&self) -> Python<'py> {
+        self.cls.py()
+    }
+
+    fn of(qual: &'q str, cls: &'q Bound<'py, PyType>) -> PyResult<Self> {
         let py = cls.py();
-        Ok(Tables {
+        Ok(EnumClass {
+            qual,
+            cls,
             members: cls.getattr(name!(py, "_member_map_"))?.cast_into()?,
             values: cls.getattr(name!(py, "_value2member_map_"))?.cast_into()?,
             names: cls.getattr(name!(py, "_member_names_"))?.cast_into()?,
@@ -41,7 +49,7 @@ impl<'py> Tables<'py> {
 
     /// Forgets `value` as the value of `member` (only if the table maps it to that member: an
     /// alias or an unhashable value is not in it).
-    fn forget_value(&self, value: &Bound<'py, PyAny>, member: &Bound<'py, PyAny>) -> PyResult<()> {
+    fn forget_value(&self, value: &Obj<'py>, member: &Obj<'py>) -> PyResult<()> {
         // An unhashable value is not in the table (enum keeps those in a list): nothing to do.
         let Ok(current) = self.values.get_item(value) else {
             return Ok(());
@@ -54,7 +62,7 @@ impl<'py> Tables<'py> {
 
     /// Records `member` under `value`; an unhashable value cannot be a key and is left out, as
     /// enum itself does.
-    fn remember_value(&self, value: &Bound<'py, PyAny>, member: &Bound<'py, PyAny>) {
+    fn remember_value(&self, value: &Obj<'py>, member: &Obj<'py>) {
         if value.hash().is_ok() {
             // Hashable: setting a dict item cannot fail but for memory.
             let _ = self.values.set_item(value, member);
@@ -71,7 +79,7 @@ impl<'py> Merge<'py, '_> {
         old: &Bound<'py, PyType>,
         new: &Bound<'py, PyType>,
     ) -> PyResult<HashSet<String>> {
-        let tables = Tables::of(old)?;
+        let e = EnumClass::of(qual, old)?;
         let new_members: Bound<'py, PyDict> =
             new.getattr(name!(new.py(), "_member_map_"))?.cast_into()?;
         let object = self.py.import("builtins")?.getattr("object")?;
@@ -81,21 +89,17 @@ impl<'py> Merge<'py, '_> {
         let mut names = HashSet::new();
         for (k, n) in new_members.iter() {
             let name: String = k.extract()?;
-            let mq = format!("{qual}.{name}");
             names.insert(name.clone());
-            self.next.defined.insert(mq.clone());
-            let new_value = n.getattr(name!(n.py(), "_value_"))?;
-            match tables.members.get_item(&name)? {
-                Some(o) => {
-                    self.merge_member_value(&mq, &tables, &o, &n, &new_value, plain_members)?;
-                }
-                None => self.add_member(&mq, &tables, old, &name, &n, &new_value),
+            self.next.defined.insert(format!("{qual}.{name}"));
+            match e.members.get_item(&name)? {
+                Some(o) => self.merge_member_value(&e, &name, &o, &n, plain_members)?,
+                None => self.add_member(&e, &name, &n)?,
             }
         }
-        for (k, o) in tables.members.copy()?.iter() {
+        for (k, o) in e.members.copy()?.iter() {
             let name: String = k.extract()?;
             if names.insert(name.clone()) {
-                self.remove_member(&format!("{qual}.{name}"), &tables, old, &name, &o)?;
+                self.remove_member(&e, &name, &o)?;
             }
         }
         Ok(names)
@@ -104,15 +108,17 @@ impl<'py> Merge<'py, '_> {
     /// A member in both: the old member stays; its value follows the source where it can.
     fn merge_member_value(
         &mut self,
-        mq: &str,
-        tables: &Tables<'py>,
-        o: &Bound<'py, PyAny>,
-        n: &Bound<'py, PyAny>,
-        new_value: &Bound<'py, PyAny>,
+        e: &EnumClass<'_, 'py>,
+        name: &str,
+        o: &Obj<'py>,
+        n: &Obj<'py>,
         plain_members: bool,
     ) -> PyResult<()> {
+        let mq = format!("{}.{name}", e.qual);
+        let mq = mq.as_str();
         self.ids.keep(n, o);
         let old_value = o.getattr(name!(o.py(), "_value_"))?;
+        let new_value = &n.getattr(name!(n.py(), "_value_"))?;
         if same_value(&old_value, new_value) {
             self.journal
                 .record(Entry::new(mq, Kind::Data, Action::Unchanged));
@@ -131,9 +137,9 @@ impl<'py> Merge<'py, '_> {
             return Ok(());
         }
         if self.inp.apply {
-            tables.forget_value(&old_value, o)?;
+            e.forget_value(&old_value, o)?;
             o.setattr(name!(o.py(), "_value_"), new_value)?;
-            tables.remember_value(new_value, o);
+            e.remember_value(new_value, o);
         }
         self.journal.record(
             Entry::new(mq, Kind::Data, Action::TookNew)
@@ -144,26 +150,21 @@ impl<'py> Merge<'py, '_> {
     }
 
     /// A new member: made a member of the old class.
-    fn add_member(
-        &mut self,
-        mq: &str,
-        tables: &Tables<'py>,
-        old: &Bound<'py, PyType>,
-        name: &str,
-        n: &Bound<'py, PyAny>,
-        new_value: &Bound<'py, PyAny>,
-    ) {
+    fn add_member(&mut self, e: &EnumClass<'_, 'py>, name: &str, n: &Obj<'py>) -> PyResult<()> {
+        let mq = format!("{}.{name}", e.qual);
+        let mq = mq.as_str();
+        let new_value = n.getattr(name!(n.py(), "_value_"))?;
         let added: PyResult<()> = if self.inp.apply {
             (|| {
                 self.py
                     .import("builtins")?
                     .getattr("object")?
                     .getattr("__setattr__")?
-                    .call1((n, "__class__", old))?;
-                tables.members.set_item(name, n)?;
-                tables.names.append(name)?;
-                tables.remember_value(new_value, n);
-                type_setattr(old, name, n)
+                    .call1((n, "__class__", e.cls))?;
+                e.members.set_item(name, n)?;
+                e.names.append(name)?;
+                e.remember_value(&new_value, n);
+                type_setattr(e.cls, name, n)
             })()
         } else {
             Ok(())
@@ -172,36 +173,31 @@ impl<'py> Merge<'py, '_> {
             Ok(()) => Entry::new(mq, Kind::Data, Action::Added)
                 .now(n)
                 .note("new enum member"),
-            Err(e) => Entry::new(mq, Kind::Data, Action::NotApplied)
+            Err(err) => Entry::new(mq, Kind::Data, Action::NotApplied)
                 .now(n)
-                .note(format!("could not add the member to the old class: {e}")),
+                .note(format!("could not add the member to the old class: {err}")),
         };
         self.journal.record(entry);
+        Ok(())
     }
 
     /// A member gone from the source: removed from the class; held references keep it.
-    fn remove_member(
-        &mut self,
-        mq: &str,
-        tables: &Tables<'py>,
-        old: &Bound<'py, PyType>,
-        name: &str,
-        o: &Bound<'py, PyAny>,
-    ) -> PyResult<()> {
+    fn remove_member(&mut self, e: &EnumClass<'_, 'py>, name: &str, o: &Obj<'py>) -> PyResult<()> {
         if self.inp.apply {
-            tables.members.del_item(name)?;
-            if let Ok(i) = tables.names.index(name) {
-                tables.names.del_item(i)?;
+            e.members.del_item(name)?;
+            if let Ok(i) = e.names.index(name) {
+                e.names.del_item(i)?;
             }
             if let Ok(v) = o.getattr(name!(o.py(), "_value_")) {
-                tables.forget_value(&v, o)?;
+                e.forget_value(&v, o)?;
             }
-            if old.getattr(name!(old.py(), "__dict__"))?.contains(name)? {
-                type_delattr(old, name)?;
+            if e.cls.getattr(name!(e.py(), "__dict__"))?.contains(name)? {
+                type_delattr(e.cls, name)?;
             }
         }
+        let mq = format!("{}.{name}", e.qual);
         self.journal.record(
-            Entry::new(mq, Kind::Data, Action::Removed)
+            Entry::new(&mq, Kind::Data, Action::Removed)
                 .was(o)
                 .note("enum member no longer in the source; held references keep it"),
         );

@@ -6,7 +6,7 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
 
-use super::{Entry, Identity, Journal, Merge};
+use super::{Entry, Identity, Journal, Merge, Obj};
 use crate::engine::classify::{ObjKind, classify};
 use crate::engine::names::name;
 use crate::engine::pyobj::{class_items, short_repr, type_setattr};
@@ -20,11 +20,11 @@ const BUDGET: usize = 100_000;
 pub(super) struct FixUps<'py> {
     /// New functions and classes now bound somewhere: their cells, defaults and bases may still
     /// point at throwaway objects.
-    pub fresh: Vec<Bound<'py, PyAny>>,
+    pub fresh: Vec<Obj<'py>>,
     /// Patched old functions: their new defaults may hold throwaway objects.
-    pub patched: Vec<Bound<'py, PyAny>>,
+    pub patched: Vec<Obj<'py>>,
     /// New data values now bound: (owner — a dict, a class or a cell —, name).
-    pub taken: Vec<(Bound<'py, PyAny>, String)>,
+    pub taken: Vec<(Obj<'py>, String)>,
 }
 
 impl Merge<'_, '_> {
@@ -66,7 +66,7 @@ fn label(o: &Bound<'_, PyAny>) -> String {
 }
 
 impl<'py> Fixer<'_, 'py> {
-    fn failed(&mut self, what: &str, obj: &Bound<'py, PyAny>, e: &PyErr) {
+    fn failed(&mut self, what: &str, obj: &Obj<'py>, e: &PyErr) {
         self.journal.record(
             Entry::new(what, Kind::Other, Action::NotApplied)
                 .now(obj)
@@ -78,7 +78,7 @@ impl<'py> Fixer<'_, 'py> {
     }
 
     /// `owner[name]` (or `owner.name`), a new value the merge took.
-    fn fix_binding(&mut self, owner: &Bound<'py, PyAny>, name: &str) {
+    fn fix_binding(&mut self, owner: &Obj<'py>, name: &str) {
         let value = match owner.cast::<PyDict>() {
             Ok(d) => d.get_item(name).ok().flatten(),
             Err(_) => owner.getattr(name).ok(),
@@ -102,7 +102,7 @@ impl<'py> Fixer<'_, 'py> {
         }
     }
 
-    fn fix_defaults(&mut self, f: &Bound<'py, PyAny>) {
+    fn fix_defaults(&mut self, f: &Obj<'py>) {
         for attr in ["__defaults__", "__kwdefaults__"] {
             let Ok(v) = f.getattr(attr) else {
                 continue;
@@ -118,7 +118,7 @@ impl<'py> Fixer<'_, 'py> {
 
     /// Points a new function's cells and defaults, or a new class's bases and members, at the
     /// surviving objects instead of the throwaway ones.
-    fn fix_fresh(&mut self, obj: &Bound<'py, PyAny>, depth: usize) {
+    fn fix_fresh(&mut self, obj: &Obj<'py>, depth: usize) {
         if depth > 8 || self.budget == 0 {
             return;
         }
@@ -159,7 +159,7 @@ impl<'py> Fixer<'_, 'py> {
         }
     }
 
-    fn fix_cells(&mut self, f: &Bound<'py, PyAny>) {
+    fn fix_cells(&mut self, f: &Obj<'py>) {
         let py = f.py();
         let Ok(cells) = f
             .getattr(name!(py, "__closure__"))
@@ -192,8 +192,7 @@ impl<'py> Fixer<'_, 'py> {
         if !bases.iter().any(|b| self.ids.is_replaced(&b)) {
             return;
         }
-        let mapped: Vec<Bound<'py, PyAny>> =
-            bases.iter().map(|b| self.ids.mapped(&b).clone()).collect();
+        let mapped: Vec<Obj<'py>> = bases.iter().map(|b| self.ids.mapped(&b).clone()).collect();
         let done = PyTuple::new(cls.py(), mapped)
             .and_then(|t| cls.setattr(name!(cls.py(), "__bases__"), t));
         if let Err(e) = done {
@@ -205,12 +204,7 @@ impl<'py> Fixer<'_, 'py> {
     /// A value with throwaway objects replaced by the surviving ones: `Some` when the value itself
     /// must be replaced; containers are fixed in place (lists, dicts) or rebuilt (tuples).
     /// `what` names where the value lives, for the report.
-    fn fix_value(
-        &mut self,
-        v: &Bound<'py, PyAny>,
-        what: &str,
-        depth: usize,
-    ) -> Option<Bound<'py, PyAny>> {
+    fn fix_value(&mut self, v: &Obj<'py>, what: &str, depth: usize) -> Option<Obj<'py>> {
         if self.budget == 0 || depth > 4 {
             return None;
         }
@@ -245,12 +239,12 @@ impl<'py> Fixer<'_, 'py> {
                 }
             }
         } else if let Ok(t) = v.cast_exact::<PyTuple>() {
-            let fixed: Vec<Option<Bound<'py, PyAny>>> = t
+            let fixed: Vec<Option<Obj<'py>>> = t
                 .iter()
                 .map(|i| self.fix_value(&i, what, depth + 1))
                 .collect();
             if fixed.iter().any(Option::is_some) {
-                let items: Vec<Bound<'py, PyAny>> =
+                let items: Vec<Obj<'py>> =
                     t.iter().zip(fixed).map(|(i, f)| f.unwrap_or(i)).collect();
                 match PyTuple::new(v.py(), items) {
                     Ok(t) => return Some(t.into_any()),

@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use super::data::same_value;
-use super::{Entry, Merge};
+use super::{Entry, Merge, Obj};
 use crate::engine::classify::{ObjKind, classify};
 use crate::engine::names::name;
 use crate::engine::pyobj::ptr;
@@ -27,7 +27,7 @@ pub(super) enum Patched {
 }
 
 /// An old object and the function (or accessors) inside it, likewise for the new one.
-type Pair<'b, 'py, T> = (&'b Bound<'py, PyAny>, &'b T);
+type Pair<'b, 'py, T> = (&'b Obj<'py>, &'b T);
 
 impl<'py> Merge<'py, '_> {
     /// Reports a patched function (or descriptor); returns true when the old object stays.
@@ -35,8 +35,8 @@ impl<'py> Merge<'py, '_> {
         &mut self,
         qual: &str,
         kind: Kind,
-        old: &Bound<'py, PyAny>,
-        new: &Bound<'py, PyAny>,
+        old: &Obj<'py>,
+        new: &Obj<'py>,
         result: Patched,
         swapped_note: &str,
     ) -> bool {
@@ -76,8 +76,8 @@ impl<'py> Merge<'py, '_> {
         &mut self,
         qual: &str,
         kind: Kind,
-        (old, old_inner): Pair<'_, 'py, Bound<'py, PyAny>>,
-        (new, new_inner): Pair<'_, 'py, Bound<'py, PyAny>>,
+        (old, old_inner): Pair<'_, 'py, Obj<'py>>,
+        (new, new_inner): Pair<'_, 'py, Obj<'py>>,
     ) -> PyResult<bool> {
         let result = self.patch_function(qual, old_inner, new_inner, 0);
         let changed = matches!(result, Patched::Swapped | Patched::Replaced(_));
@@ -92,8 +92,8 @@ impl<'py> Merge<'py, '_> {
         &mut self,
         qual: &str,
         kind: Kind,
-        (old, old_inner): Pair<'_, 'py, Bound<'py, PyAny>>,
-        (new, new_inner): Pair<'_, 'py, Bound<'py, PyAny>>,
+        (old, old_inner): Pair<'_, 'py, Obj<'py>>,
+        (new, new_inner): Pair<'_, 'py, Obj<'py>>,
     ) -> bool {
         if classify(old_inner) == ObjKind::Function && classify(new_inner) == ObjKind::Function {
             let result = self.patch_function(qual, old_inner, new_inner, 0);
@@ -114,12 +114,11 @@ impl<'py> Merge<'py, '_> {
         &mut self,
         qual: &str,
         kind: Kind,
-        (old, old_acc): Pair<'_, 'py, Vec<(&'static str, Bound<'py, PyAny>)>>,
-        (new, new_acc): Pair<'_, 'py, Vec<(&'static str, Bound<'py, PyAny>)>>,
+        (old, old_acc): Pair<'_, 'py, Vec<(&'static str, Obj<'py>)>>,
+        (new, new_acc): Pair<'_, 'py, Vec<(&'static str, Obj<'py>)>>,
     ) -> bool {
-        let names = |v: &Vec<(&'static str, Bound<'py, PyAny>)>| {
-            v.iter().map(|(n, _)| *n).collect::<Vec<_>>()
-        };
+        let names =
+            |v: &Vec<(&'static str, Obj<'py>)>| v.iter().map(|(n, _)| *n).collect::<Vec<_>>();
         if names(old_acc) != names(new_acc)
             || !old_acc
                 .iter()
@@ -170,8 +169,8 @@ impl<'py> Merge<'py, '_> {
     pub(super) fn patch_function(
         &mut self,
         path: &str,
-        old: &Bound<'py, PyAny>,
-        new: &Bound<'py, PyAny>,
+        old: &Obj<'py>,
+        new: &Obj<'py>,
         depth: usize,
     ) -> Patched {
         match self.try_patch_function(path, old, new, depth) {
@@ -183,8 +182,8 @@ impl<'py> Merge<'py, '_> {
     fn try_patch_function(
         &mut self,
         path: &str,
-        old: &Bound<'py, PyAny>,
-        new: &Bound<'py, PyAny>,
+        old: &Obj<'py>,
+        new: &Obj<'py>,
         depth: usize,
     ) -> PyResult<Patched> {
         if old.is(new) {
@@ -296,7 +295,7 @@ impl<'py> Merge<'py, '_> {
 
     /// Notes what keeps running the old code of a changed function: frames on a thread's stack
     /// (reported `not_applied`), and generators or coroutines already created.
-    fn note_running(&mut self, path: &str, code: &Bound<'py, PyAny>) -> PyResult<()> {
+    fn note_running(&mut self, path: &str, code: &Obj<'py>) -> PyResult<()> {
         const GENERATOR_LIKE: u32 = 0x20 | 0x80 | 0x200; // CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
         let flags: u32 = code.getattr(name!(self.py, "co_flags"))?.extract()?;
         if flags & GENERATOR_LIKE != 0 {
@@ -329,8 +328,8 @@ impl<'py> Merge<'py, '_> {
     fn merge_cell(
         &mut self,
         key: &str,
-        old_cell: &Bound<'py, PyAny>,
-        new_cell: &Bound<'py, PyAny>,
+        old_cell: &Obj<'py>,
+        new_cell: &Obj<'py>,
         depth: usize,
     ) -> PyResult<bool> {
         let contents = name!(self.py, "cell_contents");

@@ -2,8 +2,7 @@
 
 use std::collections::HashMap;
 
-use pyo3::prelude::*;
-
+use super::Obj;
 use crate::engine::pyobj::short_repr;
 use crate::protocol::{Action, Change, Kind};
 
@@ -13,8 +12,8 @@ pub(crate) struct Entry<'a, 'py> {
     qual: &'a str,
     kind: Kind,
     action: Action,
-    old: Option<&'a Bound<'py, PyAny>>,
-    new: Option<&'a Bound<'py, PyAny>>,
+    old: Option<&'a Obj<'py>>,
+    new: Option<&'a Obj<'py>>,
     note: String,
 }
 
@@ -31,18 +30,18 @@ impl<'a, 'py> Entry<'a, 'py> {
     }
 
     /// The value before and after.
-    pub(crate) fn values(self, old: &'a Bound<'py, PyAny>, new: &'a Bound<'py, PyAny>) -> Self {
+    pub(crate) fn values(self, old: &'a Obj<'py>, new: &'a Obj<'py>) -> Self {
         self.was(old).now(new)
     }
 
     /// The value before.
-    pub(crate) fn was(mut self, old: &'a Bound<'py, PyAny>) -> Self {
+    pub(crate) fn was(mut self, old: &'a Obj<'py>) -> Self {
         self.old = Some(old);
         self
     }
 
     /// The value after.
-    pub(crate) fn now(mut self, new: &'a Bound<'py, PyAny>) -> Self {
+    pub(crate) fn now(mut self, new: &'a Obj<'py>) -> Self {
         self.new = Some(new);
         self
     }

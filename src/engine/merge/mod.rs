@@ -20,13 +20,16 @@ use pyo3::types::PyDict;
 use super::baseline::Baseline;
 use super::classify::{ObjKind, classify};
 use super::fingerprint::fingerprint;
-use super::pyobj::ptr;
+use super::pyobj::{named_items, ptr};
 use super::reload::MACHINERY;
 use crate::protocol::{Action, Change, Override, Overrides};
 use classes::ClassPlan;
 use data::StatementTexts;
 use fixup::FixUps;
 pub(crate) use journal::{Entry, Journal};
+
+/// A Python object the merge handles (a shorter name for pyo3's `Bound<'py, PyAny>`).
+pub(crate) type Obj<'py> = Bound<'py, PyAny>;
 
 /// What a merge reads and never changes.
 pub(crate) struct Inputs<'a> {
@@ -45,32 +48,32 @@ pub(crate) struct Inputs<'a> {
 /// members): the body made the new ones, the program holds the old ones.
 #[derive(Default)]
 pub(crate) struct Identity<'py> {
-    kept: HashMap<usize, Bound<'py, PyAny>>,
+    kept: HashMap<usize, Obj<'py>>,
 }
 
 impl<'py> Identity<'py> {
     /// `new` is replaced by `old`, which stays.
-    fn keep(&mut self, new: &Bound<'py, PyAny>, old: &Bound<'py, PyAny>) {
+    fn keep(&mut self, new: &Obj<'py>, old: &Obj<'py>) {
         self.kept.insert(ptr(new), old.clone());
     }
 
     /// `new` turned out not to have an old counterpart after all.
-    fn forget(&mut self, new: &Bound<'py, PyAny>) {
+    fn forget(&mut self, new: &Obj<'py>) {
         self.kept.remove(&ptr(new));
     }
 
     /// The old object kept in place of `new`, if any.
-    fn old_of(&self, new: &Bound<'py, PyAny>) -> Option<&Bound<'py, PyAny>> {
+    fn old_of(&self, new: &Obj<'py>) -> Option<&Obj<'py>> {
         self.kept.get(&ptr(new))
     }
 
     /// `o`, or the old object that stays in its place.
-    fn mapped<'b>(&'b self, o: &'b Bound<'py, PyAny>) -> &'b Bound<'py, PyAny> {
+    fn mapped<'b>(&'b self, o: &'b Obj<'py>) -> &'b Obj<'py> {
         self.kept.get(&ptr(o)).unwrap_or(o)
     }
 
     /// Whether `o` is a new object with an old counterpart.
-    fn is_replaced(&self, o: &Bound<'py, PyAny>) -> bool {
+    fn is_replaced(&self, o: &Obj<'py>) -> bool {
         self.kept.contains_key(&ptr(o))
     }
 }
@@ -83,11 +86,11 @@ pub(crate) struct Merge<'py, 'a> {
     classes: ClassPlan<'py>,
     journal: Journal,
     fix: FixUps<'py>,
-    texts: StatementTexts,
+    texts: StatementTexts<'a>,
     /// Code objects on some thread's stack (id -> thread name), read when first needed.
     running: Option<HashMap<usize, String>>,
     /// Top-level values replaced: (name, old object), for stale copies.
-    replaced_globals: Vec<(String, Bound<'py, PyAny>)>,
+    replaced_globals: Vec<(String, Obj<'py>)>,
     /// The baseline of the new load, filled as values are met.
     next: Baseline,
 }
@@ -95,7 +98,7 @@ pub(crate) struct Merge<'py, 'a> {
 /// What a finished merge hands back to the pipeline.
 pub(crate) struct Merged<'py> {
     pub changes: Vec<Change>,
-    pub replaced_globals: Vec<(String, Bound<'py, PyAny>)>,
+    pub replaced_globals: Vec<(String, Obj<'py>)>,
     pub baseline: Baseline,
 }
 
@@ -105,6 +108,7 @@ fn is_dunder(name: &str) -> bool {
 
 impl<'py, 'a> Merge<'py, 'a> {
     pub(crate) fn new(py: Python<'py>, inp: Inputs<'a>) -> Self {
+        let texts = StatementTexts::new(inp.old_source, inp.new_source);
         Merge {
             py,
             inp,
@@ -112,7 +116,7 @@ impl<'py, 'a> Merge<'py, 'a> {
             classes: ClassPlan::default(),
             journal: Journal::default(),
             fix: FixUps::default(),
-            texts: StatementTexts::default(),
+            texts,
             running: None,
             replaced_globals: Vec::new(),
             next: Baseline::default(),
@@ -134,10 +138,7 @@ impl<'py, 'a> Merge<'py, 'a> {
         old_ns: &Bound<'py, PyDict>,
         new_ns: &Bound<'py, PyDict>,
     ) -> PyResult<()> {
-        for (k, new) in new_ns.iter() {
-            let Ok(name) = k.extract::<String>() else {
-                continue;
-            };
+        for (name, new) in named_items(new_ns) {
             self.next.defined.insert(name.clone());
             // __doc__, __annotations__: follow the source, unreported.
             if MACHINERY.contains(&name.as_str()) || (is_dunder(&name) && name != "__all__") {
@@ -164,46 +165,50 @@ impl<'py, 'a> Merge<'py, 'a> {
                 }
             }
         }
-        for (k, old) in old_ns.iter() {
-            let Ok(name) = k.extract::<String>() else {
-                continue;
-            };
+        for (name, old) in named_items(old_ns) {
             if new_ns.contains(&name)? || MACHINERY.contains(&name.as_str()) {
                 continue;
             }
-            let kind = classify(&old).report_kind(false);
-            let defined_by_source = self.defined_before(&name);
-            let keep = self.inp.overrides.get(&name) == Override::Keep;
-            let dunder = is_dunder(&name);
-            if defined_by_source && !keep && !dunder {
-                self.journal.record(
-                    Entry::new(&name, kind, Action::Removed)
-                        .was(&old)
-                        .note("no longer in the source"),
-                );
-                continue;
-            }
-            if self.inp.apply {
+            // Dunders the source no longer sets (a removed __all__) stay, unreported.
+            let removed = !is_dunder(&name) && self.removed_or_kept(&name, &old, false);
+            if !removed && self.inp.apply {
                 dict.set_item(&name, &old)?;
-            }
-            if !dunder {
-                let note = if defined_by_source {
-                    "removed from the source, kept by override"
-                } else {
-                    "created at run time, not by the source: live state kept"
-                };
-                self.journal.record(
-                    Entry::new(&name, kind, Action::KeptLive)
-                        .values(&old, &old)
-                        .note(note),
-                );
             }
         }
         Ok(())
     }
 
+    /// A name the new source (module or class body) no longer binds: removed when the last load
+    /// defined it and no `keep` override holds it, otherwise live state that stays. Records the
+    /// entry; returns true if the name is to be removed.
+    fn removed_or_kept(&mut self, qual: &str, old: &Obj<'py>, in_class: bool) -> bool {
+        let kind = classify(old).report_kind(in_class);
+        let defined = self.defined_before(qual);
+        if defined && self.inp.overrides.get(qual) != Override::Keep {
+            let note = if in_class {
+                "no longer in the class body"
+            } else {
+                "no longer in the source"
+            };
+            self.journal
+                .record(Entry::new(qual, kind, Action::Removed).was(old).note(note));
+            return true;
+        }
+        let note = match (defined, in_class) {
+            (true, _) => "removed from the source, kept by override",
+            (false, true) => "set at run time, not by the class body: kept",
+            (false, false) => "created at run time, not by the source: live state kept",
+        };
+        self.journal.record(
+            Entry::new(qual, kind, Action::KeptLive)
+                .values(old, old)
+                .note(note),
+        );
+        false
+    }
+
     /// Records the fingerprints a freshly added value contributes to the next baseline.
-    fn record_new_fps(&mut self, qual: &str, new: &Bound<'py, PyAny>) {
+    fn record_new_fps(&mut self, qual: &str, new: &Obj<'py>) {
         self.next.record(qual, new, self.inp.module, 0);
     }
 
@@ -211,8 +216,8 @@ impl<'py, 'a> Merge<'py, 'a> {
     fn merge_value(
         &mut self,
         qual: &str,
-        old: &Bound<'py, PyAny>,
-        new: &Bound<'py, PyAny>,
+        old: &Obj<'py>,
+        new: &Obj<'py>,
         in_class: bool,
     ) -> PyResult<bool> {
         let (ko, kn) = (classify(old), classify(new));
