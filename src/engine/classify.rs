@@ -147,6 +147,18 @@ pub fn classify<'py>(v: &Bound<'py, PyAny>) -> ObjKind<'py> {
     ObjKind::Data
 }
 
+/// Module attributes that belong to the import system, not to the source: kept through a reload.
+pub(crate) const MACHINERY: [&str; 8] = [
+    "__name__",
+    "__file__",
+    "__spec__",
+    "__loader__",
+    "__package__",
+    "__builtins__",
+    "__cached__",
+    "__path__",
+];
+
 /// Class attributes that are layout or bookkeeping, neither merged nor reported.
 pub(crate) fn skip_member(name: &str) -> bool {
     matches!(

@@ -7,8 +7,26 @@ use std::time::SystemTime;
 use pyo3::prelude::*;
 use pyo3::types::PyModule;
 
+use super::error::EngineError;
 use super::names::name;
-use super::pyobj::helpers;
+use super::pyobj::{helpers, sys_modules};
+
+/// The module `name` in `sys.modules`.
+pub fn find_module<'py>(py: Python<'py>, name: &str) -> Result<Bound<'py, PyModule>, EngineError> {
+    let modules =
+        sys_modules(py).map_err(|e| EngineError::python(py, "reading sys.modules", &e))?;
+    let module = modules
+        .get_item(name)
+        .ok()
+        .flatten()
+        .ok_or_else(|| EngineError::UnknownModule(name.to_string()))?;
+    module
+        .cast_into::<PyModule>()
+        .map_err(|_| EngineError::NotReloadable {
+            name: name.to_string(),
+            reason: "sys.modules holds something that is not a module under this name".into(),
+        })
+}
 
 /// Reads a source file's bytes; refuses what is not a regular file (a directory, a FIFO that
 /// would block the reader forever, a device) with an error that says so. The file is opened

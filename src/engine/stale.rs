@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyFloat, PyInt, PyModule, PyString};
 
-use super::EngineError;
+use super::error::EngineError;
 use super::pyobj::{ptr, short_repr, sys_modules};
-use super::reload::find_module;
+use super::source::find_module;
 use super::tracker;
 use crate::protocol::StaleRef;
 

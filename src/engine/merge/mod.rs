@@ -18,10 +18,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::baseline::Baseline;
-use super::classify::{ObjKind, classify};
+use super::classify::{MACHINERY, ObjKind, classify};
 use super::fingerprint::fingerprint;
 use super::pyobj::{named_items, ptr};
-use super::reload::MACHINERY;
 use crate::protocol::{Action, Change, Override, Overrides};
 use classes::ClassPlan;
 use data::StatementTexts;

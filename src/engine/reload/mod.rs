@@ -12,14 +12,25 @@ use std::time::Instant;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-pub(crate) use namespace::MACHINERY;
-pub(crate) use source::find_module;
-
+use super::error::EngineError;
 use super::merge::{Inputs, Merge};
+use super::source::find_module;
 use super::tracker::{self, TrackedModule};
-use super::{EngineError, ReloadOptions};
+use crate::protocol::Overrides;
 use crate::protocol::{Action, Change, ErrorInfo, Kind, Outcome, ReloadReport};
 use namespace::RestoreOnExit;
+
+/// How to reload.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReloadOptions {
+    pub overrides: Overrides,
+    /// Report what a reload would do; change nothing.
+    pub dry_run: bool,
+    /// Bind new classes whose change cannot be applied in place instead of refusing the reload.
+    pub replace_incompatible: bool,
+    /// The saves this reload applies (recorded in the report; see `ReloadReport::saves`).
+    pub saves: u32,
+}
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 

@@ -4,19 +4,8 @@
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::engine::classify::MACHINERY;
 use crate::engine::names::name;
-
-/// Module attributes that belong to the import system, not to the source: kept through a reload.
-pub(crate) const MACHINERY: [&str; 8] = [
-    "__name__",
-    "__file__",
-    "__spec__",
-    "__loader__",
-    "__package__",
-    "__builtins__",
-    "__cached__",
-    "__path__",
-];
 
 /// Puts a module's old mapping back when dropped armed: on an early return, an error or a panic
 /// unwinding between emptying the dict and a finished merge.

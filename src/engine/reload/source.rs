@@ -6,30 +6,10 @@ use std::path::PathBuf;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyModule};
 
-use crate::engine::EngineError;
+use crate::engine::error::EngineError;
 use crate::engine::names::name;
-use crate::engine::pyobj::{helpers, sys_modules};
+use crate::engine::pyobj::helpers;
 use crate::protocol::ErrorInfo;
-
-/// The module `name` in `sys.modules`.
-pub(crate) fn find_module<'py>(
-    py: Python<'py>,
-    name: &str,
-) -> Result<Bound<'py, PyModule>, EngineError> {
-    let modules =
-        sys_modules(py).map_err(|e| EngineError::python(py, "reading sys.modules", &e))?;
-    let module = modules
-        .get_item(name)
-        .ok()
-        .flatten()
-        .ok_or_else(|| EngineError::UnknownModule(name.to_string()))?;
-    module
-        .cast_into::<PyModule>()
-        .map_err(|_| EngineError::NotReloadable {
-            name: name.to_string(),
-            reason: "sys.modules holds something that is not a module under this name".into(),
-        })
-}
 
 /// The Python source file a reload of `module` reads, or why it cannot be reloaded.
 pub(super) fn reloadable_file(
