@@ -4,11 +4,15 @@
 //! Each test has its own temp folder and module names; every run has a time limit and a child
 //! that overstays is killed.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use common::{canon, dedent};
 
 /// Generous: two cores, other builds may be running.
 const LIMIT: Duration = Duration::from_mins(1);
@@ -85,31 +89,11 @@ fn run_in(cwd: &Path, args: &[&str]) -> Run {
     finish(child, stdout, LIMIT)
 }
 
-/// Strips the indentation common to all non-blank lines.
-fn dedent(text: &str) -> String {
-    let indent = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start().len())
-        .min()
-        .unwrap_or(0);
-    let mut out = String::new();
-    for line in text.lines() {
-        out.push_str(line.get(indent..).unwrap_or("").trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 fn write(dir: &Path, name: &str, source: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
     std::fs::write(&path, dedent(source)).expect("write");
     path
-}
-
-fn canon(p: &Path) -> PathBuf {
-    p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
 }
 
 fn json_line(stdout: &str) -> serde_json::Value {

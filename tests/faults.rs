@@ -1,18 +1,18 @@
 //! Panic boundaries, proven by injecting panics (`swapscope::fault`): a panic inside swapscope
-//! becomes a Python exception at the API, a problem event in the worker (which goes on), or a
-//! reported crash of the worker; never a dead interpreter or a silent stop.
+//! becomes a Python exception at the API, a problem event in the worker (which goes on), a
+//! message printed by the import hook (the import goes on), or a reported crash of the worker;
+//! never a dead interpreter or a silent stop.
 //!
 //! The armed fault is process-wide, so the tests of this binary take turns (`SERIAL`).
 
 mod common;
-mod engine_support;
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
-use crossbeam_channel::RecvTimeoutError;
+use common::engine::project;
+use common::runtime::{LONG, Session, captured, idle_script};
 use swapscope::fault::{Site, arm};
-use swapscope::runtime::{Command, Config, Event, Runtime};
+use swapscope::runtime::{Command, Event};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -25,7 +25,7 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 #[test]
 fn panic_in_a_reload_becomes_a_runtime_error_and_restores_the_module() {
     let _turn = serial();
-    let p = engine_support::project();
+    let p = project();
     p.write(
         "fault_merge_m",
         "DAMAGE = 10\n\ndef f():\n    return 'old'\n",
@@ -65,7 +65,7 @@ fn panic_in_a_reload_becomes_a_runtime_error_and_restores_the_module() {
 #[test]
 fn panic_after_the_body_ran_unwinds_to_a_restored_module() {
     let _turn = serial();
-    let p = engine_support::project();
+    let p = project();
     p.write(
         "fault_pass1_m",
         "DAMAGE = 10\n\ndef f():\n    return 'old'\n",
@@ -100,60 +100,25 @@ fn panic_after_the_body_ran_unwinds_to_a_restored_module() {
     );
 }
 
-/// A runtime on a script that waits for a stop file.
-fn start(dir: &std::path::Path) -> Runtime {
-    let script = dir.join("fault_main.py");
-    let stop = dir.join("stop");
-    std::fs::write(
-        &script,
-        format!(
-            "import os, time\nwhile not os.path.exists({:?}):\n    time.sleep(0.02)\n",
-            stop.to_string_lossy()
-        ),
+/// A session on a script that waits until stopped.
+fn start() -> Session {
+    Session::start(
+        &[("fault_main.py", &idle_script())],
+        "fault_main.py",
+        captured(),
     )
-    .expect("write script");
-    Runtime::start(
-        Config {
-            script,
-            capture_output: true,
-            ..Config::default()
-        },
-        None,
-    )
-}
-
-/// Events until `pred` matches; `None` when the channel closed first.
-fn wait(rt: &Runtime, what: &str, mut pred: impl FnMut(&Event) -> bool) -> Option<Event> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "no {what} within 30 s");
-        match rt.events.recv_timeout(left) {
-            Ok(e) if pred(&e) => return Some(e),
-            Ok(_) | Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return None,
-        }
-    }
-}
-
-fn stop(dir: &std::path::Path, rt: &Runtime) {
-    std::fs::write(dir.join("stop"), "").expect("write stop file");
-    wait(rt, "ScriptExited", |e| {
-        matches!(e, Event::ScriptExited { .. })
-    });
 }
 
 #[test]
 fn panic_in_a_worker_command_is_reported_and_the_worker_goes_on() {
     let _turn = serial();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let rt = start(dir.path());
-    wait(&rt, "Started", |e| matches!(e, Event::Started { .. })).expect("started");
+    let mut s = start();
+    s.wait_for("Started", LONG, |e| matches!(e, Event::Started { .. }));
     arm(Site::WorkerCommand);
-    rt.commands.send(Command::ListModules).expect("send");
-    let problem = wait(&rt, "Problem", |e| matches!(e, Event::Problem(_)));
-    let Some(Event::Problem(text)) = problem else {
-        panic!("the worker closed its channel instead of reporting the panic");
+    s.send(Command::ListModules);
+    let Event::Problem(text) = s.wait_for("Problem", LONG, |e| matches!(e, Event::Problem(_)))
+    else {
+        unreachable!()
     };
     assert!(
         text.contains("swapscope failed while listing modules")
@@ -161,27 +126,72 @@ fn panic_in_a_worker_command_is_reported_and_the_worker_goes_on() {
             && text.contains("the worker goes on"),
         "{text}"
     );
-    rt.commands.send(Command::ListModules).expect("send");
-    let modules = wait(&rt, "Modules", |e| matches!(e, Event::Modules(_)));
-    assert!(modules.is_some(), "the worker answers after the panic");
-    stop(dir.path(), &rt);
-    rt.shutdown();
+    // The worker answers after the panic.
+    s.send(Command::ListModules);
+    s.wait_for("Modules", LONG, |e| matches!(e, Event::Modules(_)));
+    s.stop();
 }
 
 #[test]
 fn a_crashed_worker_says_why() {
     let _turn = serial();
-    let dir = tempfile::tempdir().expect("temp dir");
     arm(Site::WorkerThread);
-    let rt = start(dir.path());
-    let died = wait(&rt, "WorkerDied", |e| matches!(e, Event::WorkerDied(_)));
-    let Some(Event::WorkerDied(text)) = died else {
-        panic!("the channel closed without WorkerDied");
+    let mut s = start();
+    let Event::WorkerDied(text) =
+        s.wait_for("WorkerDied", LONG, |e| matches!(e, Event::WorkerDied(_)))
+    else {
+        unreachable!()
     };
     assert!(
         text.contains("the Python worker crashed (injected fault at WorkerThread)")
             && text.contains("reloads are no longer possible"),
         "{text}"
     );
-    rt.shutdown();
+}
+
+/// The loader prints the hook's failure and the module works, but nothing was recorded: it is
+/// not tracked, and a reload goes through like one of a module loaded before tracking (no
+/// baseline: live data stays, functions take the new code), after which it is tracked.
+#[test]
+fn a_panic_in_the_import_hook_is_printed_and_the_import_goes_on_untracked_until_reloaded() {
+    let _turn = serial();
+    let p = project();
+    p.write(
+        "fault_hook_m",
+        "DAMAGE = 10\n\ndef f():\n    return 'old'\n",
+    );
+    arm(Site::ImportHook);
+    p.run(
+        r#"
+        import contextlib, io
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            import fault_hook_m as m
+        from fault_hook_m import f
+        printed = err.getvalue()
+        assert printed.startswith("swapscope: could not track 'fault_hook_m': "), printed
+        assert 'swapscope failed inside its import hook' in printed, printed
+        assert 'injected fault at ImportHook' in printed, printed
+        assert m.DAMAGE == 10 and f() == 'old'
+        # The hook recorded nothing: the module is listed as a project module, not tracked.
+        (info,) = [i for i in swapscope.modules() if i['name'] == 'fault_hook_m']
+        assert info['group'] == 'project' and not info['tracked'], info
+        "#,
+    );
+    p.write(
+        "fault_hook_m",
+        "DAMAGE = 20\n\ndef f():\n    return 'new'\n",
+    );
+    p.run(
+        r"
+        r = swapscope.reload('fault_hook_m')
+        assert r['outcome'] == 'applied', show(r)
+        assert m.f is f and f() == 'new'
+        e = expect(r, 'DAMAGE', 'kept_live')
+        assert 'no baseline' in e['note'], e
+        assert m.DAMAGE == 10
+        (info,) = [i for i in swapscope.modules() if i['name'] == 'fault_hook_m']
+        assert info['tracked'], info
+        ",
+    );
 }

@@ -1,8 +1,8 @@
-//! Shared set-up of the engine tests: a [`Project`] whose namespace also holds the Python
-//! helpers of `prelude.py` (report look-ups, identity snapshots, interpreter hygiene).
-#![allow(dead_code, reason = "each test binary uses a different subset")]
+//! Shared set-up of the engine tests (and the fault tests): a [`Project`] whose namespace also
+//! holds the Python helpers of `prelude.py` (report look-ups, identity snapshots, interpreter
+//! hygiene).
 
-use crate::common::Project;
+use super::Project;
 
 /// A new project whose namespace has the prelude's helpers.
 pub fn project() -> Project {

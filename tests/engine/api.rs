@@ -1,10 +1,7 @@
 //! The `swapscope` Python module's argument checking: each misuse raises the documented exception
 //! type with a message that says what was wrong.
 
-mod common;
-mod engine_support;
-
-use engine_support::project;
+use crate::common::engine::project;
 
 /// Python helper: calls `fn(*args, **kwargs)` and returns the exception's message, asserting its
 /// type.

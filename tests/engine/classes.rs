@@ -2,11 +2,8 @@
 //! changes a class cannot take in place refuse the whole reload (or, on request, bind the new
 //! class).
 
-mod common;
-mod engine_support;
-
-use common::Project;
-use engine_support::project;
+use crate::common::Project;
+use crate::common::engine::project;
 
 #[test]
 fn class_methods_classmethods_staticmethods_patched() {
@@ -535,6 +532,61 @@ fn class_new_subclass_in_same_module_has_old_base() {
         assert isinstance(s, Base) and s.who() == 'special+base2', s.who()
         assert isinstance(m.SPECIAL, Base) and m.SPECIAL.who() == 'special+base2'
         expect(r, 'Special', 'added')
+        ",
+    );
+}
+
+#[test]
+fn a_new_subclass_whose_bases_cannot_be_repaired_is_reported_not_applied() {
+    let p = project();
+    // The metaclass lives in a module that is never reloaded: the old and the new `Base` share it.
+    p.write(
+        "fixup_meta_m",
+        r"
+        class Frozen(type):
+            def __setattr__(cls, name, value):
+                if name == '__bases__':
+                    raise TypeError('frozen bases')
+                super().__setattr__(name, value)
+        ",
+    );
+    p.write(
+        "fixup_bases_m",
+        r"
+        from fixup_meta_m import Frozen
+
+        class Base(metaclass=Frozen):
+            pass
+        ",
+    );
+    p.run(
+        r"
+        import fixup_bases_m as m
+        from fixup_bases_m import Base
+        ",
+    );
+    p.write(
+        "fixup_bases_m",
+        r"
+        from fixup_meta_m import Frozen
+
+        class Base(metaclass=Frozen):
+            pass
+
+        class Child(Base):
+            pass
+        ",
+    );
+    // The new `Child` derives from the throwaway `Base` of the new body; pointing it at the
+    // surviving one goes through `Frozen.__setattr__`, which refuses.
+    p.run(
+        r"
+        r = applied(swapscope.reload('fixup_bases_m'))
+        assert m.Base is Base
+        expect(r, 'Child', 'added')
+        e = expect(r, 'Child.__bases__', 'not_applied')
+        assert 'could not repair it' in e['note'] and 'frozen bases' in e['note'], e
+        assert m.Child.__bases__[0] is not Base, m.Child.__bases__
         ",
     );
 }

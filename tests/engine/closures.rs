@@ -1,10 +1,7 @@
 //! Closures through a reload: old cells stay, their contents follow the three-way data rule, and a
 //! change of free variables binds the new function in the module and says so.
 
-mod common;
-mod engine_support;
-
-use engine_support::project;
+use crate::common::engine::project;
 
 #[test]
 fn closure_nonlocal_counter_keeps_live_value() {

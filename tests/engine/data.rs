@@ -1,10 +1,8 @@
 //! Module data through a reload: the three-way rule, overrides, removed and run-time names, kind
 //! changes, stale copies in other modules, and dry runs.
 
-mod common;
-mod engine_support;
-
-use engine_support::project;
+use crate::common::alone;
+use crate::common::engine::project;
 
 #[test]
 fn data_three_way_rule() {
@@ -346,6 +344,9 @@ fn data_global_changing_kind_is_replaced() {
 
 #[test]
 fn data_stale_copies_listed_and_propagated() {
+    // Stale copies are looked for in every tracked module, and `propagate` writes into each one
+    // listed: another test's module holding `DAMAGE = 10` (the same small int) would be one.
+    let _alone = alone();
     let p = project();
     p.write(
         "data_stale_src",

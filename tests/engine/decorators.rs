@@ -1,10 +1,7 @@
 //! Decorated functions through a reload: `functools.wraps` chains are patched through
 //! `__wrapped__`, `lru_cache` wrappers stay and lose their cache only when their function changed.
 
-mod common;
-mod engine_support;
-
-use engine_support::project;
+use crate::common::engine::project;
 
 #[test]
 fn decorator_wraps_chain_patched_through_wrapped() {

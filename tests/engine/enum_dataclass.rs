@@ -1,10 +1,7 @@
 //! Classes with machinery through a reload: Enum members keep their identity, dataclasses
 //! regenerate their methods on the old class, `NamedTuple` field changes are refused.
 
-mod common;
-mod engine_support;
-
-use engine_support::project;
+use crate::common::engine::project;
 
 #[test]
 fn enum_members_keep_identity_added_removed_value_changed() {

@@ -2,11 +2,8 @@
 //! empty, missing or unreadable files (a directory, a symlink loop, a FIFO, no permissions). None raises out of `swapscope.reload`; each leaves the module
 //! exactly as it was.
 
-mod common;
-mod engine_support;
-
-use common::Project;
-use engine_support::project;
+use crate::common::Project;
+use crate::common::engine::project;
 
 const OLD: &str = r"
     DAMAGE = 10

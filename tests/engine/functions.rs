@@ -2,10 +2,7 @@
 //! is held; its defaults, doc, annotations and `__dict__` follow the new source; the report tells
 //! changed functions from unchanged ones.
 
-mod common;
-mod engine_support;
-
-use engine_support::project;
+use crate::common::engine::project;
 
 #[test]
 fn function_held_references_run_new_code() {

@@ -2,24 +2,12 @@
 //! same contents), `gc.isenabled()`, the switch interval and the keys of `sys.modules` (except
 //! modules the new body imports for the first time).
 //!
-//! These tests compare process-wide state, so they hold one lock: another test of this binary
-//! importing its modules at the same time would change `sys.modules` under them.
+//! These tests compare process-wide state, so each has the interpreter alone
+//! (`common::alone`): another test of this binary importing its modules or reloading at the same
+//! time would change `sys.modules` or the switch interval under them.
 
-mod common;
-mod engine_support;
-
-use std::sync::{Mutex, MutexGuard};
-
-use common::Project;
-use engine_support::project;
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
+use crate::common::engine::project;
+use crate::common::{Project, alone};
 
 const OLD: &str = r"
     import enum
@@ -74,7 +62,7 @@ fn check_after(
 
 #[test]
 fn hygiene_after_applied_reload() {
-    let _serial = serial();
+    let _alone = alone();
     check(
         &project(),
         "hyg_applied_m",
@@ -100,7 +88,7 @@ fn hygiene_after_applied_reload() {
 
 #[test]
 fn hygiene_after_applied_reload_importing_a_new_module() {
-    let _serial = serial();
+    let _alone = alone();
     let p = project();
     p.write("hyg_import_dep", "VALUE = 1\n");
     check(
@@ -120,7 +108,7 @@ fn hygiene_after_applied_reload_importing_a_new_module() {
 
 #[test]
 fn hygiene_after_dry_run() {
-    let _serial = serial();
+    let _alone = alone();
     check(
         &project(),
         "hyg_dry_m",
@@ -136,13 +124,13 @@ fn hygiene_after_dry_run() {
 
 #[test]
 fn hygiene_after_syntax_error() {
-    let _serial = serial();
+    let _alone = alone();
     check(&project(), "hyg_syntax_m", "def f(:\n", "", "failed", "()");
 }
 
 #[test]
 fn hygiene_after_undecodable_source() {
-    let _serial = serial();
+    let _alone = alone();
     let p = project();
     p.write("hyg_decode_m", OLD);
     p.run("import hyg_decode_m");
@@ -159,7 +147,7 @@ fn hygiene_after_undecodable_source() {
 
 #[test]
 fn hygiene_after_rolled_back_body() {
-    let _serial = serial();
+    let _alone = alone();
     let p = project();
     p.write("hyg_raise_dep", "VALUE = 1\n");
     check(
@@ -192,7 +180,7 @@ const INCOMPATIBLE: &str = r"
 
 #[test]
 fn hygiene_after_incompatible_class() {
-    let _serial = serial();
+    let _alone = alone();
     // `inspect` imported first: the engine's own import of it is the subject of the next test.
     check_after(
         &project(),
@@ -207,7 +195,7 @@ fn hygiene_after_incompatible_class() {
 
 #[test]
 fn hygiene_incompatible_reload_imports_nothing() {
-    let _serial = serial();
+    let _alone = alone();
     let p = project();
     p.write("hyg_incompat_imports_m", OLD);
     p.run("import hyg_incompat_imports_m");

@@ -1,6 +1,6 @@
 //! Code that keeps running old code after a reload is named in the report, never silent.
-mod common;
-use common::Project;
+
+use crate::common::Project;
 
 #[test]
 fn a_frame_running_old_code_is_reported_not_applied() {

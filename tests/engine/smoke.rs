@@ -1,5 +1,4 @@
-mod common;
-use common::Project;
+use crate::common::Project;
 
 #[test]
 fn smoke() {

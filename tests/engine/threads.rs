@@ -1,10 +1,7 @@
 //! Reloads while another Python thread runs the module's code: the thread picks up the new code
 //! through the reference it holds, and live state is never reset.
 
-mod common;
-mod engine_support;
-
-use engine_support::project;
+use crate::common::engine::project;
 
 /// Python: a thread calling `fn` in a loop, recording results and errors, until `stop` is set.
 const CALLER: &str = r"
