@@ -349,27 +349,48 @@ fn wait_for_save(writing: &crate::watch::WritingFiles, module: &str) {
     }
 }
 
+/// Reloads running now (on any thread) and the switch interval to restore when the last ends.
+static RAISED: Mutex<(usize, Option<f64>)> = Mutex::new((0, None));
+
 /// Runs `f` with the switch interval raised, so other Python threads do not run (and see a
-/// half-merged module) while the GIL is held by a reload.
+/// half-merged module) while the GIL is held by a reload. Reloads may overlap (the worker's and a
+/// safe point's hand the GIL over between them): the first raises, the last restores.
 pub fn with_switch_interval<T>(py: Python<'_>, f: impl FnOnce() -> T) -> T {
     let sys = py.import("sys").ok();
-    let previous = sys
-        .as_ref()
-        .and_then(|s| s.call_method0("getswitchinterval").ok())
-        .and_then(|v| v.extract::<f64>().ok());
-    if let (Some(sys), Some(_)) = (&sys, previous) {
-        // Raising it can only fail on a broken sys; the reload then runs with the default.
-        sys.call_method1("setswitchinterval", (RELOAD_SWITCH_INTERVAL,))
-            .ok();
+    let interval = |name: &str, value: Option<f64>| -> Option<f64> {
+        let sys = sys.as_ref()?;
+        let result = match value {
+            Some(v) => sys.call_method1(name, (v,)),
+            None => sys.call_method0(name),
+        };
+        result.ok()?.extract::<f64>().ok()
+    };
+    let first = {
+        let mut raised = RAISED.lock().unwrap_or_else(PoisonError::into_inner);
+        raised.0 += 1;
+        if raised.0 == 1 {
+            raised.1 = interval("getswitchinterval", None);
+            // Raising it can only fail on a broken sys; the reload then runs with the default.
+            if raised.1.is_some() {
+                interval("setswitchinterval", Some(RELOAD_SWITCH_INTERVAL));
+            }
+        }
+        raised.0 == 1
+    };
+    if first {
         // A thread already waiting for the GIL still waits with the old interval and would ask
         // for it back mid-reload. Hand the GIL over once: every waiter then waits anew, with the
         // raised interval, and a pending drop request is cleared.
         py.detach(std::thread::yield_now);
     }
     let out = f();
-    if let (Some(sys), Some(prev)) = (&sys, previous) {
+    let mut raised = RAISED.lock().unwrap_or_else(PoisonError::into_inner);
+    raised.0 -= 1;
+    if raised.0 == 0
+        && let Some(previous) = raised.1.take()
+    {
         // Restoring a value sys itself gave can only fail on a broken sys.
-        sys.call_method1("setswitchinterval", (prev,)).ok();
+        interval("setswitchinterval", Some(previous));
     }
     out
 }

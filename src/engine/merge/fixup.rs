@@ -71,8 +71,8 @@ impl<'py> Fixer<'_, 'py> {
             Entry::new(what, Kind::Other, Action::NotApplied)
                 .now(obj)
                 .note(format!(
-                    "still refers to an object of the previous load (the reloaded one is a \
-                     different object): could not repair it: {e}"
+                    "still refers to a throwaway object the new module body made (the module \
+                     keeps the old one in its place): could not repair it: {e}"
                 )),
         );
     }
