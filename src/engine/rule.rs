@@ -281,25 +281,16 @@ mod tests {
 
     #[test]
     fn data_rule_asks_for_statements_only_when_it_needs_them() {
-        let mut f = facts(false, Fingerprint::Value(1), true);
-        decide_data(
-            Recorded::Value(Fingerprint::Value(1)),
-            Fingerprint::Value(2),
-            Override::Auto,
-            &mut f,
-        );
-        assert_eq!(
-            f.asked_statement, 0,
-            "plain data, no conflict: fingerprints decide"
-        );
-        let mut f = facts(false, Fingerprint::Value(5), false);
-        decide_data(
-            Recorded::Value(Fingerprint::Value(1)),
-            Fingerprint::Value(2),
-            Override::Auto,
-            &mut f,
-        );
-        assert_eq!(f.asked_statement, 1, "a conflict checks the statement once");
+        let asked = |live: Fingerprint, same: bool| {
+            let mut f = facts(false, live, same);
+            let rec = Recorded::Value(Fingerprint::Value(1));
+            decide_data(rec, Fingerprint::Value(2), Override::Auto, &mut f);
+            f.asked_statement
+        };
+        let plain = asked(Fingerprint::Value(1), true);
+        assert_eq!(plain, 0, "plain data, no conflict: fingerprints decide");
+        let conflict = asked(Fingerprint::Value(5), false);
+        assert_eq!(conflict, 1, "a conflict checks the statement once");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
-use super::{Entry, Merge, Obj};
+use super::{Both, Entry, Merge, Obj};
 use crate::engine::classify::{ObjKind, classify, skip_member};
 use crate::engine::names::name;
 use crate::engine::pyobj::{
@@ -50,7 +50,7 @@ impl<'py> Merge<'py, '_> {
     ) -> PyResult<()> {
         for (name, new) in named_items(new_ns) {
             if let Some(old) = old_ns.get_item(&name)? {
-                self.map_class_pair(&name, &old, &new, 0)?;
+                self.map_class_pair(Both::new(&name, &old, &new), 0)?;
             }
         }
         Ok(())
@@ -61,13 +61,8 @@ impl<'py> Merge<'py, '_> {
         &self.classes.incompatible
     }
 
-    fn map_class_pair(
-        &mut self,
-        qual: &str,
-        old: &Obj<'py>,
-        new: &Obj<'py>,
-        depth: usize,
-    ) -> PyResult<()> {
+    fn map_class_pair(&mut self, both: Both<'_, 'py>, depth: usize) -> PyResult<()> {
+        let Both { qual, old, new } = both;
         let (Ok(old), Ok(new)) = (old.cast::<PyType>(), new.cast::<PyType>()) else {
             return Ok(());
         };
@@ -88,7 +83,7 @@ impl<'py> Merge<'py, '_> {
             old_list.iter().map(|(k, v)| (k.as_str(), v)).collect();
         for (k, v) in &new_list {
             if let Some(o) = old_items.get(k.as_str()) {
-                self.map_class_pair(&format!("{qual}.{k}"), o, v, depth + 1)?;
+                self.map_class_pair(Both::new(&format!("{qual}.{k}"), o, v), depth + 1)?;
             }
         }
         drop(old_items);
@@ -229,7 +224,7 @@ impl<'py> Merge<'py, '_> {
         let entry = self.journal.len();
         self.journal
             .record(Entry::new(qual, Kind::Class, Action::Unchanged));
-        self.merge_class(qual, &oc, &nc)?;
+        self.merge_class(Both::new(qual, &oc, &nc))?;
         if self.journal.any_change_since(entry + 1) {
             let repr = short_repr(old);
             self.journal
@@ -238,12 +233,8 @@ impl<'py> Merge<'py, '_> {
         Ok(true)
     }
 
-    fn merge_class(
-        &mut self,
-        qual: &str,
-        old: &Bound<'py, PyType>,
-        new: &Bound<'py, PyType>,
-    ) -> PyResult<()> {
+    fn merge_class(&mut self, classes: Both<'_, 'py, PyType>) -> PyResult<()> {
+        let Both { qual, old, new } = classes;
         let is_enum = is_enum_class(old);
         let member_names: HashSet<String> = if is_enum {
             self.merge_enum_members(qual, old, new)?
@@ -308,7 +299,7 @@ impl<'py> Merge<'py, '_> {
             }
         }
         if self.inp.apply {
-            self.refresh_class_bookkeeping(qual, old, new)?;
+            self.refresh_class_bookkeeping(classes)?;
         }
         Ok(())
     }
@@ -322,7 +313,7 @@ impl<'py> Merge<'py, '_> {
         o: &Obj<'py>,
         n: &Obj<'py>,
     ) {
-        let keep_old = match self.merge_value(mq, o, n, true) {
+        let keep_old = match self.merge_value(Both::new(mq, o, n), true) {
             Ok(k) => k,
             Err(e) => {
                 let kind = classify(n).report_kind(true);
@@ -379,12 +370,8 @@ impl<'py> Merge<'py, '_> {
     }
 
     /// The class docstring and the abstract-method set follow the new body.
-    fn refresh_class_bookkeeping(
-        &mut self,
-        qual: &str,
-        old: &Bound<'py, PyType>,
-        new: &Bound<'py, PyType>,
-    ) -> PyResult<()> {
+    fn refresh_class_bookkeeping(&mut self, classes: Both<'_, 'py, PyType>) -> PyResult<()> {
+        let Both { qual, old, new } = classes;
         if let Ok(doc) = new.getattr(name!(new.py(), "__doc__"))
             && let Err(e) = type_setattr(old, "__doc__", &doc)
         {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
-use super::{Entry, Merge, Obj};
+use super::{Both, Entry, Merge, Obj};
 use crate::engine::fingerprint::{Fingerprint, fingerprint};
 use crate::engine::names::name;
 use crate::engine::pyobj::{helpers, ptr};
@@ -116,13 +116,8 @@ impl<'py> Merge<'py, '_> {
     }
 
     /// The three-way rule for one data value. Returns true when the new value is taken.
-    pub(super) fn merge_data(
-        &mut self,
-        qual: &str,
-        kind: Kind,
-        old: &Obj<'py>,
-        new: &Obj<'py>,
-    ) -> bool {
+    pub(super) fn merge_data(&mut self, both: Both<'_, 'py>, kind: Kind) -> bool {
+        let Both { qual, old, new } = both;
         let new_fp = fingerprint(new);
         self.next.fps.insert(qual.to_string(), new_fp);
         let recorded = match self.inp.base {

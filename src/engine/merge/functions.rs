@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use super::data::same_value;
-use super::{Entry, Merge, Obj};
+use super::{Both, Entry, Merge, Obj};
 use crate::engine::classify::{ObjKind, classify};
 use crate::engine::names::name;
 use crate::engine::pyobj::ptr;
@@ -33,13 +33,12 @@ impl<'py> Merge<'py, '_> {
     /// Reports a patched function (or descriptor); returns true when the old object stays.
     pub(super) fn report_patched(
         &mut self,
-        qual: &str,
+        both: Both<'_, 'py>,
         kind: Kind,
-        old: &Obj<'py>,
-        new: &Obj<'py>,
         result: Patched,
         swapped_note: &str,
     ) -> bool {
+        let Both { qual, old, new } = both;
         match result {
             Patched::Unchanged => {
                 self.ids.keep(new, old);
@@ -71,41 +70,34 @@ impl<'py> Merge<'py, '_> {
         }
     }
 
-    /// An `lru_cache` wrapper: patch the wrapped function, clear the cache if it changed.
-    pub(super) fn merge_wrapper(
+    /// A wrapper around a function — an `lru_cache` wrapper (`cache`: its cache is cleared when
+    /// the function changed), a classmethod, a staticmethod: the function inside is patched. A
+    /// classmethod or staticmethod around something other than a plain function is replaced.
+    pub(super) fn merge_wrapped(
         &mut self,
-        qual: &str,
+        outer: Both<'_, 'py>,
+        inner: Both<'_, 'py>,
         kind: Kind,
-        (old, old_inner): Pair<'_, 'py, Obj<'py>>,
-        (new, new_inner): Pair<'_, 'py, Obj<'py>>,
+        cache: bool,
     ) -> PyResult<bool> {
-        let result = self.patch_function(qual, old_inner, new_inner, 0);
+        let functions =
+            classify(inner.old) == ObjKind::Function && classify(inner.new) == ObjKind::Function;
+        if !cache && !functions {
+            self.fix.fresh.push(outer.new.clone());
+            self.journal.record(
+                Entry::new(outer.qual, kind, Action::Replaced)
+                    .values(outer.old, outer.new)
+                    .note("wraps something other than a plain function: took the new descriptor"),
+            );
+            return Ok(false);
+        }
+        let result = self.patch_function(inner, 0);
         let changed = matches!(result, Patched::Swapped | Patched::Replaced(_));
-        if changed && self.inp.apply {
-            old.call_method0("cache_clear")?;
+        if cache && changed && self.inp.apply {
+            outer.old.call_method0("cache_clear")?;
         }
-        Ok(self.report_patched(qual, kind, old, new, result, "cache cleared"))
-    }
-
-    /// A classmethod or staticmethod: patch the function inside.
-    pub(super) fn merge_method_descriptor(
-        &mut self,
-        qual: &str,
-        kind: Kind,
-        (old, old_inner): Pair<'_, 'py, Obj<'py>>,
-        (new, new_inner): Pair<'_, 'py, Obj<'py>>,
-    ) -> bool {
-        if classify(old_inner) == ObjKind::Function && classify(new_inner) == ObjKind::Function {
-            let result = self.patch_function(qual, old_inner, new_inner, 0);
-            return self.report_patched(qual, kind, old, new, result, "");
-        }
-        self.fix.fresh.push(new.clone());
-        self.journal.record(
-            Entry::new(qual, kind, Action::Replaced)
-                .values(old, new)
-                .note("wraps something other than a plain function: took the new descriptor"),
-        );
-        false
+        let note = if cache { "cache cleared" } else { "" };
+        Ok(self.report_patched(outer, kind, result, note))
     }
 
     /// A property: patch each accessor in place when both have the same plain-function
@@ -141,7 +133,7 @@ impl<'py> Merge<'py, '_> {
         }
         let mut any = Patched::Unchanged;
         for ((n, of), (_, nf)) in old_acc.iter().zip(new_acc.iter()) {
-            match self.patch_function(&format!("{qual}.{n}"), of, nf, 0) {
+            match self.patch_function(Both::new(&format!("{qual}.{n}"), of, nf), 0) {
                 Patched::Unchanged => {}
                 Patched::Swapped => {
                     if matches!(any, Patched::Unchanged) {
@@ -162,30 +154,23 @@ impl<'py> Merge<'py, '_> {
             );
             return false;
         }
-        self.report_patched(qual, kind, old, new, any, "")
+        self.report_patched(Both::new(qual, old, new), kind, any, "")
     }
 
     /// Puts the new function's code into the old function object (DESIGN.md "function").
-    pub(super) fn patch_function(
-        &mut self,
-        path: &str,
-        old: &Obj<'py>,
-        new: &Obj<'py>,
-        depth: usize,
-    ) -> Patched {
-        match self.try_patch_function(path, old, new, depth) {
+    pub(super) fn patch_function(&mut self, both: Both<'_, 'py>, depth: usize) -> Patched {
+        match self.try_patch_function(both, depth) {
             Ok(p) => p,
             Err(e) => Patched::Replaced(format!("could not patch in place ({e})")),
         }
     }
 
-    fn try_patch_function(
-        &mut self,
-        path: &str,
-        old: &Obj<'py>,
-        new: &Obj<'py>,
-        depth: usize,
-    ) -> PyResult<Patched> {
+    fn try_patch_function(&mut self, both: Both<'_, 'py>, depth: usize) -> PyResult<Patched> {
+        let Both {
+            qual: path,
+            old,
+            new,
+        } = both;
         if old.is(new) {
             return Ok(Patched::Unchanged);
         }
@@ -235,7 +220,7 @@ impl<'py> Merge<'py, '_> {
             && depth < MAX_DEPTH
         {
             let wpath = format!("{path}.__wrapped__");
-            match self.patch_function(&wpath, &ow, &nw, depth + 1) {
+            match self.patch_function(Both::new(&wpath, &ow, &nw), depth + 1) {
                 Patched::Unchanged => {
                     new_dict.set_item("__wrapped__", &ow)?;
                 }
@@ -262,7 +247,7 @@ impl<'py> Merge<'py, '_> {
             let ocells: Vec<_> = ocl.try_iter()?.collect::<PyResult<_>>()?;
             let ncells: Vec<_> = ncl.try_iter()?.collect::<PyResult<_>>()?;
             for ((var, oc), nc) in ofv.iter().zip(ocells).zip(ncells) {
-                if self.merge_cell(&format!("{path}::{var}"), &oc, &nc, depth)? {
+                if self.merge_cell(Both::new(&format!("{path}::{var}"), &oc, &nc), depth)? {
                     changed = true;
                 }
             }
@@ -325,13 +310,12 @@ impl<'py> Merge<'py, '_> {
     }
 
     /// Merges one closure cell's content; the old cell stays. True if something changed.
-    fn merge_cell(
-        &mut self,
-        key: &str,
-        old_cell: &Obj<'py>,
-        new_cell: &Obj<'py>,
-        depth: usize,
-    ) -> PyResult<bool> {
+    fn merge_cell(&mut self, cells: Both<'_, 'py>, depth: usize) -> PyResult<bool> {
+        let Both {
+            qual: key,
+            old: old_cell,
+            new: new_cell,
+        } = cells;
         let contents = name!(self.py, "cell_contents");
         let (Ok(o), Ok(n)) = (old_cell.getattr(contents), new_cell.getattr(contents)) else {
             return Ok(false);
@@ -341,7 +325,7 @@ impl<'py> Merge<'py, '_> {
         }
         match (classify(&o), classify(&n)) {
             (ObjKind::Function, ObjKind::Function) if depth < MAX_DEPTH => {
-                match self.patch_function(key, &o, &n, depth + 1) {
+                match self.patch_function(Both::new(key, &o, &n), depth + 1) {
                     Patched::Unchanged => Ok(false),
                     Patched::Swapped => {
                         self.journal.record(
@@ -366,14 +350,14 @@ impl<'py> Merge<'py, '_> {
                 }
             }
             (ObjKind::Wrapper(oi), ObjKind::Wrapper(ni)) if depth < MAX_DEPTH => {
-                let r = self.patch_function(key, &oi, &ni, depth + 1);
+                let r = self.patch_function(Both::new(key, &oi, &ni), depth + 1);
                 if !matches!(r, Patched::Unchanged) && self.inp.apply {
                     o.call_method0("cache_clear")?;
                 }
                 Ok(!matches!(r, Patched::Unchanged))
             }
             (ObjKind::Data, ObjKind::Data) => {
-                let take = self.merge_data(key, Kind::Data, &o, &n);
+                let take = self.merge_data(Both::new(key, &o, &n), Kind::Data);
                 if take && self.inp.apply {
                     old_cell.setattr(contents, &n)?;
                     self.fix

@@ -30,6 +30,28 @@ pub(crate) use journal::{Entry, Journal};
 /// A Python object the merge handles (a shorter name for pyo3's `Bound<'py, PyAny>`).
 pub(crate) type Obj<'py> = Bound<'py, PyAny>;
 
+/// One thing met in both namespaces: where it is (qualname, or a path into a function) and its
+/// old and new object.
+pub(crate) struct Both<'b, 'py, T = PyAny> {
+    pub qual: &'b str,
+    pub old: &'b Bound<'py, T>,
+    pub new: &'b Bound<'py, T>,
+}
+
+impl<'b, 'py, T> Both<'b, 'py, T> {
+    pub(crate) fn new(qual: &'b str, old: &'b Bound<'py, T>, new: &'b Bound<'py, T>) -> Self {
+        Both { qual, old, new }
+    }
+}
+
+impl<T> Clone for Both<'_, '_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Both<'_, '_, T> {}
+
 /// What a merge reads and never changes.
 pub(crate) struct Inputs<'a> {
     pub module: &'a str,
@@ -152,7 +174,7 @@ impl<'py, 'a> Merge<'py, 'a> {
                         .record(Entry::new(&name, kind, Action::Added).now(&new));
                 }
                 Some(old) => {
-                    let keep_old = self.merge_value(&name, &old, &new, false)?;
+                    let keep_old = self.merge_value(Both::new(&name, &old, &new), false)?;
                     if keep_old && self.inp.apply {
                         dict.set_item(&name, &old)?;
                     } else if !keep_old {
@@ -212,13 +234,8 @@ impl<'py, 'a> Merge<'py, 'a> {
     }
 
     /// Merges one attribute present before and after. Returns true when the old object stays.
-    fn merge_value(
-        &mut self,
-        qual: &str,
-        old: &Obj<'py>,
-        new: &Obj<'py>,
-        in_class: bool,
-    ) -> PyResult<bool> {
+    fn merge_value(&mut self, both: Both<'_, 'py>, in_class: bool) -> PyResult<bool> {
+        let Both { qual, old, new } = both;
         let (ko, kn) = (classify(old), classify(new));
         let kind = kn.report_kind(in_class);
         if old.is(new) {
@@ -245,17 +262,17 @@ impl<'py, 'a> Merge<'py, 'a> {
             return Ok(false);
         }
         match (ko, kn) {
-            (ObjKind::Data, ObjKind::Data) => Ok(!self.merge_data(qual, kind, old, new)),
+            (ObjKind::Data, ObjKind::Data) => Ok(!self.merge_data(both, kind)),
             (ObjKind::Function, ObjKind::Function) => {
-                let result = self.patch_function(qual, old, new, 0);
-                Ok(self.report_patched(qual, kind, old, new, result, ""))
+                let result = self.patch_function(both, 0);
+                Ok(self.report_patched(both, kind, result, ""))
             }
             (ObjKind::Wrapper(oi), ObjKind::Wrapper(ni)) => {
-                self.merge_wrapper(qual, kind, (old, &oi), (new, &ni))
+                self.merge_wrapped(both, Both::new(qual, &oi, &ni), kind, true)
             }
             (ObjKind::ClassMethod(oi), ObjKind::ClassMethod(ni))
             | (ObjKind::StaticMethod(oi), ObjKind::StaticMethod(ni)) => {
-                Ok(self.merge_method_descriptor(qual, kind, (old, &oi), (new, &ni)))
+                self.merge_wrapped(both, Both::new(qual, &oi, &ni), kind, false)
             }
             (ObjKind::Property(oa), ObjKind::Property(na)) => {
                 Ok(self.merge_property(qual, kind, (old, &oa), (new, &na)))
