@@ -290,14 +290,6 @@ pub fn watch(
         tx.send(res).ok();
     })
     .map_err(WatchError::Start)?;
-    for folder in folders {
-        watcher
-            .watch(folder, RecursiveMode::Recursive)
-            .map_err(|source| WatchError::Folder {
-                path: folder.clone(),
-                source,
-            })?;
-    }
     let roots: Vec<PathBuf> = folders.to_vec();
     std::thread::Builder::new()
         .name("swapscope-watch".into())
@@ -328,6 +320,17 @@ pub fn watch(
             }
         })
         .map_err(WatchError::Thread)?;
+    // Watches are added once the thread above drains the channel: adding a recursive watch on a
+    // big tree makes events of its own (thousands of folders opened), and with nobody reading,
+    // the channel filled and the watcher's own thread blocked forever inside `watch`.
+    for folder in folders {
+        watcher
+            .watch(folder, RecursiveMode::Recursive)
+            .map_err(|source| WatchError::Folder {
+                path: folder.clone(),
+                source,
+            })?;
+    }
     Ok(FolderWatcher { _watcher: watcher })
 }
 
@@ -547,6 +550,33 @@ mod tests {
         assert!(
             rx.recv_timeout(Duration::from_millis(200)).is_err(),
             "one save, one batch"
+        );
+    }
+
+    #[test]
+    fn a_first_folder_of_5000_directories_and_a_second_folder_start_watching() {
+        let big = tempfile::tempdir().expect("temp dir");
+        for i in 0..5000 {
+            std::fs::create_dir(big.path().join(format!("d{i}"))).expect("mkdir");
+        }
+        let second = tempfile::tempdir().expect("temp dir");
+        let folders = vec![big.path().to_path_buf(), second.path().to_path_buf()];
+        // On its own thread: a hang must fail the test, not stop the suite.
+        let (done_tx, done_rx) = bounded(1);
+        std::thread::Builder::new()
+            .name("watch-start".into())
+            .spawn(move || {
+                let w = watch(&folders, WritingFiles::default(), |_| {}, |_| {});
+                done_tx.send(w.is_ok()).ok();
+                // Kept alive until the test ends reading the result.
+                std::thread::sleep(Duration::from_millis(100));
+            })
+            .expect("thread");
+        let started = done_rx.recv_timeout(Duration::from_secs(60));
+        assert_eq!(
+            started,
+            Ok(true),
+            "watching both folders did not start within 60 s"
         );
     }
 }
