@@ -572,7 +572,7 @@ mod tests {
                 std::thread::sleep(Duration::from_millis(100));
             })
             .expect("thread");
-        let started = done_rx.recv_timeout(Duration::from_secs(60));
+        let started = done_rx.recv_timeout(Duration::from_mins(1));
         assert_eq!(
             started,
             Ok(true),

@@ -265,8 +265,17 @@ impl<'py> Merge<'py, '_> {
         for (k, n) in &new_items {
             let mq = format!("{qual}.{k}");
             if skip(k, n) {
-                if k == "__doc__" && self.inp.apply {
-                    type_setattr(old, k, n)?;
+                // The docstring follows the source: the value in the new class's own dict (a
+                // descriptor there stays a descriptor, not the value it gives on the class).
+                if k == "__doc__"
+                    && self.inp.apply
+                    && let Err(e) = type_setattr(old, k, n)
+                {
+                    self.journal.record(
+                        Entry::new(&mq, Kind::Data, Action::NotApplied)
+                            .now(n)
+                            .note(format!("could not set the class docstring: {e}")),
+                    );
                 }
                 continue;
             }
@@ -299,7 +308,7 @@ impl<'py> Merge<'py, '_> {
             }
         }
         if self.inp.apply {
-            self.refresh_class_bookkeeping(classes)?;
+            self.refresh_abstract_methods(old)?;
         }
         Ok(())
     }
@@ -369,19 +378,8 @@ impl<'py> Merge<'py, '_> {
         Ok(())
     }
 
-    /// The class docstring and the abstract-method set follow the new body.
-    fn refresh_class_bookkeeping(&mut self, classes: Both<'_, 'py, PyType>) -> PyResult<()> {
-        let Both { qual, old, new } = classes;
-        if let Ok(doc) = new.getattr(name!(new.py(), "__doc__"))
-            && let Err(e) = type_setattr(old, "__doc__", &doc)
-        {
-            let doc_qual = format!("{qual}.__doc__");
-            self.journal.record(
-                Entry::new(&doc_qual, Kind::Data, Action::NotApplied)
-                    .now(&doc)
-                    .note(format!("could not set the class docstring: {e}")),
-            );
-        }
+    /// The abstract-method set follows the new body.
+    fn refresh_abstract_methods(&self, old: &Bound<'py, PyType>) -> PyResult<()> {
         if old.hasattr("__abstractmethods__")? {
             // abc.update_abstractmethods exists from 3.10; older versions keep the old set.
             if let Ok(update) = self
