@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 
-use super::classify::{ObjKind, classify, skip_member};
+use super::classify::{ObjKind, classify, classify_global, skip_member};
 use super::fingerprint::{Fingerprint, fingerprint};
 use super::names::name;
 use super::pyobj::{named_items, owned_by};
@@ -40,7 +40,14 @@ impl Baseline {
         depth: usize,
     ) {
         self.defined.insert(path.to_string());
-        match classify(value) {
+        // A module-level name has no `.` (class member) or `::` (closure variable) in its path.
+        let global = depth == 0 && !path.contains(['.', ':']);
+        let kind = if global {
+            classify_global(value)
+        } else {
+            classify(value)
+        };
+        match kind {
             ObjKind::Data => {
                 self.fps.insert(path.to_string(), fingerprint(value));
             }

@@ -78,7 +78,7 @@ pub fn attributes(py: Python<'_>, name: &str) -> PyResult<Vec<AttrInfo>> {
         if key.starts_with("__") && key.ends_with("__") {
             continue;
         }
-        let kind = super::classify::classify(&v);
+        let kind = super::classify::classify_global(&v);
         out.push(AttrInfo {
             name: key.clone(),
             qualname: key.clone(),

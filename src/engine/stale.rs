@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyFloat, PyInt, PyModule, PyString};
+use pyo3::types::PyModule;
 
 use super::error::EngineError;
 use super::pyobj::{ptr, short_repr, sys_modules};
@@ -33,11 +33,7 @@ pub(crate) fn stale_refs(
         .map(|(name, old)| {
             // Small ints, interned strings, None: shared by everyone, so only a copy under the
             // same name counts.
-            let shared = old.is_none()
-                || old.is_instance_of::<PyInt>()
-                || old.is_instance_of::<PyString>()
-                || old.is_instance_of::<PyFloat>()
-                || old.is_instance_of::<PyBool>();
+            let shared = super::merge::shared_value(old);
             (ptr(old), (name.as_str(), shared))
         })
         .collect();

@@ -21,6 +21,7 @@ mod enum_dataclass;
 mod failures;
 mod functions;
 mod hygiene;
+mod packages;
 mod running;
 mod smoke;
 mod threads;

@@ -193,6 +193,14 @@ impl<'py> Merge<'py, '_> {
             return Ok(false);
         }
         let (oc, nc) = (old.cast::<PyType>()?.clone(), new.cast::<PyType>()?.clone());
+        if !owned_by(&oc, self.inp.module, qual) {
+            // Another name for a class this module defines elsewhere (jinja2's
+            // `Environment.template_class = Template`): merged once, under its own name.
+            let note = format!("refers to class {}, merged under its own name", label(&oc));
+            self.journal
+                .record(Entry::new(qual, Kind::Class, Action::Unchanged).note(note));
+            return Ok(true);
+        }
         let incompatible = self
             .classes
             .incompatible
@@ -267,15 +275,16 @@ impl<'py> Merge<'py, '_> {
             if skip(k, n) {
                 // The docstring follows the source: the value in the new class's own dict (a
                 // descriptor there stays a descriptor, not the value it gives on the class).
-                if k == "__doc__"
-                    && self.inp.apply
-                    && let Err(e) = type_setattr(old, k, n)
-                {
-                    self.journal.record(
-                        Entry::new(&mq, Kind::Data, Action::NotApplied)
-                            .now(n)
-                            .note(format!("could not set the class docstring: {e}")),
-                    );
+                if k == "__doc__" && self.inp.apply {
+                    match type_setattr(old, k, n) {
+                        // A descriptor the new body made is of a throwaway class: fixed up.
+                        Ok(()) => self.fix.taken.push((old.clone().into_any(), k.clone())),
+                        Err(e) => self.journal.record(
+                            Entry::new(&mq, Kind::Data, Action::NotApplied)
+                                .now(n)
+                                .note(format!("could not set the class docstring: {e}")),
+                        ),
+                    }
                 }
                 continue;
             }
@@ -392,4 +401,10 @@ impl<'py> Merge<'py, '_> {
         }
         Ok(())
     }
+}
+
+/// A class's qualname, for notes.
+fn label(cls: &Bound<'_, PyType>) -> String {
+    cls.qualname()
+        .map_or_else(|_| "?".into(), |q| q.to_string_lossy().into_owned())
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use super::{Both, Entry, Merge, Obj};
 use crate::engine::fingerprint::{Fingerprint, fingerprint};
@@ -65,6 +65,17 @@ impl<'a> StatementTexts<'a> {
     fn defined_in_old(&mut self, py: Python<'_>, qual: &str) -> bool {
         self.parsed(py).0.contains_key(qual)
     }
+}
+
+/// Values Python shares between unrelated places (small ints, interned strings, None, bools,
+/// floats, bytes): one of them is never taken for another's identity.
+pub(crate) fn shared_value(v: &Obj<'_>) -> bool {
+    v.is_none()
+        || v.is_instance_of::<PyInt>()
+        || v.is_instance_of::<PyString>()
+        || v.is_instance_of::<PyFloat>()
+        || v.is_instance_of::<PyBool>()
+        || v.is_instance_of::<PyBytes>()
 }
 
 /// True if `a` and `b` are one object or equal plain data.
@@ -150,6 +161,11 @@ impl<'py> Merge<'py, '_> {
         }
         self.journal
             .record(Entry::new(qual, kind, action).values(old, new).note(note));
+        if !d.decision.take_new && !old.is(new) && !shared_value(new) {
+            // The live value stays: whatever else the new body made point at the new value (a
+            // function default `registry=REGISTRY`, another global) must point at the live one.
+            self.ids.keep(new, old);
+        }
         d.decision.take_new
     }
 }

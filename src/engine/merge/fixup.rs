@@ -79,9 +79,17 @@ impl<'py> Fixer<'_, 'py> {
 
     /// `owner[name]` (or `owner.name`), a new value the merge took.
     fn fix_binding(&mut self, owner: &Obj<'py>, name: &str) {
-        let value = match owner.cast::<PyDict>() {
-            Ok(d) => d.get_item(name).ok().flatten(),
-            Err(_) => owner.getattr(name).ok(),
+        let value = if let Ok(d) = owner.cast::<PyDict>() {
+            d.get_item(name).ok().flatten()
+        } else if owner.is_instance_of::<PyType>() {
+            // The class's own entry, not what it gives through the descriptor protocol (a
+            // classmethod would come back bound, a `__doc__` descriptor as its text).
+            owner
+                .getattr(name!(owner.py(), "__dict__"))
+                .and_then(|d| d.get_item(name))
+                .ok()
+        } else {
+            owner.getattr(name).ok()
         };
         // Gone since (a class body's own later statements): nothing left to repair.
         let Some(value) = value else {

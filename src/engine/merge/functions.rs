@@ -111,19 +111,23 @@ impl<'py> Merge<'py, '_> {
     ) -> bool {
         let names =
             |v: &Vec<(&'static str, Obj<'py>)>| v.iter().map(|(n, _)| *n).collect::<Vec<_>>();
-        if names(old_acc) != names(new_acc)
-            || !old_acc
-                .iter()
-                .chain(new_acc.iter())
-                .all(|(_, f)| classify(f) == ObjKind::Function)
-        {
+        let (old_names, new_names) = (names(old_acc), names(new_acc));
+        let plain = old_acc
+            .iter()
+            .chain(new_acc.iter())
+            .all(|(_, f)| classify(f) == ObjKind::Function);
+        if old_names != new_names || !plain {
             self.record_new_fps(qual, new);
             self.fix.fresh.push(new.clone());
-            let note = format!(
-                "accessors changed from {:?} to {:?}: took the new property",
-                names(old_acc),
-                names(new_acc)
-            );
+            let note = if old_names == new_names {
+                "an accessor is not a plain function, so it cannot be patched in place: took the \
+                 new property"
+                    .to_string()
+            } else {
+                format!(
+                    "accessors changed from {old_names:?} to {new_names:?}: took the new property"
+                )
+            };
             self.journal.record(
                 Entry::new(qual, kind, Action::Replaced)
                     .values(old, new)

@@ -18,12 +18,13 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::baseline::Baseline;
-use super::classify::{MACHINERY, ObjKind, classify};
+use super::classify::{MACHINERY, ObjKind, classify, classify_global};
 use super::fingerprint::fingerprint;
 use super::pyobj::{named_items, ptr};
 use crate::protocol::{Action, Change, Override, Overrides};
 use classes::ClassPlan;
 use data::StatementTexts;
+pub(crate) use data::shared_value;
 use fixup::FixUps;
 pub(crate) use journal::{Entry, Journal};
 
@@ -63,6 +64,8 @@ pub(crate) struct Inputs<'a> {
     /// The last load's source text, when known.
     pub old_source: Option<&'a str>,
     pub new_source: &'a str,
+    /// A package's submodules bound in its namespace: kept, never reported.
+    pub submodules: Vec<&'a str>,
 }
 
 /// New objects paired with the old objects that stay in their place (classes, functions, enum
@@ -160,6 +163,11 @@ impl<'py, 'a> Merge<'py, 'a> {
         new_ns: &Bound<'py, PyDict>,
     ) -> PyResult<()> {
         for (name, new) in named_items(new_ns) {
+            if self.inp.submodules.contains(&name.as_str())
+                && old_ns.get_item(&name)?.is_some_and(|old| old.is(&new))
+            {
+                continue;
+            }
             self.next.defined.insert(name.clone());
             // __doc__, __annotations__: follow the source, unreported.
             if MACHINERY.contains(&name.as_str()) || (is_dunder(&name) && name != "__all__") {
@@ -169,7 +177,7 @@ impl<'py, 'a> Merge<'py, 'a> {
                 None => {
                     self.record_new_fps(&name, &new);
                     self.fix.fresh.push(new.clone());
-                    let kind = classify(&new).report_kind(false);
+                    let kind = classify_global(&new).report_kind(false);
                     self.journal
                         .record(Entry::new(&name, kind, Action::Added).now(&new));
                 }
@@ -203,7 +211,8 @@ impl<'py, 'a> Merge<'py, 'a> {
     /// defined it and no `keep` override holds it, otherwise live state that stays. Records the
     /// entry; returns true if the name is to be removed.
     fn removed_or_kept(&mut self, qual: &str, old: &Obj<'py>, in_class: bool) -> bool {
-        let kind = classify(old).report_kind(in_class);
+        let shape = if in_class { classify } else { classify_global };
+        let kind = shape(old).report_kind(in_class);
         let defined = self.defined_before(qual);
         if defined && self.inp.overrides.get(qual) != Override::Keep {
             let note = if in_class {
@@ -236,7 +245,8 @@ impl<'py, 'a> Merge<'py, 'a> {
     /// Merges one attribute present before and after. Returns true when the old object stays.
     fn merge_value(&mut self, both: Both<'_, 'py>, in_class: bool) -> PyResult<bool> {
         let Both { qual, old, new } = both;
-        let (ko, kn) = (classify(old), classify(new));
+        let shape = if in_class { classify } else { classify_global };
+        let (ko, kn) = (shape(old), shape(new));
         let kind = kn.report_kind(in_class);
         if old.is(new) {
             if matches!(kn, ObjKind::Data) {
@@ -278,6 +288,13 @@ impl<'py, 'a> Merge<'py, 'a> {
                 Ok(self.merge_property(qual, kind, (old, &oa), (new, &na)))
             }
             (ObjKind::Class, ObjKind::Class) => self.merge_class_value(qual, old, new),
+            // A builtin made anew by the same expression (`concat = "".join`) is equal to the old
+            // one: nothing changed, the old object stays.
+            (ObjKind::Other, ObjKind::Other) if old.eq(new).unwrap_or(false) => {
+                self.journal
+                    .record(Entry::new(qual, kind, Action::Unchanged));
+                Ok(true)
+            }
             (ObjKind::Module, ObjKind::Module) | (ObjKind::Other, ObjKind::Other) => {
                 self.fix.fresh.push(new.clone());
                 self.journal

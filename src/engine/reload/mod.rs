@@ -118,7 +118,8 @@ fn reload_unguarded(
     // From the moment the dict is emptied, every way out that is not a finished merge (an
     // early return, an error, a panic unwinding) puts the old mapping back.
     let mut guard = RestoreOnExit::new(&dict, &old_ns, !opts.dry_run);
-    let executed = namespace::execute(py, &new.code, &target, &old_ns, !opts.dry_run)
+    let submodules = namespace::submodules(name, &old_ns);
+    let executed = namespace::execute(py, &new.code, &target, &old_ns, &submodules, !opts.dry_run)
         .map_err(|e| internal("preparing the module dict", e))?;
     if let Err(e) = executed {
         guard
@@ -142,6 +143,7 @@ fn reload_unguarded(
             base: record.as_ref().and_then(|r| r.baseline.as_ref()),
             old_source: record.as_ref().and_then(|r| r.source.as_deref()),
             new_source: &new.text,
+            submodules: submodules.iter().map(|(n, _)| n.as_str()).collect(),
         },
     );
 

@@ -2,10 +2,30 @@
 //! aside and put back exactly on every way out that is not a finished merge.
 
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyModule};
 
 use crate::engine::classify::MACHINERY;
 use crate::engine::names::name;
+use crate::engine::pyobj::named_items;
+
+/// The package's submodules bound in its namespace (`pkg.sub` is `sys.modules["pkg.sub"]`):
+/// part of the package's namespace, not names its source defines.
+pub(super) fn submodules<'py>(
+    package: &str,
+    old_ns: &Bound<'py, PyDict>,
+) -> Vec<(String, Bound<'py, PyAny>)> {
+    if !old_ns.contains("__path__").unwrap_or(false) {
+        return Vec::new();
+    }
+    named_items(old_ns)
+        .filter(|(name, v)| {
+            v.cast::<PyModule>()
+                .ok()
+                .and_then(|m| m.name().ok())
+                .is_some_and(|full| full.to_string_lossy() == format!("{package}.{name}"))
+        })
+        .collect()
+}
 
 /// Puts a module's old mapping back when dropped armed: on an early return, an error or a panic
 /// unwinding between emptying the dict and a finished merge.
@@ -49,8 +69,9 @@ impl Drop for RestoreOnExit<'_, '_> {
     }
 }
 
-/// Empties `target` but for the import machinery of `old_ns` (a name removed from the source
-/// then no longer exists, so a use of it fails the body), and runs `code` in it.
+/// Empties `target` but for the import machinery of `old_ns` and a package's `submodules` (a name
+/// removed from the source then no longer exists, so a use of it fails the body), and runs `code`
+/// in it.
 ///
 /// `Err(Outer)` is swapscope's own failure; `Ok(Err(e))` is the user's body raising `e`.
 pub(super) fn execute<'py>(
@@ -58,6 +79,7 @@ pub(super) fn execute<'py>(
     code: &Bound<'py, PyAny>,
     target: &Bound<'py, PyDict>,
     old_ns: &Bound<'py, PyDict>,
+    submodules: &[(String, Bound<'py, PyAny>)],
     emptied: bool,
 ) -> PyResult<Result<(), PyErr>> {
     if emptied {
@@ -67,6 +89,11 @@ pub(super) fn execute<'py>(
         if let Some(v) = old_ns.get_item(key)? {
             target.set_item(key, v)?;
         }
+    }
+    // The import system bound them when they were first imported; running `from .sub import x`
+    // again does not bind `sub` again, and the body may read it.
+    for (name, module) in submodules {
+        target.set_item(name, module)?;
     }
     let exec = py.import("builtins")?.getattr(name!(py, "exec"))?;
     Ok(exec.call1((code, target)).map(|_| ()))
