@@ -1,8 +1,8 @@
 """Python-side helpers of swapscope's reload engine.
 
 Loaded once into the module ``_swapscope_engine``. Only what Python says better than Rust lives
-here: the import hook (a ``SourceFileLoader`` subclass keeps ``isinstance`` checks working),
-exception descriptions, source decoding, statement texts and short reprs.
+here: the import hook's finder (its loader is in ``loader.py``), exception descriptions, source
+decoding, statement texts and short reprs.
 """
 
 import ast
@@ -14,21 +14,7 @@ import types
 from importlib.machinery import SourceFileLoader
 from importlib.util import decode_source as _decode_source
 
-
-class TrackingLoader(SourceFileLoader):
-    """The normal source loader (``.pyc`` cache and all), which then tells swapscope."""
-
-    _swapscope_record = None
-
-    def exec_module(self, module):
-        super().exec_module(module)
-        record = self._swapscope_record
-        if record is not None:
-            # Tracking must never break an import: the recorder reports its own failures.
-            try:
-                record(module)
-            except Exception as exc:  # noqa: BLE001
-                print(f"swapscope: could not track {module.__name__!r}: {exc}", file=sys.stderr)
+from _swapscope_loader import TrackingLoader
 
 
 class SwapscopeFinder:

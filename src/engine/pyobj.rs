@@ -21,12 +21,25 @@ pub(crate) fn helpers(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
     static HELPERS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
     HELPERS
         .get_or_try_init(py, || {
-            let code = CString::new(include_str!("helpers.py"))
-                .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
-            Ok(
-                PyModule::from_code(py, &code, c"<swapscope helpers.py>", c"_swapscope_engine")?
-                    .unbind(),
-            )
+            let code = |text: &str| {
+                CString::new(text)
+                    .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
+            };
+            // The loader first (helpers.py imports it), under importlib's file name: see
+            // loader.py for why.
+            PyModule::from_code(
+                py,
+                &code(include_str!("loader.py"))?,
+                c"<frozen importlib._bootstrap_external>",
+                c"_swapscope_loader",
+            )?;
+            Ok(PyModule::from_code(
+                py,
+                &code(include_str!("helpers.py"))?,
+                c"<swapscope helpers.py>",
+                c"_swapscope_engine",
+            )?
+            .unbind())
         })
         .map(|m| m.bind(py))
 }

@@ -231,3 +231,46 @@ fn pkg_a_builtin_made_anew_by_the_same_expression_is_unchanged() {
         ",
     );
 }
+
+#[test]
+fn pkg_a_warning_at_import_points_at_the_importer_not_at_swapscope() {
+    let p = project();
+    p.write(
+        "pkg_warn_lib",
+        "import warnings\nwarnings.warn('old api', DeprecationWarning, stacklevel=2)\n",
+    );
+    p.write("pkg_warn_user", "import pkg_warn_lib\n");
+    p.run(
+        r"
+        import warnings
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            import pkg_warn_user
+        places = [(w.filename, w.lineno) for w in caught]
+        assert len(places) == 1, places
+        assert places[0][0].endswith('pkg_warn_user.py') and places[0][1] == 1, places
+        ",
+    );
+}
+
+#[test]
+fn pkg_an_import_that_raises_shows_no_swapscope_frame() {
+    let p = project();
+    p.write(
+        "pkg_tb_bad",
+        "X = 1\nraise ValueError('broken at import')\n",
+    );
+    p.run(
+        r"
+        import traceback
+        try:
+            import pkg_tb_bad
+        except ValueError:
+            text = traceback.format_exc()
+        else:
+            raise AssertionError('the import did not raise')
+        assert 'pkg_tb_bad.py' in text and 'broken at import' in text, text
+        assert 'swapscope' not in text and 'exec_module' not in text, text
+        ",
+    );
+}
