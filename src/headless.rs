@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use crate::protocol::Outcome;
-use crate::runtime::{Config, Event, Runtime};
+use crate::runtime::{Config, Event, Runtime, ScriptThread};
 
 /// Options of `--headless`.
 #[derive(Clone, Debug, Default)]
@@ -35,6 +35,8 @@ pub enum HeadlessError {
     },
     #[error("cannot write the report file: {0}")]
     WriteReport(std::io::Error),
+    #[error("cannot start the event thread: {0}")]
+    Thread(std::io::Error),
 }
 
 /// Runs until the script exits; returns the process exit code.
@@ -52,10 +54,39 @@ pub fn run(opts: &Options) -> Result<i32, HeadlessError> {
         ),
         None => None,
     };
-    let runtime = Runtime::start(opts.config.clone(), None);
-    let verbose = opts.config.auto_reload;
+    // The interpreter starts on this thread, the process's main thread, and the script runs
+    // here too: Python's main thread, where `signal.signal` works and Ctrl+C is a
+    // KeyboardInterrupt. The events are printed on a thread of their own meanwhile.
+    crate::interp::initialize();
+    let config = Config {
+        script_thread: ScriptThread::Caller,
+        ..opts.config.clone()
+    };
+    let verbose = config.auto_reload;
+    let mut runtime = Runtime::start(config, None);
+    let events = runtime.events.clone();
+    let printer = std::thread::Builder::new()
+        .name("swapscope-events".into())
+        .spawn(move || print_events(&events, report_file.as_mut(), verbose))
+        .map_err(HeadlessError::Thread)?;
+    // `None`: the worker stopped before the script could start; the printer tells why.
+    runtime.run_script();
+    printer.join().unwrap_or_else(|panic| {
+        Err(HeadlessError::WorkerStopped(format!(
+            "the event printer failed ({})",
+            crate::fault::panic_message(&*panic)
+        )))
+    })
+}
+
+/// Prints what the runtime says until the script exits; returns its exit code.
+fn print_events(
+    events: &crossbeam_channel::Receiver<Event>,
+    mut report_file: Option<&mut std::fs::File>,
+    verbose: bool,
+) -> Result<i32, HeadlessError> {
     let mut last_problem: Option<String> = None;
-    while let Ok(event) = runtime.events.recv() {
+    while let Ok(event) = events.recv() {
         match event {
             Event::StartFailed(message) => return Err(HeadlessError::StartFailed(message)),
             Event::ReloadFinished(report) => {

@@ -758,3 +758,48 @@ fn a_watched_folder_that_disappears_is_reported() {
         run.show()
     );
 }
+
+#[test]
+fn headless_runs_the_script_on_the_main_thread_so_signal_handlers_work() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(
+        dir.path(),
+        "cli_signal.py",
+        r#"
+        import signal, threading
+        signal.signal(signal.SIGTERM, lambda *args: None)
+        print("main" if threading.current_thread() is threading.main_thread() else "other")
+        "#,
+    );
+    let run = run_in(dir.path(), &["--headless", "cli_signal.py"]);
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    assert_eq!(run.stdout, "main\n", "{}", run.show());
+}
+
+#[test]
+fn ctrl_c_raises_keyboard_interrupt_in_the_script() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(
+        dir.path(),
+        "cli_sigint.py",
+        r#"
+        import time
+        print("ready", flush=True)
+        try:
+            time.sleep(30)
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+            raise SystemExit(3)
+        "#,
+    );
+    let (mut child, lines, reader) = spawn_lines(dir.path(), &["--headless", "cli_sigint.py"]);
+    wait_line(&mut child, &lines, "ready", LIMIT);
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success(), "kill -INT failed");
+    let run = finish(child, reader, LIMIT);
+    assert_eq!(run.code, Some(3), "{}", run.show());
+    assert_eq!(run.stdout, "ready\ninterrupted\n", "{}", run.show());
+}

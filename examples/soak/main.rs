@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         capture_output: false,
         watch_files: true,
         auto_reload: true,
+        ..Config::default()
     };
     let runtime = Runtime::start(config, None);
     let code = loop {

@@ -18,9 +18,16 @@ def run(path, argv):
     sys.argv[:] = argv
     main = sys.modules["__main__"]
     main.__dict__.update(__file__=path, __cached__=None, __package__=None, __spec__=None)
-    # The thread running the script counts as a dummy (daemon) thread to `threading`; threads the
-    # script starts inherit that flag, so make it a normal one: they are then waited for at exit.
-    threading.current_thread()._daemonic = False
+    if threading.current_thread() is threading.main_thread():
+        # The embedded interpreter starts without signal handlers; like python, Ctrl+C raises
+        # KeyboardInterrupt in the script.
+        import signal
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    else:
+        # The thread running the script counts as a dummy (daemon) thread to `threading`;
+        # threads the script starts inherit that flag, so make it a normal one: they are then
+        # waited for at exit.
+        threading.current_thread()._daemonic = False
     try:
         with open(path, "rb") as f:
             source = f.read()
@@ -35,7 +42,8 @@ def run(path, argv):
         if tb is not None and tb.tb_frame.f_code is run.__code__:
             tb = tb.tb_next
         sys.excepthook(kind, exc.with_traceback(tb), tb)
-        status = 1
+        # An uncaught KeyboardInterrupt ends python with 130 (128 + SIGINT), like a shell sees.
+        status = 130 if issubclass(kind, KeyboardInterrupt) else 1
     # Like interpreter shutdown: wait for non-daemon threads, then run atexit handlers.
     me = threading.current_thread()
     for t in threading.enumerate():

@@ -30,6 +30,20 @@ pub struct Config {
     pub watch_files: bool,
     /// Reload changed modules on save (needs `watch_files`).
     pub auto_reload: bool,
+    /// Which thread runs the script.
+    pub script_thread: ScriptThread,
+}
+
+/// Which thread runs the user's script.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ScriptThread {
+    /// A thread of its own, `swapscope-script` (the window keeps the main thread).
+    #[default]
+    Own,
+    /// The thread that calls [`Runtime::run_script`]. It must have started the interpreter
+    /// (`interp::initialize`) — the process's main thread — so the script runs on Python's main
+    /// thread: `signal.signal` works and Ctrl+C raises `KeyboardInterrupt`, as under `python`.
+    Caller,
 }
 
 impl Config {
@@ -52,6 +66,17 @@ pub struct Runtime {
     pub commands: Sender<Command>,
     pub events: Receiver<Event>,
     worker: Option<JoinHandle<()>>,
+    /// The script, when the caller runs it (`ScriptThread::Caller`).
+    script: Option<CallerScript>,
+}
+
+/// What the caller needs to run the script itself, once the worker is ready for it.
+struct CallerScript {
+    /// Closed without a message when the worker stopped before the script could start.
+    ready: Receiver<()>,
+    sink: Sink,
+    script: PathBuf,
+    argv: Vec<String>,
 }
 
 /// How many messages may wait in each direction before the sender feels back-pressure.
@@ -66,10 +91,22 @@ impl Runtime {
         let sink = Sink { tx: ev_tx, waker };
         let commands = cmd_tx.clone();
         let own = cmd_tx;
+        let (ready_tx, ready_rx) = bounded(1);
+        let on_caller = config.script_thread == ScriptThread::Caller;
+        let script = on_caller.then(|| {
+            let (script, argv) = script_and_argv(&config);
+            CallerScript {
+                ready: ready_rx,
+                sink: sink.clone(),
+                script,
+                argv,
+            }
+        });
+        let ready = on_caller.then_some(ready_tx);
         let worker = std::thread::Builder::new()
             .name("swapscope-python".into())
             .spawn(move || {
-                let run = || worker_main(&config, &cmd_rx, &own, &sink);
+                let run = || worker_main(&config, &cmd_rx, &own, &sink, ready);
                 if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
                     // Front ends stop on this event (other threads hold event senders, so
                     // the channel itself may stay open).
@@ -93,6 +130,7 @@ impl Runtime {
                     commands,
                     events: rx,
                     worker: None,
+                    script: None,
                 };
             }
         };
@@ -100,7 +138,18 @@ impl Runtime {
             commands,
             events: ev_rx,
             worker,
+            script,
         }
+    }
+
+    /// With `ScriptThread::Caller`: waits until the worker is ready, runs the script on this
+    /// thread and returns its exit code (`Event::ScriptExited` is sent too). `None` when the
+    /// worker stopped before the script could start (its event says why), or when the script
+    /// runs on a thread of its own.
+    pub fn run_script(&mut self) -> Option<i32> {
+        let caller = self.script.take()?;
+        caller.ready.recv().ok()?;
+        Some(run_and_report(&caller.sink, &caller.script, &caller.argv))
     }
 
     /// Asks the worker to stop and waits for it (the script thread is left to the process).
@@ -112,7 +161,13 @@ impl Runtime {
     }
 }
 
-fn worker_main(config: &Config, commands: &Receiver<Command>, own: &Sender<Command>, sink: &Sink) {
+fn worker_main(
+    config: &Config,
+    commands: &Receiver<Command>,
+    own: &Sender<Command>,
+    sink: &Sink,
+    ready: Option<Sender<()>>,
+) {
     let connection = Arc::new(Connection::new(
         sink.clone(),
         PolicyFile::load(&script_dir(&config.script)),
@@ -139,7 +194,10 @@ fn worker_main(config: &Config, commands: &Receiver<Command>, own: &Sender<Comma
         sink.send(Event::Problem(unknown));
     }
     crate::fault::hit(crate::fault::Site::WorkerThread);
-    if let Err(message) = launch_script(config, sink) {
+    if let Some(ready) = ready {
+        // The caller runs the script (on the main thread); it may start now.
+        ready.send(()).ok();
+    } else if let Err(message) = launch_script(config, sink) {
         // `Started` was sent already: the script is what failed.
         sink.send(Event::Problem(message));
         sink.send(Event::ScriptExited { code: 1 });
@@ -470,43 +528,55 @@ fn start(config: &Config, sink: &Sink, connection: &Arc<Connection>) -> Result<E
     })
 }
 
+/// The script's absolute path and its `sys.argv` (like python: `sys.argv[0]` is the path as
+/// given, `__file__` the absolute one).
+fn script_and_argv(config: &Config) -> (PathBuf, Vec<String>) {
+    let script = std::path::absolute(&config.script).unwrap_or_else(|_| config.script.clone());
+    let mut argv = vec![config.script.to_string_lossy().into_owned()];
+    argv.extend(config.args.iter().cloned());
+    (script, argv)
+}
+
 /// Starts the thread that runs the user's script (after `Started` was sent, so the script's
 /// first output never comes before it).
 fn launch_script(config: &Config, sink: &Sink) -> Result<(), String> {
-    let script = std::path::absolute(&config.script).unwrap_or_else(|_| config.script.clone());
-    // Like python: sys.argv[0] is the path as given, __file__ the absolute one.
-    let mut argv = vec![config.script.to_string_lossy().into_owned()];
-    argv.extend(config.args.iter().cloned());
+    let (script, argv) = script_and_argv(config);
     let script_sink = sink.clone();
     std::thread::Builder::new()
         .name("swapscope-script".into())
         .spawn(move || {
-            let run = || Python::attach(|py| run_script(py, &script, &argv));
-            let code = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
-                Ok(Ok(code)) => code,
-                Ok(Err(e)) => {
-                    script_sink.send(Event::Output {
-                        stream: Stream::Stderr,
-                        text: format!("swapscope: cannot run the script: {e}\n"),
-                    });
-                    1
-                }
-                Err(panic) => {
-                    script_sink.send(Event::Output {
-                        stream: Stream::Stderr,
-                        text: format!(
-                            "swapscope: the script thread failed inside swapscope ({}); this \
-                             is a bug in swapscope: please report it\n",
-                            crate::fault::panic_message(&*panic)
-                        ),
-                    });
-                    1
-                }
-            };
-            script_sink.send(Event::ScriptExited { code });
+            run_and_report(&script_sink, &script, &argv);
         })
         .map(|_| ())
         .map_err(|e| format!("cannot start the script thread: {e}"))
+}
+
+/// Runs the script on this thread, tells its exit code as `Event::ScriptExited` and returns it.
+fn run_and_report(sink: &Sink, script: &Path, argv: &[String]) -> i32 {
+    let run = || Python::attach(|py| run_script(py, script, argv));
+    let code = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(Ok(code)) => code,
+        Ok(Err(e)) => {
+            sink.send(Event::Output {
+                stream: Stream::Stderr,
+                text: format!("swapscope: cannot run the script: {e}\n"),
+            });
+            1
+        }
+        Err(panic) => {
+            sink.send(Event::Output {
+                stream: Stream::Stderr,
+                text: format!(
+                    "swapscope: the script thread failed inside swapscope ({}); this is a bug \
+                     in swapscope: please report it\n",
+                    crate::fault::panic_message(&*panic)
+                ),
+            });
+            1
+        }
+    };
+    sink.send(Event::ScriptExited { code });
+    code
 }
 
 fn run_script(py: Python<'_>, script: &Path, argv: &[String]) -> PyResult<i32> {
