@@ -803,3 +803,163 @@ fn ctrl_c_raises_keyboard_interrupt_in_the_script() {
     assert_eq!(run.code, Some(3), "{}", run.show());
     assert_eq!(run.stdout, "ready\ninterrupted\n", "{}", run.show());
 }
+
+/// A virtual environment of the `python3` on PATH (the one swapscope is built against), without
+/// pip (fast); `edit` may rewrite its `pyvenv.cfg`.
+fn make_venv(dir: &Path, edit: impl Fn(&str) -> String) -> PathBuf {
+    let venv = dir.join("venv");
+    let made = Command::new("python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&venv)
+        .status()
+        .expect("run python3 -m venv");
+    assert!(made.success(), "python3 -m venv failed");
+    let cfg = venv.join("pyvenv.cfg");
+    let text = std::fs::read_to_string(&cfg).expect("read pyvenv.cfg");
+    std::fs::write(&cfg, edit(&text)).expect("write pyvenv.cfg");
+    venv
+}
+
+/// `PATH` with the venv's `bin` first, as `activate` sets it.
+fn activated_path(venv: &Path) -> std::ffi::OsString {
+    let mut paths = vec![venv.join("bin")];
+    paths.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    std::env::join_paths(paths).expect("join PATH")
+}
+
+fn run_with_env(cwd: &Path, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Run {
+    let mut cmd = swapscope();
+    cmd.current_dir(cwd).args(args).env_remove("VIRTUAL_ENV");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn swapscope");
+    let stdout = drain(child.stdout.take().expect("stdout"));
+    finish(child, stdout, LIMIT)
+}
+
+const PRINT_PREFIX: &str = "import sys\nprint(sys.prefix)\n";
+
+#[test]
+fn an_activated_virtual_env_is_the_one_the_script_runs_in() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let venv = make_venv(dir.path(), str::to_string);
+    write(dir.path(), "cli_venv_ok.py", PRINT_PREFIX);
+    let path = activated_path(&venv);
+    let env = [
+        ("PATH", path.as_os_str()),
+        ("VIRTUAL_ENV", venv.as_os_str()),
+    ];
+    let run = run_with_env(dir.path(), &["--headless", "cli_venv_ok.py"], &env);
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    assert_eq!(
+        canon(Path::new(run.stdout.trim())),
+        canon(&venv),
+        "{}",
+        run.show()
+    );
+}
+
+#[test]
+fn virtual_env_set_but_not_active_is_refused_with_what_to_do() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let venv = make_venv(dir.path(), str::to_string);
+    write(dir.path(), "cli_venv_off.py", PRINT_PREFIX);
+    let env = [("VIRTUAL_ENV", venv.as_os_str())];
+    let run = run_with_env(dir.path(), &["--headless", "cli_venv_off.py"], &env);
+    assert_eq!(run.code, Some(2), "{}", run.show());
+    assert!(
+        run.stdout.is_empty(),
+        "the script must not run: {}",
+        run.show()
+    );
+    let activate = format!("source {}/bin/activate", venv.display());
+    assert!(
+        run.stderr.contains("is not the active environment") && run.stderr.contains(&activate),
+        "{}",
+        run.show()
+    );
+}
+
+#[test]
+fn a_virtual_env_of_another_python_version_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let venv = make_venv(dir.path(), |cfg| {
+        cfg.lines()
+            .map(|l| {
+                if l.starts_with("version") {
+                    "version = 3.99.0"
+                } else {
+                    l
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    write(dir.path(), "cli_venv_ver.py", PRINT_PREFIX);
+    let path = activated_path(&venv);
+    let env = [
+        ("PATH", path.as_os_str()),
+        ("VIRTUAL_ENV", venv.as_os_str()),
+    ];
+    let run = run_with_env(dir.path(), &["--headless", "cli_venv_ver.py"], &env);
+    assert_eq!(run.code, Some(2), "{}", run.show());
+    assert!(
+        run.stderr.contains("is for Python 3.99.0") && run.stderr.contains("PYO3_PYTHON="),
+        "{}",
+        run.show()
+    );
+}
+
+#[test]
+fn pythonpath_into_a_virtual_env_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let venv = make_venv(dir.path(), str::to_string);
+    let site = std::fs::read_dir(venv.join("lib"))
+        .expect("venv lib")
+        .flatten()
+        .map(|e| e.path().join("site-packages"))
+        .next()
+        .expect("lib/pythonX.Y");
+    write(dir.path(), "cli_venv_pp.py", PRINT_PREFIX);
+    let env = [("PYTHONPATH", site.as_os_str())];
+    let run = run_with_env(dir.path(), &["--headless", "cli_venv_pp.py"], &env);
+    assert_eq!(run.code, Some(2), "{}", run.show());
+    assert!(
+        run.stderr.contains("PYTHONPATH names") && run.stderr.contains("activate the venv"),
+        "{}",
+        run.show()
+    );
+}
+
+#[test]
+fn packages_in_a_venv_inside_the_project_are_not_tracked() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let site = dir.path().join(".venv/lib/python3.11/site-packages");
+    write(&site, "cli_venv_pkg.py", "VALUE = 1\n");
+    write(dir.path(), "cli_venv_mine.py", "VALUE = 2\n");
+    write(
+        dir.path(),
+        "cli_venv_main.py",
+        &format!(
+            r#"
+            import sys
+            sys.path.insert(0, {site:?})
+            import cli_venv_pkg, cli_venv_mine, swapscope
+            listed = {{m["name"]: (m["tracked"], m["group"]) for m in swapscope.modules()}}
+            print(listed["cli_venv_pkg"], listed["cli_venv_mine"])
+            "#,
+            site = site.to_string_lossy()
+        ),
+    );
+    let run = run_in(dir.path(), &["--headless", "cli_venv_main.py"]);
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    assert_eq!(
+        run.stdout.trim(),
+        "(False, 'site_packages') (True, 'project')",
+        "{}",
+        run.show()
+    );
+}

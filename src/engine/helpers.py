@@ -29,6 +29,11 @@ class SwapscopeFinder:
         if not path or not path.endswith((".py", ".pyw")):
             return False
         real = os.path.realpath(path)
+        # Installed packages are never project code, even in a watched folder (a .venv inside
+        # the project): tracking them costs imports and they are not the user's to reload.
+        parts = real.split(os.sep)
+        if "site-packages" in parts or "dist-packages" in parts:
+            return False
         return any(real == r or real.startswith(r + os.sep) for r in self.roots)
 
     def find_spec(self, fullname, path=None, target=None):

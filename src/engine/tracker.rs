@@ -94,9 +94,17 @@ pub fn roots() -> Vec<PathBuf> {
 }
 
 /// True if `path` lies under a watched root.
+/// Installed packages are never project code, even inside a watched folder (a `.venv` in the
+/// project): their files are not tracked.
 pub fn under_roots(path: &Path) -> bool {
     let real = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    roots_lock().iter().any(|r| real.starts_with(r))
+    let installed = real.components().any(|c| {
+        matches!(
+            c.as_os_str().to_str(),
+            Some("site-packages" | "dist-packages")
+        )
+    });
+    !installed && roots_lock().iter().any(|r| real.starts_with(r))
 }
 
 /// Installs the tracking finder at the front of `sys.meta_path` (once) and adds `roots`.

@@ -492,6 +492,10 @@ fn start(config: &Config, sink: &Sink, connection: &Arc<Connection>) -> Result<E
     check_script(&script).map_err(|e| e.to_string())?;
     let roots = config.roots();
     crate::interp::initialize();
+    let facts = Python::attach(environment_facts)
+        .map_err(|e| format!("cannot read the Python environment: {e}"))?;
+    super::environment::check(&facts, super::environment::read_venv_config)
+        .map_err(|e| e.to_string())?;
     // From here on every reload, whoever asks, reports to this runtime.
     ReloadService::get().connect(Arc::clone(connection));
     let python_version = Python::attach(|py| -> PyResult<String> {
@@ -535,6 +539,34 @@ fn script_and_argv(config: &Config) -> (PathBuf, Vec<String>) {
     let mut argv = vec![config.script.to_string_lossy().into_owned()];
     argv.extend(config.args.iter().cloned());
     (script, argv)
+}
+
+/// What the interpreter and the process say about the Python environment.
+fn environment_facts(py: Python<'_>) -> PyResult<super::environment::Facts> {
+    let sys = py.import("sys")?;
+    let path = |name: &str| -> PyResult<PathBuf> {
+        Ok(PathBuf::from(sys.getattr(name)?.extract::<String>()?))
+    };
+    let version = sys.getattr("version_info")?;
+    let (major, minor): (u32, u32) = (
+        version.get_item(0)?.extract()?,
+        version.get_item(1)?.extract()?,
+    );
+    Ok(super::environment::Facts {
+        prefix: path("prefix")?,
+        base_prefix: path("base_prefix")?,
+        version: (major, minor),
+        virtual_env: std::env::var_os("VIRTUAL_ENV")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
+        pythonpath: std::env::var_os("PYTHONPATH")
+            .map(|p| {
+                std::env::split_paths(&p)
+                    .filter(|e| !e.as_os_str().is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
 }
 
 /// Starts the thread that runs the user's script (after `Started` was sent, so the script's
