@@ -67,7 +67,17 @@ pub fn run(opts: &Options) -> Result<i32, HeadlessError> {
     let events = runtime.events.clone();
     let printer = std::thread::Builder::new()
         .name("swapscope-events".into())
-        .spawn(move || print_events(&events, report_file.as_mut(), verbose))
+        .spawn(move || {
+            let result = print_events(&events, report_file.as_mut(), verbose);
+            if let Err(e) = &result {
+                // The script runs on the main thread and cannot be stopped from here; with no
+                // one reading events it would soon block. End the process as before, at once
+                // (nothing was started yet, or the worker is gone, or reports cannot be written).
+                eprintln!("swapscope: {e}");
+                std::process::exit(2);
+            }
+            result
+        })
         .map_err(HeadlessError::Thread)?;
     // `None`: the worker stopped before the script could start; the printer tells why.
     runtime.run_script();

@@ -81,8 +81,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         capture_output: !cli.headless,
         watch_files: true,
         auto_reload: cli.auto,
-        // Headless runs it on the main thread itself (see `headless::run`).
-        script_thread: swapscope::runtime::ScriptThread::Own,
+        // The window keeps the main thread; `headless::run` runs the script on it.
+        ..swapscope::runtime::Config::default()
     };
     if cli.headless {
         let opts = swapscope::headless::Options {

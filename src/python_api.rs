@@ -127,7 +127,7 @@ pub mod swapscope_module {
     /// where no code of the reloaded module is half-way through. Returns how many ran.
     #[pyfunction]
     fn safepoint(py: Python<'_>) -> PyResult<usize> {
-        guarded("safepoint", || Ok(ReloadService::get().safepoint(py)))
+        guarded("safepoint", || ReloadService::get().safepoint(py))
     }
 
     /// `modules()` -> list[dict]

@@ -6,7 +6,7 @@
 # Needs PyPI (pip) and a swapscope binary: $SWAPSCOPE, default target/release/swapscope (build it
 # with `cargo build --release`). Makes a virtual environment with the python3 swapscope was built
 # against, installs click and attrs from their source distributions (editable, with their tests),
-# and runs each suite four ways: plain python, under swapscope, and under swapscope after
+# and runs each suite three ways: plain python, under swapscope, and under swapscope after
 # reloading every module of the package (run_suite.py). Each swapscope run prints one JSON line.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -164,20 +164,9 @@ pub(crate) const MACHINERY: [&str; 8] = [
 /// like any other instance, merged by the data rule instead of replaced on every reload.
 pub fn classify_global<'py>(v: &Bound<'py, PyAny>) -> ObjKind<'py> {
     match classify(v) {
-        ObjKind::Other if python_instance(v) => ObjKind::Data,
+        ObjKind::Other if super::pyobj::python_instance(v) => ObjKind::Data,
         kind => kind,
     }
-}
-
-/// `Py_TPFLAGS_HEAPTYPE`: the type was made by a class statement (or `type()`), not in C.
-const HEAPTYPE: u64 = 1 << 9;
-
-/// True if `v` is an instance of a class defined in Python (not a builtin or C type).
-fn python_instance(v: &Bound<'_, PyAny>) -> bool {
-    v.get_type()
-        .getattr("__flags__")
-        .and_then(|f| f.extract::<u64>())
-        .is_ok_and(|flags| flags & HEAPTYPE != 0)
 }
 
 /// Class attributes that are layout or bookkeeping, neither merged nor reported.

@@ -1,7 +1,7 @@
 //! The engine's errors: a reload that cannot start, or swapscope's own failure; and the Python
 //! exception each becomes at the `swapscope` API.
 
-use pyo3::exceptions::{PyKeyError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyKeyError, PyKeyboardInterrupt, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 use super::pyobj::PyFailure;
@@ -21,6 +21,10 @@ pub enum EngineError {
     /// A Python call swapscope makes for itself failed (not the user's code).
     #[error("internal error in swapscope (please report it) while {during}: {failure}")]
     Python { during: String, failure: PyFailure },
+    /// Ctrl+C (a `KeyboardInterrupt`) arrived while the module body ran: the module is restored
+    /// and the interrupt goes on to the program, as it would without swapscope.
+    #[error("the reload of {0:?} was interrupted (KeyboardInterrupt); the module is unchanged")]
+    Interrupted(String),
     /// A panic inside swapscope, caught at an entry point.
     #[error("internal error in swapscope (please report it): {0}")]
     Panicked(String),
@@ -44,6 +48,7 @@ impl From<EngineError> for PyErr {
             EngineError::NotReloadable { .. } | EngineError::ContradictoryOverrides { .. } => {
                 PyValueError::new_err(e.to_string())
             }
+            EngineError::Interrupted(_) => PyKeyboardInterrupt::new_err(e.to_string()),
             EngineError::Python { .. } | EngineError::Panicked(_) => {
                 PyRuntimeError::new_err(e.to_string())
             }

@@ -12,6 +12,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use pyo3::prelude::*;
 
 use super::names::name;
+use super::pyobj::python_instance;
 use pyo3::types::{
     PyBool, PyBytes, PyDict, PyFloat, PyFrozenSet, PyFunction, PyInt, PyList, PyModule, PySet,
     PyString, PyTuple, PyType,
@@ -50,12 +51,14 @@ struct Walker {
 }
 
 fn type_tag(obj: &Bound<'_, PyAny>, h: &mut DefaultHasher) {
+    // Through `name!`, not pyo3's `module()`/`qualname()`: those intern on first use, which
+    // releases the GIL, and this runs in the middle of a merge.
     let ty = obj.get_type();
-    if let Ok(m) = ty.module() {
-        m.to_string_lossy().hash(h);
-    }
-    if let Ok(q) = ty.qualname() {
-        q.to_string_lossy().hash(h);
+    let py = obj.py();
+    for attr in [name!(py, "__module__"), name!(py, "__qualname__")] {
+        if let Ok(s) = ty.getattr(attr).and_then(|v| v.extract::<String>()) {
+            s.hash(h);
+        }
     }
 }
 
@@ -158,6 +161,11 @@ impl Walker {
         } else if let Ok(m) = obj.cast::<PyModule>() {
             13u8.hash(h);
             m.name().map_err(|_| Blind)?.to_string_lossy().hash(h);
+        } else if top && wraps_code(obj) {
+            // A decorator object (`@curry def f`): its `__dict__` holds a function, which is
+            // hashed by name only, so an edit of the body would look unchanged. Opaque: the
+            // defining statement's text decides.
+            return Err(Blind);
         } else if let Some(d) = instance_dict(obj) {
             14u8.hash(h);
             type_tag(obj, h);
@@ -193,7 +201,6 @@ impl Walker {
         Ok(())
     }
 
-    /// Marks `obj` as being walked; false when it already is (a cycle).
     /// Goes one level down; at the depth limit, hashes the cycle marker instead and says no.
     fn enter(&mut self, h: &mut DefaultHasher) -> bool {
         if self.depth >= MAX_DEPTH {
@@ -247,21 +254,22 @@ fn is_enum_member(obj: &Bound<'_, PyAny>) -> bool {
     obj.is_instance(enum_type.bind(py)).unwrap_or(false)
 }
 
-/// `Py_TPFLAGS_HEAPTYPE`: the type was made by a class statement (or `type()`), not in C.
-const HEAPTYPE: u64 = 1 << 9;
+/// An instance of a Python class whose type defines `__get__`: a descriptor or decorator object
+/// wrapping code.
+fn wraps_code(obj: &Bound<'_, PyAny>) -> bool {
+    python_instance(obj)
+        && obj
+            .get_type()
+            .hasattr(name!(obj.py(), "__get__"))
+            .unwrap_or(false)
+}
 
 /// The instance `__dict__` of an object whose class is defined in Python, read through the type's
 /// own `__dict__` descriptor (never a user `__getattr__`).
 fn instance_dict<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyDict>> {
-    let ty = obj.get_type();
     // Heap types only: builtin objects with a __dict__ (functions, modules) are handled above or
     // are opaque.
-    let flags: u64 = ty
-        .getattr(name!(ty.py(), "__flags__"))
-        .ok()?
-        .extract()
-        .ok()?;
-    if flags & HEAPTYPE == 0 {
+    if !python_instance(obj) {
         return None;
     }
     let dict = obj.getattr(name!(obj.py(), "__dict__")).ok()?;

@@ -131,13 +131,33 @@ pub(crate) fn is_enum_class(cls: &Bound<'_, PyType>) -> bool {
         .unwrap_or(false)
 }
 
+/// `Py_TPFLAGS_HEAPTYPE`: the type was made by a class statement (or `type()`), not in C.
+pub(crate) const HEAPTYPE: u64 = 1 << 9;
+
+/// True if `v` is an instance of a class defined in Python (a heap type), not of a builtin or C
+/// type. (Extension types made with `PyType_FromSpec` are heap types too.)
+pub(crate) fn python_instance(v: &Bound<'_, PyAny>) -> bool {
+    let ty = v.get_type();
+    ty.getattr(name!(ty.py(), "__flags__"))
+        .and_then(|f| f.extract::<u64>())
+        .is_ok_and(|flags| flags & HEAPTYPE != 0)
+}
+
+/// A class's `__qualname__` (through `name!`: pyo3's `qualname()` may release the GIL on first
+/// use, see `names`).
+pub(crate) fn qualname(cls: &Bound<'_, PyType>) -> Option<String> {
+    cls.getattr(name!(cls.py(), "__qualname__"))
+        .and_then(|q| q.extract::<String>())
+        .ok()
+}
+
 /// True if `cls` was defined by this module's source at `path` (not an import or an alias).
 pub(crate) fn owned_by(cls: &Bound<'_, PyType>, module_name: &str, path: &str) -> bool {
     let module_ok = cls
         .getattr("__module__")
         .and_then(|m| m.extract::<String>())
         .is_ok_and(|m| m == module_name);
-    let qual_ok = cls.qualname().is_ok_and(|q| q.to_string_lossy() == path);
+    let qual_ok = qualname(cls).is_some_and(|q| q == path);
     module_ok && qual_ok
 }
 

@@ -103,9 +103,14 @@ pub fn check(
                 base: show(&facts.base_prefix),
             });
         }
-        // `home` is the bin folder of the Python that made the venv, inside its installation.
+        // `home` is the bin folder of the Python that made the venv. It lies in that Python's
+        // installation, or its python3 resolves there (Homebrew's `opt/python@3.x/bin`
+        // links into the framework that is `sys.base_prefix`).
+        let base = real(&facts.base_prefix);
+        let python = format!("python{}.{}", facts.version.0, facts.version.1);
         if let Some(home) = &cfg.home
-            && !real(home).starts_with(real(&facts.base_prefix))
+            && !real(home).starts_with(&base)
+            && !real(&home.join(&python)).starts_with(&base)
         {
             return Err(EnvError::OtherInstall {
                 venv: show(&facts.prefix),

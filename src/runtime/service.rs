@@ -313,10 +313,10 @@ impl ReloadService {
     }
 
     /// `swapscope.safepoint()`: runs the queued reloads on the script's own thread; returns how
-    /// many ran.
-    pub fn safepoint(&self, py: Python<'_>) -> usize {
+    /// many ran. A Ctrl+C during one of them is raised to the script (the rest stay queued).
+    pub fn safepoint(&self, py: Python<'_>) -> PyResult<usize> {
         let Some(c) = self.connection() else {
-            return 0;
+            return Ok(0);
         };
         let safepoints = &c.safepoints;
         safepoints.mark();
@@ -328,16 +328,19 @@ impl ReloadService {
             if safepoints.anything_being_written() {
                 py.detach(|| wait_for_save(&safepoints.writing, &job.module));
             }
-            if let Err(e) = self.reload(py, &job.module, &job.opts) {
-                c.sink.send(Event::ReloadRefused {
+            let result = self.reload(py, &job.module, &job.opts);
+            job.done.send(()).ok();
+            match result {
+                Ok(_) => {}
+                Err(e @ EngineError::Interrupted(_)) => return Err(e.into()),
+                Err(e) => c.sink.send(Event::ReloadRefused {
                     module: ModuleName(job.module.clone()),
                     reason: e.to_string(),
-                });
+                }),
             }
-            job.done.send(()).ok();
             n += 1;
         }
-        n
+        Ok(n)
     }
 }
 
@@ -356,6 +359,20 @@ static RAISED: Mutex<(usize, Option<f64>)> = Mutex::new((0, None));
 /// half-merged module) while the GIL is held by a reload. Reloads may overlap (the worker's and a
 /// safe point's hand the GIL over between them): the first raises, the last restores.
 pub fn with_switch_interval<T>(py: Python<'_>, f: impl FnOnce() -> T) -> T {
+    /// Ends this reload's share of the raised interval on every way out (a panic included).
+    struct Lowered<'a, F: Fn(&str, Option<f64>) -> Option<f64>>(&'a F);
+    impl<F: Fn(&str, Option<f64>) -> Option<f64>> Drop for Lowered<'_, F> {
+        fn drop(&mut self) {
+            let mut raised = RAISED.lock().unwrap_or_else(PoisonError::into_inner);
+            raised.0 = raised.0.saturating_sub(1);
+            if raised.0 == 0
+                && let Some(previous) = raised.1.take()
+            {
+                // Restoring a value sys itself gave can only fail on a broken sys.
+                (self.0)("setswitchinterval", Some(previous));
+            }
+        }
+    }
     let sys = py.import("sys").ok();
     let interval = |name: &str, value: Option<f64>| -> Option<f64> {
         let sys = sys.as_ref()?;
@@ -377,20 +394,12 @@ pub fn with_switch_interval<T>(py: Python<'_>, f: impl FnOnce() -> T) -> T {
         }
         raised.0 == 1
     };
+    let _lowered = Lowered(&interval);
     if first {
         // A thread already waiting for the GIL still waits with the old interval and would ask
         // for it back mid-reload. Hand the GIL over once: every waiter then waits anew, with the
         // raised interval, and a pending drop request is cleared.
         py.detach(std::thread::yield_now);
     }
-    let out = f();
-    let mut raised = RAISED.lock().unwrap_or_else(PoisonError::into_inner);
-    raised.0 -= 1;
-    if raised.0 == 0
-        && let Some(previous) = raised.1.take()
-    {
-        // Restoring a value sys itself gave can only fail on a broken sys.
-        interval("setswitchinterval", Some(previous));
-    }
-    out
+    f()
 }

@@ -1,6 +1,6 @@
 //! Reloads that cannot go through: syntax errors, a body that raises, undecodable, NUL-laden,
-//! empty, missing or unreadable files (a directory, a symlink loop, a FIFO, no permissions). None raises out of `swapscope.reload`; each leaves the module
-//! exactly as it was.
+//! empty, missing or unreadable files (a directory, a symlink loop, a FIFO, no permissions). None raises out of `swapscope.reload` (but a `KeyboardInterrupt`,
+//! which goes on to the program); each leaves the module exactly as it was.
 
 use crate::common::Project;
 use crate::common::engine::project;
@@ -324,6 +324,27 @@ fn hostile_20_mb_file_reloads_like_any_other() {
         r = swapscope.reload('fail_huge_m')
         assert r['outcome'] == 'applied', show(r)
         assert m.DAMAGE == 11 and f() == 'new' and m.C is C
+        ",
+    );
+}
+
+#[test]
+fn failure_a_keyboard_interrupt_in_the_body_goes_on_to_the_program() {
+    let p = project();
+    p.write("fail_interrupt_m", "DAMAGE = 10\n");
+    p.run("import fail_interrupt_m as m\nbefore = snapshot(m)");
+    p.write("fail_interrupt_m", "DAMAGE = 20\nraise KeyboardInterrupt\n");
+    p.run(
+        r"
+        try:
+            swapscope.reload('fail_interrupt_m')
+        except KeyboardInterrupt as e:
+            message = str(e)
+        else:
+            raise AssertionError('the interrupt was swallowed')
+        assert 'interrupted' in message and 'unchanged' in message, message
+        assert_identical(m, before)
+        assert m.DAMAGE == 10
         ",
     );
 }

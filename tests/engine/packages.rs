@@ -274,3 +274,76 @@ fn pkg_an_import_that_raises_shows_no_swapscope_frame() {
         ",
     );
 }
+
+#[test]
+fn pkg_an_edit_inside_a_decorator_object_is_taken() {
+    let p = project();
+    p.write(
+        "pkg_curry_lib",
+        r"
+        class curry:
+            def __init__(self, func):
+                self.func = func
+            def __call__(self, *a):
+                return self.func(*a)
+            def __get__(self, instance, owner):
+                return self
+        ",
+    );
+    let module = r"
+        from pkg_curry_lib import curry
+        @curry
+        def add(a, b):
+            return a + b
+        ";
+    p.write("pkg_curry_m", module);
+    p.run("import pkg_curry_m as m\nassert m.add(1, 2) == 3");
+    p.write("pkg_curry_m", &module.replace("a + b", "a + b + 100"));
+    p.run(
+        r"
+        r = applied(swapscope.reload('pkg_curry_m'))
+        c = entry(r, 'add')
+        assert c['action'] != 'unchanged', show(r)
+        assert m.add(1, 2) == 103, 'the edited body runs'
+        ",
+    );
+}
+
+#[test]
+fn pkg_kept_globals_never_redirect_defaults_that_were_something_else() {
+    let p = project();
+    p.write("pkg_sentinel_lib", "MISSING = object()\n");
+    let module = r"
+        import enum
+        import pkg_sentinel_lib as lib
+        class Mode(enum.Enum):
+            FAST = 1
+            SLOW = 2
+        MODE = Mode.FAST
+        HISTORY = ()
+        DEFAULT = lib.MISSING
+        def pick(mode=Mode.FAST, past=(), value=lib.MISSING):
+            return mode, past, value
+        ";
+    p.write("pkg_sentinel_m", module);
+    p.run(
+        r"
+        import pkg_sentinel_m as m, pkg_sentinel_lib as lib
+        m.MODE = m.Mode.SLOW
+        m.HISTORY = ('run 1',)
+        m.DEFAULT = 5
+        ",
+    );
+    p.write(
+        "pkg_sentinel_m",
+        &module.replace("return mode", "return (mode)"),
+    );
+    p.run(
+        r"
+        r = applied(swapscope.reload('pkg_sentinel_m'))
+        assert (m.MODE, m.HISTORY, m.DEFAULT) == (m.Mode.SLOW, ('run 1',), 5), show(r)
+        mode, past, value = m.pick()
+        assert mode is m.Mode.FAST and past == () and value is lib.MISSING, (mode, past, value)
+        ",
+    );
+}

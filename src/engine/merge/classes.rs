@@ -13,7 +13,8 @@ use super::{Both, Entry, Merge, Obj};
 use crate::engine::classify::{ObjKind, classify, skip_member};
 use crate::engine::names::name;
 use crate::engine::pyobj::{
-    class_items, is_enum_class, named_items, owned_by, ptr, short_repr, type_delattr, type_setattr,
+    class_items, is_enum_class, named_items, owned_by, ptr, qualname, short_repr, type_delattr,
+    type_setattr,
 };
 use crate::protocol::{Action, Kind};
 
@@ -37,8 +38,6 @@ pub(super) struct ClassPlan<'py> {
     incompatible: Vec<(String, String)>,
     /// Members of each class pair, by the new class: read in pass 1, used again in pass 2.
     items: HashMap<usize, ClassItems<'py>>,
-    /// Old classes already merged (an alias is merged once).
-    merged: HashSet<usize>,
 }
 
 impl<'py> Merge<'py, '_> {
@@ -193,23 +192,20 @@ impl<'py> Merge<'py, '_> {
             return Ok(false);
         }
         let (oc, nc) = (old.cast::<PyType>()?.clone(), new.cast::<PyType>()?.clone());
-        if !owned_by(&oc, self.inp.module, qual) {
-            // Another name for a class this module defines elsewhere (jinja2's
-            // `Environment.template_class = Template`): merged once, under its own name.
-            let note = format!("refers to class {}, merged under its own name", label(&oc));
-            self.journal
-                .record(Entry::new(qual, Kind::Class, Action::Unchanged).note(note));
-            return Ok(true);
-        }
+        // Paired in pass 1 under its own name; `qual` may be another name for it (jinja2's
+        // `Environment.template_class = Template`).
+        let own = qualname(&oc).unwrap_or_default();
         let incompatible = self
             .classes
             .incompatible
             .iter()
-            .find(|(q, _)| q == qual)
+            .find(|(q, _)| *q == own)
             .map(|(_, reason)| reason.clone());
         if let Some(reason) = incompatible {
-            self.ids.forget(new);
-            self.record_new_fps(qual, new);
+            if own == qual {
+                self.ids.forget(new);
+                self.record_new_fps(qual, new);
+            }
             self.fix.fresh.push(new.clone());
             self.journal.record(
                 Entry::new(qual, Kind::Class, Action::Replaced)
@@ -221,11 +217,11 @@ impl<'py> Merge<'py, '_> {
             );
             return Ok(false);
         }
-        if !self.classes.merged.insert(ptr(old)) {
-            self.journal.record(
-                Entry::new(qual, Kind::Class, Action::Unchanged)
-                    .note("alias of a class merged above"),
-            );
+        if own != qual {
+            // Merged once, under its own name.
+            let note = format!("refers to class {own}, merged under its own name");
+            self.journal
+                .record(Entry::new(qual, Kind::Class, Action::Unchanged).note(note));
             return Ok(true);
         }
         // The class's own entry comes first; it says `class_patched` if a member changed.
@@ -401,10 +397,4 @@ impl<'py> Merge<'py, '_> {
         }
         Ok(())
     }
-}
-
-/// A class's qualname, for notes.
-fn label(cls: &Bound<'_, PyType>) -> String {
-    cls.qualname()
-        .map_or_else(|_| "?".into(), |q| q.to_string_lossy().into_owned())
 }

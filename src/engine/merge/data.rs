@@ -162,9 +162,9 @@ impl<'py> Merge<'py, '_> {
         self.journal
             .record(Entry::new(qual, kind, action).values(old, new).note(note));
         if !d.decision.take_new && !old.is(new) && !shared_value(new) {
-            // The live value stays: whatever else the new body made point at the new value (a
-            // function default `registry=REGISTRY`, another global) must point at the live one.
-            self.ids.keep(new, old);
+            // The live value stays: a patched function's default that was this live value and
+            // is now the new one (`registry=REGISTRY`) stays the live one (see the fix-up).
+            self.fix.kept_data.insert(ptr(new), old.clone());
         }
         d.decision.take_new
     }

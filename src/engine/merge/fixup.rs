@@ -3,17 +3,25 @@
 //! instance the body created, a list of classes). Those references are pointed at the surviving
 //! old objects. A reference that cannot be repaired is reported `not_applied`, never skipped.
 
+use std::collections::HashMap;
+
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
 
 use super::{Entry, Identity, Journal, Merge, Obj};
 use crate::engine::classify::{ObjKind, classify};
 use crate::engine::names::name;
-use crate::engine::pyobj::{class_items, short_repr, type_setattr};
+use crate::engine::pyobj::{class_items, ptr, short_repr, type_setattr};
 use crate::protocol::{Action, Kind};
 
 /// How many objects one fix-up may visit: a reload never walks a big heap.
 const BUDGET: usize = 100_000;
+
+/// A function's `__defaults__` and `__kwdefaults__` (each may be None).
+pub(super) struct Defaults<'py> {
+    pub positional: Obj<'py>,
+    pub keyword: Obj<'py>,
+}
 
 /// Work lists the merge fills for the fix-up.
 #[derive(Default)]
@@ -21,8 +29,11 @@ pub(super) struct FixUps<'py> {
     /// New functions and classes now bound somewhere: their cells, defaults and bases may still
     /// point at throwaway objects.
     pub fresh: Vec<Obj<'py>>,
-    /// Patched old functions: their new defaults may hold throwaway objects.
-    pub patched: Vec<Obj<'py>>,
+    /// Patched old functions, with the defaults they had: their new defaults may hold throwaway
+    /// objects, or new values of globals whose live value was kept.
+    pub patched: Vec<(Obj<'py>, Defaults<'py>)>,
+    /// Data kept live: new object → the live object that stays.
+    pub kept_data: HashMap<usize, Obj<'py>>,
     /// New data values now bound: (owner — a dict, a class or a cell —, name).
     pub taken: Vec<(Obj<'py>, String)>,
 }
@@ -42,7 +53,8 @@ impl Merge<'_, '_> {
         for (owner, name) in &work.taken {
             fixer.fix_binding(owner, name);
         }
-        for f in &work.patched {
+        for (f, before) in &work.patched {
+            fixer.keep_live_defaults(f, before, &work.kept_data);
             fixer.fix_defaults(f);
         }
         for obj in &work.fresh {
@@ -107,6 +119,61 @@ impl<'py> Fixer<'_, 'py> {
         };
         if let Err(e) = done {
             self.failed(name, &value, &e);
+        }
+    }
+
+    /// A default that was the live value of a global the merge kept (`def register(...,
+    /// registry=REGISTRY)`) and is now that global's new value stays the live value, as the
+    /// global does. Only where the old default was that very object: a default that merely
+    /// equals a global's new object (a shared sentinel) is left alone.
+    fn keep_live_defaults(
+        &mut self,
+        f: &Obj<'py>,
+        before: &Defaults<'py>,
+        kept: &HashMap<usize, Obj<'py>>,
+    ) {
+        if kept.is_empty() {
+            return;
+        }
+        let live = |new: &Obj<'py>, old: Option<Obj<'py>>| -> Option<Obj<'py>> {
+            let kept_live = kept.get(&ptr(new))?;
+            old.filter(|o| o.is(kept_live))
+        };
+        let py = f.py();
+        if let (Ok(new), Ok(old)) = (
+            f.getattr(name!(py, "__defaults__"))
+                .and_then(|d| d.cast_into::<PyTuple>().map_err(Into::into)),
+            before.positional.cast::<PyTuple>(),
+        ) && new.len() == old.len()
+        {
+            let items: Vec<(Obj<'py>, bool)> = new
+                .iter()
+                .zip(old.iter())
+                .map(|(n, o)| match live(&n, Some(o)) {
+                    Some(l) => (l, true),
+                    None => (n, false),
+                })
+                .collect();
+            if items.iter().any(|(_, changed)| *changed) {
+                let done = PyTuple::new(py, items.into_iter().map(|(v, _)| v))
+                    .and_then(|t| f.setattr(name!(py, "__defaults__"), t));
+                if let Err(e) = done {
+                    self.failed(&format!("{}.__defaults__", label(f)), f, &e);
+                }
+            }
+        }
+        if let (Ok(new), Ok(old)) = (
+            f.getattr(name!(py, "__kwdefaults__"))
+                .and_then(|d| d.cast_into::<PyDict>().map_err(Into::into)),
+            before.keyword.cast::<PyDict>(),
+        ) {
+            for (k, n) in new.iter() {
+                if let Some(l) = live(&n, old.get_item(&k).ok().flatten())
+                    && let Err(e) = new.set_item(&k, l)
+                {
+                    self.failed(&format!("{}.__kwdefaults__", label(f)), f, &e);
+                }
+            }
         }
     }
 

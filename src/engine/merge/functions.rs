@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use super::data::same_value;
+use super::fixup::Defaults;
 use super::{Both, Entry, Merge, Obj};
 use crate::engine::classify::{ObjKind, classify};
 use crate::engine::names::name;
@@ -257,6 +258,11 @@ impl<'py> Merge<'py, '_> {
             }
         }
         if self.inp.apply {
+            // The defaults it had, for the fix-up (a default that was a kept global stays it).
+            let before = Defaults {
+                positional: old.getattr(name!(py, "__defaults__"))?,
+                keyword: old.getattr(name!(py, "__kwdefaults__"))?,
+            };
             old.setattr(name!(py, "__code__"), &nc)?;
             for attr in [
                 name!(py, "__defaults__"),
@@ -272,7 +278,7 @@ impl<'py> Merge<'py, '_> {
             if !plain {
                 old.setattr(dict_name, new_dict)?;
             }
-            self.fix.patched.push(old.clone());
+            self.fix.patched.push((old.clone(), before));
         }
         self.ids.keep(new, old);
         Ok(if changed {

@@ -20,7 +20,7 @@ use pyo3::types::PyDict;
 use super::baseline::Baseline;
 use super::classify::{MACHINERY, ObjKind, classify, classify_global};
 use super::fingerprint::fingerprint;
-use super::pyobj::{named_items, ptr};
+use super::pyobj::{named_items, ptr, python_instance};
 use crate::protocol::{Action, Change, Override, Overrides};
 use classes::ClassPlan;
 use data::StatementTexts;
@@ -289,8 +289,11 @@ impl<'py, 'a> Merge<'py, 'a> {
             }
             (ObjKind::Class, ObjKind::Class) => self.merge_class_value(qual, old, new),
             // A builtin made anew by the same expression (`concat = "".join`) is equal to the old
-            // one: nothing changed, the old object stays.
-            (ObjKind::Other, ObjKind::Other) if old.eq(new).unwrap_or(false) => {
+            // one: nothing changed, the old object stays. Only objects of C types: comparing
+            // runs no user `__eq__`.
+            (ObjKind::Other, ObjKind::Other)
+                if !python_instance(new) && old.eq(new).unwrap_or(false) =>
+            {
                 self.journal
                     .record(Entry::new(qual, kind, Action::Unchanged));
                 Ok(true)

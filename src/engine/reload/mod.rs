@@ -102,8 +102,9 @@ fn reload_unguarded(
 
     // 2-3. Execute the new body in the module's dict (a scratch dict for a dry run).
     let dict = module.dict();
-    // Every lazily initialised Python object the merge uses is created now: a first
-    // initialisation releases the GIL, which must not happen once the dict is emptied.
+    // The lazily initialised Python objects the merge uses are created now: a first
+    // initialisation releases the GIL, which must not happen once the dict is emptied (engine
+    // code reads attributes through `name!`, never pyo3's `intern!`; see `names`).
     super::fingerprint::warm(py).map_err(|e| internal("loading the enum type", e))?;
     super::classify::types(py).map_err(|e| internal("loading the descriptor types", e))?;
     super::pyobj::helpers(py).map_err(|e| internal("loading helpers.py", e))?;
@@ -119,19 +120,28 @@ fn reload_unguarded(
     // early return, an error, a panic unwinding) puts the old mapping back.
     let mut guard = RestoreOnExit::new(&dict, &old_ns, !opts.dry_run);
     let submodules = namespace::submodules(name, &old_ns);
+    // Errors of swapscope's own calls below are described (which may release the GIL: a
+    // traceback is formatted) only after the dict is restored.
     let executed = namespace::execute(py, &new.code, &target, &old_ns, &submodules, !opts.dry_run)
-        .map_err(|e| internal("preparing the module dict", e))?;
+        .map_err(|e| {
+            let _ = guard.restore_now();
+            internal("preparing the module dict", e)
+        })?;
     if let Err(e) = executed {
         guard
             .restore_now()
             .map_err(|e| internal("restoring the module dict", e))?;
+        if e.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py) {
+            return Err(EngineError::Interrupted(name.to_string()));
+        }
         let mut info = source::describe(py, &e, &report.file);
         info.message = format!("the module body raised {}", info.message);
         return Ok(ended(report, Outcome::RolledBack, info));
     }
-    let new_ns = target
-        .copy()
-        .map_err(|e| internal("copying the new namespace", e))?;
+    let new_ns = target.copy().map_err(|e| {
+        let _ = guard.restore_now();
+        internal("copying the new namespace", e)
+    })?;
 
     let record = tracker::get(name);
     let mut merge = Merge::new(
@@ -149,9 +159,10 @@ fn reload_unguarded(
 
     // Pass 1: class compatibility, before anything is changed.
     crate::fault::hit(crate::fault::Site::Classes);
-    merge
-        .map_classes(&old_ns, &new_ns)
-        .map_err(|e| internal("comparing classes", e))?;
+    merge.map_classes(&old_ns, &new_ns).map_err(|e| {
+        let _ = guard.restore_now();
+        internal("comparing classes", e)
+    })?;
     let incompatible = merge.incompatible();
     if !incompatible.is_empty() && !opts.replace_incompatible {
         guard
