@@ -2,10 +2,17 @@
 //!
 //! A fingerprint is a structural hash of plain data (None, bool, int, float, str, bytes, tuple,
 //! list, dict, set, frozenset, enum members, nested, plus instances seen through their
-//! `__dict__`), taken without calling user code. Functions, classes and modules inside data are
-//! hashed by their qualified name, so a table holding a class still matches after that class was
-//! patched. What cannot be seen into at the top level is `Opaque`: the merge then compares the
-//! source text of its defining statement instead, and its identity for "did the live value move".
+//! `__dict__`), taken without calling user code. Classes, modules and functions a module defines
+//! by name (`def f`) are hashed by their qualified name, so a table holding them still matches
+//! after they were patched in place; lambdas and nested functions (`<lambda>`, `<locals>`), which
+//! nothing patches, by their code, constants and closure contents. Values of a few stdlib types
+//! (Decimal, Fraction, dates and times, paths, `range`, compiled patterns, ...) by their repr.
+//!
+//! What cannot be seen into at the top level is `Opaque`: the merge then compares the source text
+//! of its defining statement instead, and its identity for "did the live value move". A value
+//! that holds something the walk cannot see into is `Partial`: its hash tells live changes of
+//! the visible part, but an equal hash does not prove the source's value unchanged, so the
+//! statement text decides that.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
@@ -32,9 +39,11 @@ pub fn fingerprint(obj: &Bound<'_, PyAny>) -> Fingerprint {
     let mut walker = Walker {
         budget: NODE_BUDGET,
         depth: 0,
+        partial: false,
     };
     let mut h = DefaultHasher::new();
     match walker.hash(obj, &mut h, true) {
+        Ok(()) if walker.partial => Fingerprint::Partial(h.finish()),
         Ok(()) => Fingerprint::Value(h.finish()),
         Err(Blind) => Fingerprint::Opaque(obj.as_ptr() as usize),
     }
@@ -48,6 +57,8 @@ struct Walker {
     /// How deep in containers the walk is: past `MAX_DEPTH` a container is hashed as a marker,
     /// which also ends cycles (cheaper than tracking the containers being walked).
     depth: usize,
+    /// Something was hashed by its type only (or cut at the depth limit).
+    partial: bool,
 }
 
 fn type_tag(obj: &Bound<'_, PyAny>, h: &mut DefaultHasher) {
@@ -155,9 +166,16 @@ impl Walker {
             }
             self.leave(obj);
             (n, acc).hash(h);
+        } else if obj.is_instance_of::<PyFunction>() && made_at_run_time(obj) {
+            16u8.hash(h);
+            self.function(obj, h)?;
         } else if obj.is_instance_of::<PyType>() || obj.is_instance_of::<PyFunction>() {
             12u8.hash(h);
             qualified_name(obj, h);
+        } else if let Some(text) = value_repr(obj) {
+            17u8.hash(h);
+            type_tag(obj, h);
+            text.hash(h);
         } else if let Ok(m) = obj.cast::<PyModule>() {
             13u8.hash(h);
             m.name().map_err(|_| Blind)?.to_string_lossy().hash(h);
@@ -174,12 +192,65 @@ impl Walker {
             }
             self.hash(&d, h, false)?;
             self.leave(obj);
+            // State outside `__dict__` (slots, the C fields of an extension type such as
+            // `functools.partial`) is not seen.
+            if !state_in_dict_only(obj) {
+                self.partial = true;
+            }
         } else if top {
             return Err(Blind);
         } else {
             15u8.hash(h);
             type_tag(obj, h);
+            self.partial = true;
         }
+        Ok(())
+    }
+
+    /// A lambda or nested function: its code (and the code nested in it), constants, names,
+    /// defaults and closure contents.
+    fn function(&mut self, f: &Bound<'_, PyAny>, h: &mut DefaultHasher) -> Result<(), Blind> {
+        let py = f.py();
+        let code = f.getattr(name!(py, "__code__")).map_err(|_| Blind)?;
+        self.code(&code, h)?;
+        for attr in [name!(py, "__defaults__"), name!(py, "__kwdefaults__")] {
+            let v = f.getattr(attr).map_err(|_| Blind)?;
+            self.hash(&v, h, false)?;
+        }
+        let closure = f.getattr(name!(py, "__closure__")).map_err(|_| Blind)?;
+        if !closure.is_none() {
+            for cell in closure.try_iter().map_err(|_| Blind)? {
+                let cell = cell.map_err(|_| Blind)?;
+                match cell.getattr(name!(py, "cell_contents")) {
+                    Ok(v) => self.hash(&v, h, false)?,
+                    // An empty cell (assigned later).
+                    Err(_) => 0u8.hash(h),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn code(&mut self, code: &Bound<'_, PyAny>, h: &mut DefaultHasher) -> Result<(), Blind> {
+        if !self.enter(h) {
+            return Ok(());
+        }
+        let py = code.py();
+        for attr in [name!(py, "co_code"), name!(py, "co_names")] {
+            let v = code.getattr(attr).map_err(|_| Blind)?;
+            self.hash(&v, h, false)?;
+        }
+        let consts = code.getattr(name!(py, "co_consts")).map_err(|_| Blind)?;
+        let code_type = code.get_type();
+        for c in consts.try_iter().map_err(|_| Blind)? {
+            let c = c.map_err(|_| Blind)?;
+            if c.is_instance(&code_type).unwrap_or(false) {
+                self.code(&c, h)?;
+            } else {
+                self.hash(&c, h, false)?;
+            }
+        }
+        self.leave(code);
         Ok(())
     }
 
@@ -201,10 +272,12 @@ impl Walker {
         Ok(())
     }
 
-    /// Goes one level down; at the depth limit, hashes the cycle marker instead and says no.
+    /// Goes one level down; at the depth limit, hashes the cycle marker instead and says no
+    /// (what lies deeper is not seen: the value is partial).
     fn enter(&mut self, h: &mut DefaultHasher) -> bool {
         if self.depth >= MAX_DEPTH {
             cycle(h);
+            self.partial = true;
             return false;
         }
         self.depth += 1;
@@ -254,6 +327,53 @@ fn is_enum_member(obj: &Bound<'_, PyAny>) -> bool {
     obj.is_instance(enum_type.bind(py)).unwrap_or(false)
 }
 
+/// A function nothing patches in place: a lambda, or one defined inside another function.
+fn made_at_run_time(f: &Bound<'_, PyAny>) -> bool {
+    f.getattr(name!(f.py(), "__qualname__"))
+        .and_then(|q| q.extract::<String>())
+        .is_ok_and(|q| q.contains("<lambda>") || q.contains("<locals>"))
+}
+
+/// The repr of a value of a stdlib type whose repr is its value (exact types only: a subclass
+/// may define its own repr).
+fn value_repr(obj: &Bound<'_, PyAny>) -> Option<String> {
+    const TYPES: [(&str, &str); 16] = [
+        ("decimal", "Decimal"),
+        ("fractions", "Fraction"),
+        ("datetime", "date"),
+        ("datetime", "datetime"),
+        ("datetime", "time"),
+        ("datetime", "timedelta"),
+        ("datetime", "timezone"),
+        ("pathlib", "PosixPath"),
+        ("pathlib", "WindowsPath"),
+        ("pathlib", "PurePosixPath"),
+        ("pathlib", "PureWindowsPath"),
+        ("builtins", "range"),
+        ("builtins", "complex"),
+        ("builtins", "bytearray"),
+        ("re", "Pattern"),
+        ("uuid", "UUID"),
+    ];
+    let ty = obj.get_type();
+    let py = obj.py();
+    let text = |attr| {
+        ty.getattr(attr)
+            .and_then(|v| v.extract::<String>())
+            .unwrap_or_default()
+    };
+    let (module, qualname) = (
+        text(name!(py, "__module__")),
+        text(name!(py, "__qualname__")),
+    );
+    let module = module.trim_start_matches('_'); // `_decimal`, `_datetime`
+    TYPES
+        .iter()
+        .any(|(m, q)| *m == module && *q == qualname)
+        .then(|| obj.repr().ok().map(|r| r.to_string()))
+        .flatten()
+}
+
 /// An instance of a Python class whose type defines `__get__`: a descriptor or decorator object
 /// wrapping code.
 fn wraps_code(obj: &Bound<'_, PyAny>) -> bool {
@@ -262,6 +382,25 @@ fn wraps_code(obj: &Bound<'_, PyAny>) -> bool {
             .get_type()
             .hasattr(name!(obj.py(), "__get__"))
             .unwrap_or(false)
+}
+
+/// True if the instance keeps all its state in its `__dict__`: its layout is a bare object plus
+/// the dict and weak-reference slots (no `__slots__`, no C fields).
+fn state_in_dict_only(obj: &Bound<'_, PyAny>) -> bool {
+    const WORD: isize = std::mem::size_of::<usize>().cast_signed();
+    let ty = obj.get_type();
+    let py = obj.py();
+    let number = |attr| {
+        ty.getattr(attr)
+            .and_then(|v| v.extract::<isize>())
+            .unwrap_or(-1)
+    };
+    let basic = number(name!(py, "__basicsize__"));
+    let dict = number(name!(py, "__dictoffset__"));
+    let weakref = number(name!(py, "__weakrefoffset__"));
+    // A managed dict or weak-reference list (3.12+) lives outside the basic size: offset <= 0.
+    let extra = WORD * (isize::from(dict > 0) + isize::from(weakref > 0));
+    basic - extra == 2 * WORD
 }
 
 /// The instance `__dict__` of an object whose class is defined in Python, read through the type's

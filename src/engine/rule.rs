@@ -12,6 +12,9 @@ use crate::protocol::{Action, Override};
 pub enum Fingerprint {
     /// Structural hash of plain data.
     Value(u64),
+    /// Structural hash of data holding something hashed by its type only: equal hashes do not
+    /// prove equal values.
+    Partial(u64),
     /// Not plain data (or too big to walk); carries the object's `id()` when it was taken.
     Opaque(usize),
 }
@@ -72,6 +75,20 @@ pub fn refine_for_unchanged_statement(d: Decision, ov: Override) -> Decision {
     d
 }
 
+impl Fingerprint {
+    /// The structural hash, unless opaque.
+    pub fn hash(self) -> Option<u64> {
+        match self {
+            Fingerprint::Value(h) | Fingerprint::Partial(h) => Some(h),
+            Fingerprint::Opaque(_) => None,
+        }
+    }
+
+    pub fn is_partial(self) -> bool {
+        matches!(self, Fingerprint::Partial(_))
+    }
+}
+
 /// What the last load recorded about one data value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Recorded {
@@ -117,12 +134,16 @@ pub fn decide_data(
 ) -> DataDecision {
     let (source_changed, live_changed, evidence_note) = match recorded {
         Recorded::Value(base) => {
-            let source_changed = match (base, new) {
-                (Fingerprint::Value(a), Fingerprint::Value(b)) => a != b,
+            let source_changed = match (base.hash(), new.hash()) {
+                (Some(a), Some(b)) if a != b => true,
+                // Equal plain data is unchanged; equal but partly unseen, the text decides.
+                (Some(_), Some(_)) if !base.is_partial() && !new.is_partial() => false,
                 _ => facts.statement_changed(),
             };
             let live_changed = match base {
-                Fingerprint::Value(a) => facts.live_fingerprint() != Fingerprint::Value(a),
+                Fingerprint::Value(a) | Fingerprint::Partial(a) => {
+                    facts.live_fingerprint().hash() != Some(a)
+                }
                 Fingerprint::Opaque(id) => facts.live_id() != id,
             };
             (source_changed, live_changed, None)
@@ -244,7 +265,7 @@ mod tests {
     #[test]
     fn data_rule_table_by_evidence() {
         use Action::*;
-        use Fingerprint::{Opaque as O, Value as V};
+        use Fingerprint::{Opaque as O, Partial as P, Value as V};
         use Recorded::{NoBaseline, NotDefined, Value as Rec};
         let (known, unknown) = (
             NoBaseline { old_source: true },
@@ -254,6 +275,10 @@ mod tests {
         #[rustfmt::skip] // one case a line
         let table = [
             ("untouched", Rec(V(1)), V(1), facts(false, V(1), true), (false, Unchanged)),
+            ("partial, same text", Rec(P(1)), P(1), facts(false, P(1), false), (false, Unchanged)),
+            ("partial, edited text", Rec(P(1)), P(1), facts(true, P(1), false), (true, TookNew)),
+            ("partial, seen change", Rec(P(1)), P(2), facts(false, P(1), false), (true, TookNew)),
+            ("partial, live state", Rec(P(1)), P(1), facts(false, P(5), false), (false, KeptLive)),
             ("designer edit", Rec(V(1)), V(2), facts(true, V(1), false), (true, TookNew)),
             ("live state", Rec(V(1)), V(1), facts(false, V(5), false), (false, KeptLive)),
             ("both, edited", Rec(V(1)), V(2), facts(true, V(5), false), (true, ConflictTookNew)),

@@ -516,3 +516,57 @@ fn data_unchanged_statement_keeps_live_state_when_code_it_runs_changed() {
         ",
     );
 }
+
+/// Values the fingerprint used to hash by type name only (issue: "values the fingerprint cannot
+/// see into"): each edit is taken, an unchanged statement keeps the live value.
+#[test]
+fn data_values_of_stdlib_types_lambdas_and_unseen_objects_follow_the_source() {
+    let p = project();
+    let module = r"
+        import re, decimal, fractions, datetime, pathlib, functools
+        FORMULAS = {'damage': lambda lvl: lvl * 2}
+        PATTERNS = (re.compile('a'),)
+        PRICES = {'sword': decimal.Decimal('1.50')}
+        RATIO = [fractions.Fraction(1, 3)]
+        DATES = {'launch': datetime.date(2026, 1, 1)}
+        PATHS = {'save': pathlib.Path('saves/a')}
+        SPANS = {'levels': range(10)}
+        BOUND = {'add': functools.partial(max, 1)}
+        KEPT = {'add': functools.partial(max, 1), 'n': 1}
+        ";
+    p.write("data_unseen_m", module);
+    p.run(
+        r"
+        import data_unseen_m as m
+        kept = m.KEPT
+        ",
+    );
+    let edited = module
+        .replace("lvl * 2", "lvl * 3")
+        .replace("compile('a')", "compile('b')")
+        .replace("'1.50'", "'2.50'")
+        .replace("Fraction(1, 3)", "Fraction(2, 3)")
+        .replace("2026, 1, 1", "2027, 1, 1")
+        .replace("saves/a", "saves/b")
+        .replace("range(10)", "range(20)")
+        .replace(
+            "{'add': functools.partial(max, 1)}",
+            "{'add': functools.partial(max, 2)}",
+        );
+    p.write("data_unseen_m", &edited);
+    p.run(
+        r"
+        r = applied(swapscope.reload('data_unseen_m'))
+        for name in ('FORMULAS', 'PATTERNS', 'PRICES', 'RATIO', 'DATES', 'PATHS', 'SPANS', 'BOUND'):
+            assert action(r, name) == 'took_new', (name, show(r))
+        assert m.FORMULAS['damage'](10) == 30
+        assert m.PATTERNS[0].pattern == 'b' and str(m.PRICES['sword']) == '2.50'
+        assert m.RATIO == [fractions.Fraction(2, 3)] if (fractions := __import__('fractions')) else False
+        assert m.DATES['launch'].year == 2027 and str(m.PATHS['save']) == 'saves/b'
+        assert m.SPANS['levels'] == range(20) and m.BOUND['add'](0) == 2
+        # KEPT holds an object hashed by its type only; its statement did not change.
+        expect(r, 'KEPT', 'unchanged')
+        assert m.KEPT is kept
+        ",
+    );
+}
