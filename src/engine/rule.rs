@@ -104,9 +104,10 @@ pub enum Recorded {
 /// The questions the data rule may ask about one value. Answers cost Python work (a parse, a
 /// fingerprint walk), so each is asked only when the decision needs it.
 pub trait DataFacts {
-    /// Whether the value's defining statement differs between the old and the new source (true
-    /// when either text or statement is unknown).
-    fn statement_changed(&mut self) -> bool;
+    /// Whether the value's defining statement differs between the old and the new source;
+    /// `None` when either text or statement is unknown (a class's `__annotations__`, a value set
+    /// by a loop).
+    fn statement_changed(&mut self) -> Option<bool>;
     /// The live value's fingerprint.
     fn live_fingerprint(&mut self) -> Fingerprint;
     /// The live value's identity.
@@ -136,9 +137,12 @@ pub fn decide_data(
         Recorded::Value(base) => {
             let source_changed = match (base.hash(), new.hash()) {
                 (Some(a), Some(b)) if a != b => true,
-                // Equal plain data is unchanged; equal but partly unseen, the text decides.
+                // Equal plain data is unchanged; equal but partly unseen, the text decides (and
+                // with no text to compare, the equal hashes are the best evidence there is).
                 (Some(_), Some(_)) if !base.is_partial() && !new.is_partial() => false,
-                _ => facts.statement_changed(),
+                (Some(_), Some(_)) => facts.statement_changed().unwrap_or(false),
+                // Nothing seen: a change unless the text says otherwise.
+                _ => facts.statement_changed().unwrap_or(true),
             };
             let live_changed = match base {
                 Fingerprint::Value(a) | Fingerprint::Partial(a) => {
@@ -154,7 +158,7 @@ pub fn decide_data(
             Some("the last load did not define it; the live value was created at run time"),
         ),
         Recorded::NoBaseline { old_source: true } => {
-            let source_changed = facts.statement_changed();
+            let source_changed = facts.statement_changed().unwrap_or(true);
             let live_changed = !facts.live_same_as_new();
             (
                 source_changed,
@@ -173,7 +177,7 @@ pub fn decide_data(
     let mut decision = decide(source_changed, live_changed, ov);
     if decision.action == Action::ConflictTookNew
         && matches!(recorded, Recorded::Value(_))
-        && !facts.statement_changed()
+        && facts.statement_changed() == Some(false)
     {
         decision = refine_for_unchanged_statement(decision, ov);
     }
@@ -229,7 +233,7 @@ mod tests {
 
     /// Answers fixed in advance, counting the questions asked.
     struct Facts {
-        statement_changed: bool,
+        statement_changed: Option<bool>,
         live: Fingerprint,
         live_id: usize,
         live_same_as_new: bool,
@@ -237,7 +241,7 @@ mod tests {
     }
 
     impl DataFacts for Facts {
-        fn statement_changed(&mut self) -> bool {
+        fn statement_changed(&mut self) -> Option<bool> {
             self.asked_statement += 1;
             self.statement_changed
         }
@@ -254,7 +258,7 @@ mod tests {
 
     fn facts(statement_changed: bool, live: Fingerprint, live_same_as_new: bool) -> Facts {
         Facts {
-            statement_changed,
+            statement_changed: Some(statement_changed),
             live,
             live_id: 7,
             live_same_as_new,
@@ -302,6 +306,28 @@ mod tests {
             let noted = !matches!(recorded, Rec(_)) && action != Unchanged;
             assert_eq!(d.evidence_note.is_some(), noted, "{case}: evidence note");
         }
+    }
+
+    #[test]
+    fn data_rule_without_a_statement_to_compare() {
+        let unknown = |live: Fingerprint| Facts {
+            statement_changed: None,
+            ..facts(false, live, false)
+        };
+        let rule = |rec, new, live| decide_data(rec, new, Override::Auto, &mut unknown(live));
+        let (p, o) = (Fingerprint::Partial(1), Fingerprint::Opaque(7));
+        let partial = rule(Recorded::Value(p), p, p);
+        assert_eq!(
+            partial.decision.action,
+            Action::Unchanged,
+            "equal hashes are the evidence"
+        );
+        let opaque = rule(Recorded::Value(o), Fingerprint::Opaque(9), o);
+        assert_eq!(
+            opaque.decision.action,
+            Action::TookNew,
+            "nothing seen: assume a change"
+        );
     }
 
     #[test]

@@ -52,12 +52,13 @@ impl<'a> StatementTexts<'a> {
         })
     }
 
-    /// Whether the statement defining `qual` differs (or is missing from either source).
-    fn changed(&mut self, py: Python<'_>, qual: &str) -> bool {
+    /// Whether the statement defining `qual` differs; `None` when it is missing from either
+    /// source.
+    fn changed(&mut self, py: Python<'_>, qual: &str) -> Option<bool> {
         let (old, new) = self.parsed(py);
         match (old.get(qual), new.get(qual)) {
-            (Some(a), Some(b)) => a.trim() != b.trim(),
-            _ => true,
+            (Some(a), Some(b)) => Some(a.trim() != b.trim()),
+            _ => None,
         }
     }
 
@@ -99,7 +100,7 @@ struct Facts<'m, 'a, 'py> {
 }
 
 impl DataFacts for Facts<'_, '_, '_> {
-    fn statement_changed(&mut self) -> bool {
+    fn statement_changed(&mut self) -> Option<bool> {
         self.texts.changed(self.py, self.qual)
     }
 
