@@ -18,13 +18,17 @@ def run(path, argv):
     sys.argv[:] = argv
     main = sys.modules["__main__"]
     main.__dict__.update(__file__=path, __cached__=None, __package__=None, __spec__=None)
-    if threading.current_thread() is threading.main_thread():
+    import signal
+    try:
         # The embedded interpreter starts without signal handlers; like python, Ctrl+C raises
-        # KeyboardInterrupt in the script.
-        import signal
+        # KeyboardInterrupt in the script. Only the thread that started the interpreter may set
+        # one (`threading.main_thread()` is not that test: it is whichever thread imported
+        # threading first).
         signal.signal(signal.SIGINT, signal.default_int_handler)
-    else:
-        # The thread running the script counts as a dummy (daemon) thread to `threading`;
+    except ValueError:
+        pass  # the script runs on a thread of its own (the window's case)
+    if isinstance(threading.current_thread(), threading._DummyThread):
+        # A thread started outside Python counts as a dummy (daemon) thread to `threading`;
         # threads the script starts inherit that flag, so make it a normal one: they are then
         # waited for at exit.
         threading.current_thread()._daemonic = False
