@@ -30,12 +30,7 @@ pub(crate) fn stale_refs(
     // One pass over each other module's globals, looking objects up by identity.
     let by_ptr: HashMap<usize, (&str, bool)> = replaced
         .iter()
-        .map(|(name, old)| {
-            // Small ints, interned strings, None: shared by everyone, so only a copy under the
-            // same name counts.
-            let shared = super::merge::shared_value(old);
-            (ptr(old), (name.as_str(), shared))
-        })
+        .map(|(name, old)| (ptr(old), (name.as_str(), super::merge::shared_value(old))))
         .collect();
     for other in tracker::names() {
         if other == module {
@@ -47,6 +42,18 @@ pub(crate) fn stale_refs(
         let Ok(m) = m.cast::<PyModule>() else {
             continue;
         };
+        // Small ints, interned strings, None, bools: shared by everyone, so holding the same
+        // object proves nothing. Such a copy counts only where the other module's source imports
+        // it from this one (`from balance import DAMAGE`, `... import DAMAGE as D`).
+        let imported = std::cell::OnceCell::new();
+        let imports = || {
+            imported.get_or_init(|| {
+                tracker::get(&other)
+                    .and_then(|t| t.source.clone())
+                    .map(|src| imported_names(&src, module, &other))
+                    .unwrap_or_default()
+            })
+        };
         for (k, v) in m.dict().iter() {
             let Some((source, shared)) = by_ptr.get(&ptr(&v)) else {
                 continue;
@@ -54,7 +61,11 @@ pub(crate) fn stale_refs(
             let Ok(k) = k.extract::<String>() else {
                 continue;
             };
-            if !shared || k == *source {
+            if !shared
+                || imports()
+                    .iter()
+                    .any(|(bound, name)| *bound == k && name == source)
+            {
                 out.push(StaleRef {
                     module: other.clone(),
                     name: k,
@@ -65,6 +76,69 @@ pub(crate) fn stale_refs(
         }
     }
     out
+}
+
+/// The names `source` (module `importer`) binds by importing them from module `from`:
+/// (bound name, name in `from`). Reads `from X import a, b as c` statements, parenthesised or
+/// not, absolute or relative; not `import *`.
+fn imported_names(source: &str, from: &str, importer: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut lines = source.lines();
+    while let Some(line) = lines.next() {
+        let Some(rest) = line.trim_start().strip_prefix("from ") else {
+            continue;
+        };
+        let Some((target, names)) = rest.split_once(" import ") else {
+            continue;
+        };
+        let mut names = names.split('#').next().unwrap_or("").trim().to_string();
+        if names.starts_with('(') {
+            while !names.contains(')') {
+                let Some(next) = lines.next() else {
+                    break;
+                };
+                names.push(' ');
+                names.push_str(next.split('#').next().unwrap_or(""));
+            }
+        }
+        if resolve(target.trim(), importer) != from {
+            continue;
+        }
+        let names = names.trim_matches(|c: char| c == '(' || c == ')' || c.is_whitespace());
+        for item in names.split(',') {
+            let mut words = item.split_whitespace();
+            match (words.next(), words.next(), words.next()) {
+                (Some(name), None, _) if name != "*" => out.push((name.into(), name.into())),
+                (Some(name), Some("as"), Some(alias)) => out.push((alias.into(), name.into())),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The absolute name of `target` (`.balance`, `..util`, `game.balance`) imported by module
+/// `importer` (a module, not a package `__init__`).
+fn resolve(target: &str, importer: &str) -> String {
+    let dots = target.len() - target.trim_start_matches('.').len();
+    if dots == 0 {
+        return target.to_string();
+    }
+    // The importer's package, then one level up per further dot; a top-level module has none
+    // (its relative imports name nothing).
+    let mut package: Vec<&str> = importer.split('.').collect();
+    package.pop();
+    for _ in 1..dots {
+        package.pop();
+    }
+    if package.is_empty() {
+        return String::new();
+    }
+    let rest = &target[dots..];
+    if !rest.is_empty() {
+        package.push(rest);
+    }
+    package.join(".")
 }
 
 /// Sets `module.name` in every stale copy to the reloaded module's current `source` attribute.
@@ -82,4 +156,37 @@ pub fn propagate(py: Python<'_>, module: &str, stale: &[StaleRef]) -> Result<usi
         n += 1;
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imports_from_a_module_are_read() {
+        let source = "import os\nfrom balance import DAMAGE, SPEED as S  # tuned\n\
+                      from other import DAMAGE as X\nfrom .balance import (\n    LOOT,\n    \
+                      HP as LIFE,\n)\nfrom balance import *\n";
+        let mut got = imported_names(source, "game.balance", "game.players");
+        got.sort();
+        let want: Vec<(String, String)> = [("LIFE", "HP"), ("LOOT", "LOOT")]
+            .iter()
+            .map(|(a, b)| ((*a).to_string(), (*b).to_string()))
+            .collect();
+        assert_eq!(
+            got, want,
+            "relative imports resolve against the importer's package"
+        );
+        let mut got = imported_names(source, "balance", "players");
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                ("DAMAGE".to_string(), "DAMAGE".to_string()),
+                ("S".to_string(), "SPEED".to_string())
+            ]
+        );
+        assert_eq!(resolve("..util", "a.b.c"), "a.util");
+        assert_eq!(resolve(".", "a.b"), "a");
+    }
 }

@@ -570,3 +570,25 @@ fn data_values_of_stdlib_types_lambdas_and_unseen_objects_follow_the_source() {
         ",
     );
 }
+
+#[test]
+fn data_a_same_valued_global_not_imported_is_not_a_stale_copy_and_an_alias_is() {
+    let p = project();
+    p.write("data_coin_src", "DEBUG = False\nDAMAGE = 10\n");
+    // Holds the same objects (False, the small int 10) without importing them.
+    p.write("data_coin_other", "DEBUG = False\nDAMAGE = 10\n");
+    p.write("data_coin_alias", "from data_coin_src import DAMAGE as HIT\n");
+    p.run("import data_coin_src as src, data_coin_other as other, data_coin_alias as alias");
+    p.write("data_coin_src", "DEBUG = True\nDAMAGE = 12\n");
+    p.run(
+        r"
+        r = applied(swapscope.reload('data_coin_src'))
+        stale = {(s['module'], s['name'], s['source']) for s in r['stale_refs']}
+        assert not any(m == 'data_coin_other' for m, _, _ in stale), show(r)
+        assert ('data_coin_alias', 'HIT', 'DAMAGE') in stale, show(r)
+        swapscope.propagate(r)
+        assert other.DEBUG is False and other.DAMAGE == 10, 'an unrelated module is left alone'
+        assert alias.HIT == 12
+        ",
+    );
+}
