@@ -577,7 +577,10 @@ fn data_a_same_valued_global_not_imported_is_not_a_stale_copy_and_an_alias_is() 
     p.write("data_coin_src", "DEBUG = False\nDAMAGE = 10\n");
     // Holds the same objects (False, the small int 10) without importing them.
     p.write("data_coin_other", "DEBUG = False\nDAMAGE = 10\n");
-    p.write("data_coin_alias", "from data_coin_src import DAMAGE as HIT\n");
+    p.write(
+        "data_coin_alias",
+        "from data_coin_src import DAMAGE as HIT\n",
+    );
     p.run("import data_coin_src as src, data_coin_other as other, data_coin_alias as alias");
     p.write("data_coin_src", "DEBUG = True\nDAMAGE = 12\n");
     p.run(
