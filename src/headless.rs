@@ -37,6 +37,9 @@ pub enum HeadlessError {
     WriteReport(std::io::Error),
     #[error("cannot start the event thread: {0}")]
     Thread(std::io::Error),
+    /// The thread printing events panicked (a bug in swapscope).
+    #[error("the event printer failed ({0}); this is a bug in swapscope: please report it")]
+    Printer(String),
 }
 
 /// Runs until the script exits; returns the process exit code.
@@ -81,12 +84,9 @@ pub fn run(opts: &Options) -> Result<i32, HeadlessError> {
         .map_err(HeadlessError::Thread)?;
     // `None`: the worker stopped before the script could start; the printer tells why.
     runtime.run_script();
-    printer.join().unwrap_or_else(|panic| {
-        Err(HeadlessError::WorkerStopped(format!(
-            "the event printer failed ({})",
-            crate::fault::panic_message(&*panic)
-        )))
-    })
+    printer
+        .join()
+        .unwrap_or_else(|panic| Err(HeadlessError::Printer(crate::fault::panic_message(&*panic))))
 }
 
 /// Prints what the runtime says until the script exits; returns its exit code.

@@ -5,6 +5,17 @@
 
 use crate::common::engine::project;
 
+/// A decorator object like `toolz.curry`: an instance of a Python class that defines `__get__`.
+const CURRY: &str = r"
+    class curry:
+        def __init__(self, func):
+            self.func = func
+        def __call__(self, *a):
+            return self.func(*a)
+        def __get__(self, instance, owner):
+            return self
+    ";
+
 #[test]
 fn pkg_reloading_a_package_init_keeps_its_submodules_and_can_read_them() {
     let p = project();
@@ -49,18 +60,7 @@ fn pkg_reloading_a_package_init_keeps_its_submodules_and_can_read_them() {
 #[test]
 fn pkg_a_module_level_object_whose_type_has_get_is_data() {
     let p = project();
-    p.write(
-        "pkg_desc_lib",
-        r"
-        class curry:
-            def __init__(self, func):
-                self.func = func
-            def __call__(self, *a):
-                return self.func(*a)
-            def __get__(self, instance, owner):
-                return self
-        ",
-    );
+    p.write("pkg_desc_lib", CURRY);
     let module = r"
         from pkg_desc_lib import curry
         def _add(a, b):
@@ -278,18 +278,7 @@ fn pkg_an_import_that_raises_shows_no_swapscope_frame() {
 #[test]
 fn pkg_an_edit_inside_a_decorator_object_is_taken() {
     let p = project();
-    p.write(
-        "pkg_curry_lib",
-        r"
-        class curry:
-            def __init__(self, func):
-                self.func = func
-            def __call__(self, *a):
-                return self.func(*a)
-            def __get__(self, instance, owner):
-                return self
-        ",
-    );
+    p.write("pkg_curry_lib", CURRY);
     let module = r"
         from pkg_curry_lib import curry
         @curry
