@@ -1,13 +1,12 @@
 //! swapscope: in-place hot reload for Python, with a report of every swap.
+//!
+//! This crate is the app: the command line, the headless driver, the bundled demo and the
+//! window. The engine, worker and Python module live in `swapscope-engine`; the messages and the
+//! wire in `swapscope-protocol`. Both are re-exported here under their old paths.
 pub mod demo;
-pub mod engine;
-pub mod fault;
 pub mod headless;
-pub mod interp;
-pub mod policy;
-pub mod protocol;
-pub mod python_api;
-pub mod runtime;
 #[cfg(feature = "gui")]
 pub mod ui;
-pub mod watch;
+
+pub use swapscope_engine::{engine, fault, interp, python_api, runtime, watch};
+pub use swapscope_protocol::{self as protocol, policy};

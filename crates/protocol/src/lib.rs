@@ -1,12 +1,13 @@
-//! Everything that crosses from the runtime to a front end (the window, the headless driver, and
-//! later a socket in attach mode): commands, events, reports, module listings, overrides.
+//! Everything that crosses from the runtime to a front end (the window, the headless driver, or
+//! a socket in attach mode): commands, events, reports, module listings, overrides, the policy
+//! file, and the wire that carries them between processes.
 //!
-//! Plain `serde` data. This module must not name pyo3 or the engine: a front end that only reads
-//! and sends these messages needs no Python. It uses two other pyo3-free modules, `policy` (the
-//! policy file's contents) and `watch` (a changed file and its save count).
+//! Plain `serde` data and std sockets. This crate must not name pyo3 or the engine: a front end
+//! that only reads and sends these messages needs no Python.
 
 mod listing;
 mod overrides;
+pub mod policy;
 mod report;
 
 use std::path::PathBuf;
@@ -14,7 +15,6 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use crate::policy::Policy;
-pub use crate::watch::ChangedFile;
 pub use listing::{AttrInfo, Group, ModuleInfo};
 pub use overrides::{Override, Overrides};
 pub use report::{Action, Change, Counts, ErrorInfo, Kind, Outcome, ReloadReport, StaleRef};
@@ -158,4 +158,19 @@ pub enum Event {
         module: ModuleName,
         saves: u32,
     },
+}
+
+/// A changed source file and how many saves of it the batch holds (a close after writing, a
+/// rename into place; 0 for a change without a save, such as a deletion).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChangedFile {
+    pub path: PathBuf,
+    pub saves: u32,
+}
+
+impl From<PathBuf> for ChangedFile {
+    /// A change whose saves are not known (0).
+    fn from(path: PathBuf) -> Self {
+        ChangedFile { path, saves: 0 }
+    }
 }

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{RecvTimeoutError, bounded};
 use notify::{EventKind, RecursiveMode, Watcher as _};
 
+pub use crate::protocol::ChangedFile;
+
 /// How long the folder must be quiet after an event before the batch is reported: editors
 /// write a save as 3–7 raw events within a few milliseconds.
 pub const QUIET: Duration = Duration::from_millis(30);
@@ -61,21 +63,6 @@ pub fn is_source(path: &Path) -> bool {
     };
     let python = path.extension().is_some_and(|e| e == "py" || e == "pyw");
     python && !name.starts_with(".#") && !name.starts_with('#')
-}
-
-/// A changed source file and how many saves of it the batch holds (a close after writing, a
-/// rename into place; 0 for a change without a save, such as a deletion).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ChangedFile {
-    pub path: PathBuf,
-    pub saves: u32,
-}
-
-impl From<PathBuf> for ChangedFile {
-    /// A change whose saves are not known (0).
-    fn from(path: PathBuf) -> Self {
-        ChangedFile { path, saves: 0 }
-    }
 }
 
 /// Collects raw events and releases them as one batch once the folder is quiet (or a change has

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{Override, Overrides};
+use crate::{Override, Overrides};
 
 /// The policy file's name, in the script's folder.
 pub const FILE_NAME: &str = "swapscope-policy.txt";

@@ -1,0 +1,8 @@
+//! Makes the binaries (here: the unit tests) load the libpython it was linked against.
+//!
+//! Cargo drops pyo3's rpath, so without this a binary built against a pyenv Python would load
+//! whichever libpython the system loader finds first (or none).
+fn main() {
+    pyo3_build_config::add_libpython_rpath_link_args();
+    println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
+}
