@@ -142,7 +142,9 @@ fn print_events(
             | Event::Attributes { .. }
             | Event::Policy { .. }
             | Event::ReloadSources { .. }
-            | Event::SavesApplied { .. } => {}
+            | Event::SavesApplied { .. }
+            | Event::Replayed
+            | Event::Disconnected(_) => {}
         }
     }
     Err(match last_problem {

@@ -3,6 +3,7 @@
 //! This crate is the app: the command line, the headless driver, the bundled demo and the
 //! window. The engine, worker and Python module live in `swapscope-engine`; the messages and the
 //! wire in `swapscope-protocol`. Both are re-exported here under their old paths.
+pub mod attach;
 pub mod demo;
 pub mod headless;
 #[cfg(feature = "gui")]

@@ -46,15 +46,119 @@ struct Cli {
     command: Vec<String>,
 }
 
+/// `swapscope attach`: connect to programs that run swapscope in their own interpreter
+/// (`python -m swapscope SCRIPT`, or `swapscope.serve()` in the program).
+///
+/// Without options, opens the window on the one such program running (with several, --pid
+/// chooses). --list and --reload are window-less, for scripts and CI.
+#[derive(Debug, Parser)]
+#[command(name = "swapscope attach", version, about, long_about)]
+struct AttachCli {
+    /// Print the programs you can attach to, one per line: pid, Python version, interpreter,
+    /// script (tab-separated).
+    #[arg(long, conflicts_with_all = ["pid", "reload"])]
+    list: bool,
+
+    /// The process to attach to (needed when several run).
+    #[arg(long, value_name = "PID")]
+    pid: Option<u32>,
+
+    /// Reload MODULE in the process without a window; print the report as one JSON line.
+    /// Exit 0 when it was applied, 1 when it failed or was refused, 3 when the connection was
+    /// lost, 4 on timeout.
+    #[arg(long, value_name = "MODULE")]
+    reload: Option<String>,
+
+    /// With --reload: keep this attribute's live value (repeatable).
+    #[arg(long = "keep", value_name = "NAME", requires = "reload")]
+    keep: Vec<String>,
+
+    /// With --reload: take this attribute's new value (repeatable).
+    #[arg(long = "take", value_name = "NAME", requires = "reload")]
+    take: Vec<String>,
+
+    /// With --reload: report what would change, change nothing.
+    #[arg(long, requires = "reload")]
+    dry_run: bool,
+
+    /// With --reload: how long to wait for the report, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30, requires = "reload")]
+    timeout: u64,
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
+    let mut argv = std::env::args_os();
+    if std::env::args_os().nth(1).is_some_and(|a| a == "attach") {
+        let program = argv.next();
+        argv.next();
+        let cli = AttachCli::parse_from(program.into_iter().chain(argv));
+        return exit(attach(&cli));
+    }
+    exit(run(Cli::parse()))
+}
+
+fn exit(result: anyhow::Result<i32>) -> ExitCode {
+    match result {
         Ok(code) => ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1)),
         Err(e) => {
             eprintln!("swapscope: {e:#}");
             ExitCode::from(2)
         }
     }
+}
+
+fn attach(cli: &AttachCli) -> anyhow::Result<i32> {
+    use swapscope::attach;
+    if cli.list {
+        let all = attach::agents()?;
+        if all.is_empty() {
+            eprintln!(
+                "swapscope: no programs to attach to (start one with `python -m swapscope \
+                 SCRIPT` or `swapscope.serve()`)"
+            );
+        }
+        for a in &all {
+            println!("{}", attach::list_line(a));
+        }
+        return Ok(0);
+    }
+    if let Some(module) = &cli.reload {
+        let req = attach::ReloadRequest {
+            pid: cli.pid,
+            module: module.clone(),
+            overrides: swapscope::protocol::Overrides {
+                keep: cli.keep.clone(),
+                take: cli.take.clone(),
+            },
+            dry_run: cli.dry_run,
+            timeout: std::time::Duration::from_secs(cli.timeout),
+        };
+        return match attach::reload(&req) {
+            Ok(report) => {
+                println!("{}", serde_json::to_string(&report)?);
+                Ok(i32::from(!attach::applied(&report)))
+            }
+            Err(e) => {
+                eprintln!("swapscope: {e}");
+                Ok(e.exit_code())
+            }
+        };
+    }
+    let agent = attach::choose(cli.pid)?;
+    open_attached(&agent)
+}
+
+#[cfg(feature = "gui")]
+fn open_attached(agent: &swapscope::protocol::agents::AgentFile) -> anyhow::Result<i32> {
+    swapscope::ui::run_attached(agent)?;
+    Ok(0)
+}
+
+#[cfg(not(feature = "gui"))]
+fn open_attached(_agent: &swapscope::protocol::agents::AgentFile) -> anyhow::Result<i32> {
+    anyhow::bail!(
+        "this swapscope was built without the window (feature \"gui\"); use --list or --reload"
+    )
 }
 
 fn run(cli: Cli) -> anyhow::Result<i32> {

@@ -286,6 +286,43 @@ pub fn run(config: Config, capture: Option<CaptureScript>) -> Result<(), WindowE
     .map_err(|e| WindowError(e.to_string()))
 }
 
+/// Opens the window on a program running in its own interpreter (attach mode): the same panels,
+/// fed by the agent's events over the socket.
+pub fn run_attached(agent: &crate::protocol::agents::AgentFile) -> Result<(), WindowError> {
+    // The connection is made first, so a refusal is an error here, not a blank window; it
+    // wakes the window once the window exists.
+    let context: Arc<std::sync::OnceLock<egui::Context>> = Arc::default();
+    let wake_context = Arc::clone(&context);
+    let waker = move || {
+        if let Some(ctx) = wake_context.get() {
+            ctx.request_repaint_after(WAKE_COALESCE);
+        }
+    };
+    let remote = crate::attach::connect(agent, Some(Arc::new(waker)))
+        .map_err(|e| WindowError(e.to_string()))?;
+    let title = format!(
+        "swapscope — {} (pid {}, Python {})",
+        remote.hello.script, remote.hello.pid, remote.hello.python_version
+    );
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title(title)
+            .with_inner_size([1400.0, 860.0]),
+        renderer: eframe::Renderer::Glow,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "swapscope",
+        options,
+        Box::new(move |cc| {
+            context.set(cc.egui_ctx.clone()).ok();
+            cc.egui_ctx.request_repaint();
+            Ok(Box::new(InspectorApp::new(remote.commands, remote.events)))
+        }),
+    )
+    .map_err(|e| WindowError(e.to_string()))
+}
+
 /// The window could not be opened (no display, no OpenGL, ...).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot open the window: {0}")]

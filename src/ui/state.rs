@@ -198,6 +198,11 @@ impl UiState {
                 self.worker_died();
             }
             Event::AutoReload(on) => self.auto_reload = on,
+            Event::Replayed => {}
+            Event::Disconnected(reason) => {
+                self.notify(reason);
+                self.worker_alive = false;
+            }
             Event::Attributes { module, attrs } => {
                 self.attrs.insert(module.0, attrs);
             }

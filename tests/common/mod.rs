@@ -7,6 +7,7 @@
     reason = "each test binary uses a different subset (of the submodules too)"
 )]
 
+pub mod attach;
 pub mod engine;
 pub mod runtime;
 

@@ -4,6 +4,8 @@
 //!
 //! Links no libpython of its own: the desktop binary (embedded mode) links one, the abi3
 //! extension (attach mode) runs inside the user's.
+pub mod agent;
+pub mod attach;
 pub mod engine;
 pub mod fault;
 pub mod interp;

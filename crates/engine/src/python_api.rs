@@ -81,7 +81,7 @@ pub mod swapscope_module {
     /// keep or whose new value to take, whatever the data rule says.
     #[pyfunction]
     #[pyo3(signature = (module, *, keep = None, take = None, dry_run = false, replace_incompatible = false))]
-    fn reload<'py>(
+    pub fn reload<'py>(
         py: Python<'py>,
         module: &Bound<'py, PyAny>,
         keep: Option<&Bound<'py, PyAny>>,
@@ -126,7 +126,7 @@ pub mod swapscope_module {
     /// Call it in your main loop: reloads queued by swapscope run here, between two iterations,
     /// where no code of the reloaded module is half-way through. Returns how many ran.
     #[pyfunction]
-    fn safepoint(py: Python<'_>) -> PyResult<usize> {
+    pub fn safepoint(py: Python<'_>) -> PyResult<usize> {
         guarded("safepoint", || ReloadService::get().safepoint(py))
     }
 
@@ -135,7 +135,7 @@ pub mod swapscope_module {
     /// Every loaded module: name, file, group (project, `site_packages`, stdlib, builtin), whether
     /// swapscope tracks it, whether its file changed since it was loaded, the last reload outcome.
     #[pyfunction]
-    fn modules(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    pub fn modules(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
         guarded("modules", || to_dict(py, &engine::modules(py)?))
     }
 
@@ -146,7 +146,7 @@ pub mod swapscope_module {
     /// thread that ran it. Usable as a decorator. An exception in the callback is printed
     /// (`sys.unraisablehook`) and does not affect the reload.
     #[pyfunction]
-    fn on_reload<'py>(callback: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    pub fn on_reload<'py>(callback: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         if !callback.is_callable() {
             return Err(PyTypeError::new_err(format!(
                 "on_reload() takes a function to call with each report, got {}",
@@ -161,7 +161,7 @@ pub mod swapscope_module {
     ///
     /// Removes a callback registered with `on_reload`; returns whether it was registered.
     #[pyfunction]
-    fn off_reload(callback: &Bound<'_, PyAny>) -> bool {
+    pub fn off_reload(callback: &Bound<'_, PyAny>) -> bool {
         ReloadService::get().off_reload(callback)
     }
 
@@ -170,7 +170,7 @@ pub mod swapscope_module {
     /// Copies the new values of a reload into the stale copies its report lists
     /// (`from balance import DAMAGE` elsewhere). Returns how many names were updated.
     #[pyfunction]
-    fn propagate(py: Python<'_>, report: &Bound<'_, PyAny>) -> PyResult<usize> {
+    pub fn propagate(py: Python<'_>, report: &Bound<'_, PyAny>) -> PyResult<usize> {
         let json: String = py
             .import("json")?
             .call_method1("dumps", (report,))?
@@ -184,4 +184,18 @@ pub mod swapscope_module {
             Ok(engine::propagate(py, &report.module, &report.stale_refs)?)
         })
     }
+}
+
+/// Adds the API functions (`reload`, `safepoint`, `modules`, `on_reload`, `off_reload`,
+/// `propagate`) to another module: the extension's `swapscope._native`, so both modes offer the
+/// same functions with the same docstrings.
+pub fn add_api(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    use pyo3::wrap_pyfunction;
+    m.add_function(wrap_pyfunction!(swapscope_module::reload, m)?)?;
+    m.add_function(wrap_pyfunction!(swapscope_module::safepoint, m)?)?;
+    m.add_function(wrap_pyfunction!(swapscope_module::modules, m)?)?;
+    m.add_function(wrap_pyfunction!(swapscope_module::on_reload, m)?)?;
+    m.add_function(wrap_pyfunction!(swapscope_module::off_reload, m)?)?;
+    m.add_function(wrap_pyfunction!(swapscope_module::propagate, m)?)?;
+    Ok(())
 }

@@ -5,10 +5,12 @@
 //! Plain `serde` data and std sockets. This crate must not name pyo3 or the engine: a front end
 //! that only reads and sends these messages needs no Python.
 
+pub mod agents;
 mod listing;
 mod overrides;
 pub mod policy;
 mod report;
+pub mod wire;
 
 use std::path::PathBuf;
 
@@ -152,6 +154,13 @@ pub enum Event {
     /// The worker thread crashed (a bug in swapscope): no more events will come and commands go
     /// nowhere. The reason is for the user.
     WorkerDied(String),
+    /// To a client that connected to a running program (attach mode): the events before this
+    /// one were the program's state and history so far; live events follow.
+    Replayed,
+    /// Made by a client, not an agent: the connection to the attached program ended (it exited,
+    /// was killed, or closed the connection). No more events will come; the reason is for the
+    /// user.
+    Disconnected(String),
     /// Saves of a module's file whose text its last reload had already read (they landed while
     /// that reload waited or ran): they belong to that reload (the history adds them to it).
     SavesApplied {

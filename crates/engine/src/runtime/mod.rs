@@ -10,4 +10,4 @@ mod worker;
 
 pub use crate::protocol::{Command, Event, ModuleName, Stream};
 pub use service::{ReloadService, Waker, with_switch_interval};
-pub use worker::{Config, Runtime, ScriptError, ScriptThread, check_script};
+pub use worker::{Config, Host, Runtime, ScriptError, ScriptThread, check_script};

@@ -14,8 +14,14 @@ def _exit_code(exc):
     return 1
 
 
-def run(path, argv):
+def run(path, argv, fresh_main=False):
     sys.argv[:] = argv
+    if fresh_main:
+        # `python -m swapscope`: __main__ is swapscope's own module; the script gets a new one,
+        # as `python SCRIPT` would give it (the old one stays referenced, so its globals live).
+        import types
+        run.replaced_main = sys.modules["__main__"]
+        sys.modules["__main__"] = types.ModuleType("__main__")
     main = sys.modules["__main__"]
     main.__dict__.update(__file__=path, __cached__=None, __package__=None, __spec__=None)
     import signal

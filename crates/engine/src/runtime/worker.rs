@@ -32,6 +32,19 @@ pub struct Config {
     pub auto_reload: bool,
     /// Which thread runs the script.
     pub script_thread: ScriptThread,
+    /// Whose interpreter this is.
+    pub host: Host,
+}
+
+/// Whose interpreter the runtime runs in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Host {
+    /// swapscope's own (embedded mode): the worker starts it, checks the environment and puts
+    /// the script's folder first on `sys.path`.
+    #[default]
+    Embedded,
+    /// The user's, already running, with its own `sys.path` (attach mode: the extension).
+    Attached,
 }
 
 /// Which thread runs the user's script.
@@ -44,6 +57,8 @@ pub enum ScriptThread {
     /// (`interp::initialize`) — the process's main thread — so the script runs on Python's main
     /// thread: `signal.signal` works and Ctrl+C raises `KeyboardInterrupt`, as under `python`.
     Caller,
+    /// None: the program is running already and called `swapscope.serve()`.
+    Running,
 }
 
 impl Config {
@@ -68,13 +83,17 @@ pub struct Runtime {
     worker: Option<JoinHandle<()>>,
     /// The script, when the caller runs it (`ScriptThread::Caller`).
     script: Option<CallerScript>,
+    /// With `ScriptThread::Caller` or `Running`: gets a message once the worker is ready for
+    /// the script (or the program), closed without one when it stopped before.
+    ready: Option<Receiver<()>>,
+    sink: Sink,
 }
 
 /// What the caller needs to run the script itself, once the worker is ready for it.
 struct CallerScript {
-    /// Closed without a message when the worker stopped before the script could start.
-    ready: Receiver<()>,
-    sink: Sink,
+    /// Run it in a new `__main__` module (under `python -m swapscope`, the current one is
+    /// swapscope's own).
+    fresh_main: bool,
     script: PathBuf,
     argv: Vec<String>,
 }
@@ -96,13 +115,15 @@ impl Runtime {
         let script = on_caller.then(|| {
             let (script, argv) = script_and_argv(&config);
             CallerScript {
-                ready: ready_rx,
-                sink: sink.clone(),
                 script,
                 argv,
+                fresh_main: config.host == Host::Attached,
             }
         });
-        let ready = on_caller.then_some(ready_tx);
+        let waits = config.script_thread != ScriptThread::Own;
+        let ready = waits.then_some(ready_tx);
+        let ready_rx = waits.then_some(ready_rx);
+        let runtime_sink = sink.clone();
         let worker = std::thread::Builder::new()
             .name("swapscope-python".into())
             .spawn(move || {
@@ -131,6 +152,8 @@ impl Runtime {
                     events: rx,
                     worker: None,
                     script: None,
+                    ready: None,
+                    sink: runtime_sink,
                 };
             }
         };
@@ -139,6 +162,18 @@ impl Runtime {
             events: ev_rx,
             worker,
             script,
+            ready: ready_rx,
+            sink: runtime_sink,
+        }
+    }
+
+    /// With `ScriptThread::Caller` or `Running`: waits until the worker has connected the
+    /// reload service and installed the tracker; false when it stopped first (its event says
+    /// why). Waits only once; true at once for `ScriptThread::Own`.
+    pub fn wait_ready(&mut self) -> bool {
+        match self.ready.take() {
+            Some(ready) => ready.recv().is_ok(),
+            None => true,
         }
     }
 
@@ -148,8 +183,15 @@ impl Runtime {
     /// runs on a thread of its own.
     pub fn run_script(&mut self) -> Option<i32> {
         let caller = self.script.take()?;
-        caller.ready.recv().ok()?;
-        Some(run_and_report(&caller.sink, &caller.script, &caller.argv))
+        if !self.wait_ready() {
+            return None;
+        }
+        Some(run_and_report(
+            &self.sink,
+            &caller.script,
+            &caller.argv,
+            caller.fresh_main,
+        ))
     }
 
     /// Asks the worker to stop and waits for it (the script thread is left to the process).
@@ -171,7 +213,8 @@ fn worker_main(
     let connection = Arc::new(Connection::new(
         sink.clone(),
         PolicyFile::load(&script_dir(&config.script)),
-        config.capture_output,
+        // The window shows diffs; an attached program's window is across the socket.
+        config.capture_output || config.host == Host::Attached,
     ));
     let started = start(config, sink, &connection);
     match started {
@@ -195,7 +238,8 @@ fn worker_main(
     }
     crate::fault::hit(crate::fault::Site::WorkerThread);
     if let Some(ready) = ready {
-        // The caller runs the script (on the main thread); it may start now.
+        // The caller runs the script (on the main thread), or the program runs already: it
+        // may go on now.
         ready.send(()).ok();
     } else if let Err(message) = launch_script(config, sink) {
         // `Started` was sent already: the script is what failed.
@@ -489,20 +533,27 @@ pub fn check_script(script: &Path) -> Result<(), ScriptError> {
 /// Starts the interpreter, the hooks and the script thread.
 fn start(config: &Config, sink: &Sink, connection: &Arc<Connection>) -> Result<Event, String> {
     let script = std::path::absolute(&config.script).unwrap_or_else(|_| config.script.clone());
-    check_script(&script).map_err(|e| e.to_string())?;
+    let embedded = config.host == Host::Embedded;
+    if config.script_thread != ScriptThread::Running {
+        check_script(&script).map_err(|e| e.to_string())?;
+    }
     let roots = config.roots();
-    crate::interp::initialize();
-    let facts = Python::attach(environment_facts)
-        .map_err(|e| format!("cannot read the Python environment: {e}"))?;
-    super::environment::check(&facts, super::environment::read_venv_config)
-        .map_err(|e| e.to_string())?;
+    if embedded {
+        crate::interp::initialize();
+        let facts = Python::attach(environment_facts)
+            .map_err(|e| format!("cannot read the Python environment: {e}"))?;
+        super::environment::check(&facts, super::environment::read_venv_config)
+            .map_err(|e| e.to_string())?;
+    }
     // From here on every reload, whoever asks, reports to this runtime.
     ReloadService::get().connect(Arc::clone(connection));
     let python_version = Python::attach(|py| -> PyResult<String> {
         tracker::install(py, &roots)?;
         let sys = py.import("sys")?;
-        let path = sys.getattr("path")?.cast_into::<PyList>()?;
-        path.insert(0, script_dir(&script).to_string_lossy())?;
+        if embedded {
+            let path = sys.getattr("path")?.cast_into::<PyList>()?;
+            path.insert(0, script_dir(&script).to_string_lossy())?;
+        }
         if config.capture_output {
             for (name, stream) in [("stdout", Stream::Stdout), ("stderr", Stream::Stderr)] {
                 let writer = Bound::new(
@@ -577,15 +628,15 @@ fn launch_script(config: &Config, sink: &Sink) -> Result<(), String> {
     std::thread::Builder::new()
         .name("swapscope-script".into())
         .spawn(move || {
-            run_and_report(&script_sink, &script, &argv);
+            run_and_report(&script_sink, &script, &argv, false);
         })
         .map(|_| ())
         .map_err(|e| format!("cannot start the script thread: {e}"))
 }
 
 /// Runs the script on this thread, tells its exit code as `Event::ScriptExited` and returns it.
-fn run_and_report(sink: &Sink, script: &Path, argv: &[String]) -> i32 {
-    let run = || Python::attach(|py| run_script(py, script, argv));
+fn run_and_report(sink: &Sink, script: &Path, argv: &[String], fresh_main: bool) -> i32 {
+    let run = || Python::attach(|py| run_script(py, script, argv, fresh_main));
     let code = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
         Ok(Ok(code)) => code,
         Ok(Err(e)) => {
@@ -611,13 +662,13 @@ fn run_and_report(sink: &Sink, script: &Path, argv: &[String]) -> i32 {
     code
 }
 
-fn run_script(py: Python<'_>, script: &Path, argv: &[String]) -> PyResult<i32> {
+fn run_script(py: Python<'_>, script: &Path, argv: &[String], fresh_main: bool) -> PyResult<i32> {
     let code = CString::new(include_str!("script.py"))
         .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
     let runner = PyModule::from_code(py, &code, c"<swapscope script.py>", c"_swapscope_script")?;
     runner
         .getattr("run")?
-        .call1((script.to_string_lossy(), argv.to_vec()))?
+        .call1((script.to_string_lossy(), argv.to_vec(), fresh_main))?
         .extract()
 }
 

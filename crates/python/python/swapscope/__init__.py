@@ -1,0 +1,62 @@
+"""swapscope: in-place hot reload for Python, with a report of every swap.
+
+Attach mode: this package runs swapscope's engine inside your own interpreter. Start a program
+with ``python -m swapscope game.py [ARGS]``, or call ``swapscope.serve()`` from a program that
+starts itself (a server, a notebook); then ``swapscope attach`` connects the window.
+
+The API is the same as in the window's embedded mode: ``reload``, ``safepoint``, ``modules``,
+``propagate``, ``on_reload`` / ``off_reload``.
+"""
+
+import atexit as _atexit
+import os as _os
+import sys as _sys
+
+from swapscope import _native
+from swapscope._native import (
+    __version__,
+    modules,
+    off_reload,
+    on_reload,
+    propagate,
+    reload,
+    safepoint,
+)
+
+__all__ = [
+    "modules",
+    "off_reload",
+    "on_reload",
+    "propagate",
+    "reload",
+    "safepoint",
+    "serve",
+]
+
+_stop_registered = False
+
+
+def serve(*, watch=(), auto=False):
+    """serve(*, watch=(), auto=False) -> int
+
+    Starts swapscope in this process, for a program that starts itself: modules under the folder
+    of ``__main__`` (or the current folder) and each ``watch`` folder are tracked and watched,
+    and an agent on a loopback port, published in a file only you can read, waits for
+    ``swapscope attach``. Returns the port. Calling it again in the same process does nothing
+    more; a forked child (a worker of a server or a multiprocessing pool) that calls it gets its
+    own agent. With ``auto=True`` a save reloads its module at once.
+    """
+    global _stop_registered
+    if isinstance(watch, (str, bytes, _os.PathLike)):
+        watch = [watch]
+    folders = [_os.fspath(w) for w in watch]
+    for folder in folders:
+        if not _os.path.isdir(folder):
+            raise ValueError(f"serve(watch=...): {folder!r} is not a folder")
+    main = _sys.modules.get("__main__")
+    script = getattr(main, "__file__", None) or _os.path.join(_os.getcwd(), "<interactive>")
+    port = _native._serve(_os.path.abspath(script), folders, bool(auto))
+    if not _stop_registered:
+        _atexit.register(_native._stop)
+        _stop_registered = True
+    return port

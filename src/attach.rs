@@ -1,0 +1,284 @@
+//! Attach mode, window side: find the agents running in users' own interpreters, connect to one
+//! (the same `Command`/`Event` channels as the embedded runtime, carried over the socket), and
+//! the window-less client (`swapscope attach --list`, `--reload`).
+//!
+//! Uses the protocol crate only: nothing here needs libpython.
+
+use std::io::BufReader;
+use std::net::{Shutdown, TcpStream};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
+
+use crate::protocol::agents::{self, AgentFile};
+use crate::protocol::wire::{self, AgentHello, WireError};
+use crate::protocol::{Command, Event, ModuleName, Outcome, Overrides};
+
+/// Wakes the window when an event arrived.
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// How many events may wait for the window before the connection's reader waits (and the
+/// agent, seeing its queue fill, eventually drops us).
+const EVENT_QUEUE: usize = 8192;
+
+/// Why attaching failed; each message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum AttachError {
+    #[error("{0}")]
+    Registry(#[from] agents::RegistryError),
+    #[error(
+        "no swapscope agent is running for this user; start the program with `python -m \
+         swapscope SCRIPT` or call `swapscope.serve()` in it"
+    )]
+    NoAgent,
+    #[error(
+        "no swapscope agent runs in process {0}; `swapscope attach --list` shows those that do"
+    )]
+    NoSuchPid(u32),
+    #[error("{count} programs run with swapscope; choose one with --pid:\n{list}")]
+    Several { count: usize, list: String },
+    #[error("the agent file of process {0} holds no valid token; restart that program")]
+    BadToken(u32),
+    #[error("cannot connect to process {pid} (port {port}): {cause}")]
+    Connect {
+        pid: u32,
+        port: u16,
+        cause: WireError,
+    },
+    #[error("cannot start the connection's {0} thread")]
+    Thread(&'static str),
+}
+
+/// An open connection to an agent: the window's ends of it.
+pub struct Remote {
+    pub commands: Sender<Command>,
+    pub events: Receiver<Event>,
+    pub hello: AgentHello,
+}
+
+/// Every agent running for this user (their files, dead ones skipped).
+pub fn agents() -> Result<Vec<AgentFile>, AttachError> {
+    Ok(agents::list()?)
+}
+
+/// The agent to attach to: the one with `pid`, or the only one.
+pub fn choose(pid: Option<u32>) -> Result<AgentFile, AttachError> {
+    let mut all = agents()?;
+    if let Some(pid) = pid {
+        return all
+            .into_iter()
+            .find(|a| a.pid == pid)
+            .ok_or(AttachError::NoSuchPid(pid));
+    }
+    match all.len() {
+        0 => Err(AttachError::NoAgent),
+        1 => Ok(all.remove(0)),
+        count => Err(AttachError::Several {
+            count,
+            list: all.iter().map(list_line).collect::<Vec<_>>().join("\n"),
+        }),
+    }
+}
+
+/// One line of `--list`: pid, Python version, interpreter, script (tab-separated).
+pub fn list_line(a: &AgentFile) -> String {
+    format!(
+        "{}\t{}\t{}\t{}",
+        a.pid, a.python_version, a.interpreter, a.script
+    )
+}
+
+/// Connects and authenticates, then carries commands and events on two threads. When the
+/// connection ends the event channel gets `Event::Disconnected` and closes.
+pub fn connect(agent: &AgentFile, waker: Option<Waker>) -> Result<Remote, AttachError> {
+    let token = agent.token().ok_or(AttachError::BadToken(agent.pid))?;
+    let (stream, hello) =
+        wire::connect(agent.port, &token).map_err(|cause| AttachError::Connect {
+            pid: agent.pid,
+            port: agent.port,
+            cause,
+        })?;
+    stream.set_nodelay(true).ok();
+    let (cmd_tx, cmd_rx) = bounded::<Command>(EVENT_QUEUE);
+    let (ev_tx, ev_rx) = bounded::<Event>(EVENT_QUEUE);
+    let reader_stream = stream.try_clone().map_err(|cause| AttachError::Connect {
+        pid: agent.pid,
+        port: agent.port,
+        cause: WireError::Io(cause),
+    })?;
+    let who = format!("{} (pid {})", hello.script, hello.pid);
+    std::thread::Builder::new()
+        .name("swapscope-remote-in".into())
+        .spawn(move || read_events(reader_stream, &ev_tx, waker.as_ref(), &who))
+        .map_err(|_| AttachError::Thread("reader"))?;
+    std::thread::Builder::new()
+        .name("swapscope-remote-out".into())
+        .spawn(move || write_commands(&stream, &cmd_rx))
+        .map_err(|_| AttachError::Thread("writer"))?;
+    Ok(Remote {
+        commands: cmd_tx,
+        events: ev_rx,
+        hello,
+    })
+}
+
+fn read_events(stream: TcpStream, events: &Sender<Event>, waker: Option<&Waker>, who: &str) {
+    let wake = || {
+        if let Some(w) = waker {
+            w();
+        }
+    };
+    let mut reader = BufReader::new(stream);
+    let why = loop {
+        match wire::read_line(&mut reader, wire::MAX_LINE) {
+            Ok(Some(line)) => match serde_json::from_str::<Event>(&line) {
+                Ok(event) => {
+                    if events.send(event).is_err() {
+                        return; // the window is gone
+                    }
+                    wake();
+                }
+                Err(e) => {
+                    break format!(
+                        "the agent in {who} sent something this swapscope cannot read ({e}); \
+                         are both the same version?"
+                    );
+                }
+            },
+            Ok(None) => break format!("{who} ended or closed the connection"),
+            Err(e) => break format!("the connection to {who} failed: {e}"),
+        }
+    };
+    reader.get_ref().shutdown(Shutdown::Both).ok();
+    events
+        .send(Event::Disconnected(format!(
+            "{why}; reloads are no longer possible, the history stays here"
+        )))
+        .ok();
+    wake();
+}
+
+fn write_commands(stream: &TcpStream, commands: &Receiver<Command>) {
+    let mut out = stream;
+    for cmd in commands {
+        if matches!(cmd, Command::Shutdown) || wire::write_line(&mut out, &cmd).is_err() {
+            break;
+        }
+    }
+    stream.shutdown(Shutdown::Write).ok();
+}
+
+/// `swapscope attach --reload`: what to reload and how.
+#[derive(Clone, Debug, Default)]
+pub struct ReloadRequest {
+    pub pid: Option<u32>,
+    pub module: String,
+    pub overrides: Overrides,
+    pub dry_run: bool,
+    pub timeout: Duration,
+}
+
+/// Why a window-less reload did not produce a report.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("{0}")]
+    Attach(#[from] AttachError),
+    #[error("the reload of {module} was refused: {reason}")]
+    Refused { module: String, reason: String },
+    #[error("{0}")]
+    Lost(String),
+    #[error(
+        "no report for {module} within {secs} s; the program may be busy (a reload waits for its next safepoint)"
+    )]
+    Timeout { module: String, secs: u64 },
+}
+
+impl ClientError {
+    /// The process exit code for it: 1 refused, 3 connection lost, 4 timeout, 2 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ClientError::Refused { .. } => 1,
+            ClientError::Lost(_) => 3,
+            ClientError::Timeout { .. } => 4,
+            ClientError::Attach(_) => 2,
+        }
+    }
+}
+
+/// Reloads a module in an attached process and returns its report (whatever its outcome).
+pub fn reload(req: &ReloadRequest) -> Result<crate::protocol::ReloadReport, ClientError> {
+    let agent = choose(req.pid)?;
+    let remote = connect(&agent, None)?;
+    let deadline = Instant::now() + req.timeout;
+    let next = |deadline: Instant| -> Result<Event, ClientError> {
+        match remote
+            .events
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            Ok(Event::Disconnected(why)) => Err(ClientError::Lost(why)),
+            Ok(e) => Ok(e),
+            Err(RecvTimeoutError::Timeout) => Err(ClientError::Timeout {
+                module: req.module.clone(),
+                secs: req.timeout.as_secs(),
+            }),
+            Err(RecvTimeoutError::Disconnected) => {
+                Err(ClientError::Lost("the connection ended".into()))
+            }
+        }
+    };
+    // The history first: reports in it are not the answer.
+    while !matches!(next(deadline)?, Event::Replayed) {}
+    let sent = remote.commands.send(Command::Reload {
+        module: ModuleName(req.module.clone()),
+        overrides: req.overrides.clone(),
+        dry_run: req.dry_run,
+        replace_incompatible: false,
+    });
+    if sent.is_err() {
+        return Err(ClientError::Lost("the connection ended".into()));
+    }
+    loop {
+        match next(deadline)? {
+            Event::ReloadFinished(report) if report.module == req.module => {
+                remote.commands.send(Command::Shutdown).ok();
+                return Ok(report);
+            }
+            Event::ReloadRefused { module, reason } if module.0 == req.module => {
+                return Err(ClientError::Refused {
+                    module: module.0,
+                    reason,
+                });
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whether a report counts as success for `--reload`'s exit code.
+pub fn applied(report: &crate::protocol::ReloadReport) -> bool {
+    report.outcome == Outcome::Applied
+}
+
+/// Waits up to `timeout` for an agent in process `pid` to publish itself (a program the window
+/// just launched).
+pub fn wait_for_agent(pid: u32, timeout: Duration) -> Option<AgentFile> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(all) = agents()
+            && let Some(a) = all.into_iter().find(|a| a.pid == pid)
+        {
+            return Some(a);
+        }
+        if Instant::now() > deadline || !agents::alive(pid) {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The folder agents publish in (for messages).
+pub fn agent_dir() -> Option<PathBuf> {
+    agents::agent_dir().ok()
+}
