@@ -56,6 +56,9 @@ pub struct Remote {
     pub commands: Sender<Command>,
     pub events: Receiver<Event>,
     pub hello: AgentHello,
+    /// Puts events of the window's own making in line with the agent's (the launched
+    /// program's output).
+    pub inject: Sender<Event>,
 }
 
 /// Every agent running for this user (their files, dead ones skipped).
@@ -109,6 +112,7 @@ pub fn connect(agent: &AgentFile, waker: Option<Waker>) -> Result<Remote, Attach
         cause: WireError::Io(cause),
     })?;
     let who = format!("{} (pid {})", hello.script, hello.pid);
+    let inject = ev_tx.clone();
     std::thread::Builder::new()
         .name("swapscope-remote-in".into())
         .spawn(move || read_events(reader_stream, &ev_tx, waker.as_ref(), &who))
@@ -121,6 +125,7 @@ pub fn connect(agent: &AgentFile, waker: Option<Waker>) -> Result<Remote, Attach
         commands: cmd_tx,
         events: ev_rx,
         hello,
+        inject,
     })
 }
 
@@ -281,4 +286,199 @@ pub fn wait_for_agent(pid: u32, timeout: Duration) -> Option<AgentFile> {
 /// The folder agents publish in (for messages).
 pub fn agent_dir() -> Option<PathBuf> {
     agents::agent_dir().ok()
+}
+
+/// Which programs that start after the window opened it connects to as well.
+#[derive(Clone, Debug)]
+pub enum Discover {
+    /// Every new agent of this user (`swapscope attach` without --pid).
+    All,
+    /// Agents holding this token: the program the window launched and the children that
+    /// inherited its environment (a server's workers, a pool).
+    Token(String),
+}
+
+/// How often discovery looks for new agents.
+const DISCOVER_EVERY: Duration = Duration::from_secs(1);
+
+/// Looks for new agents on a thread of its own and hands over a connection to each; stops when
+/// the receiver is dropped.
+pub fn discover(
+    which: Discover,
+    mut known: std::collections::BTreeSet<u32>,
+    waker: Waker,
+) -> std::io::Result<Receiver<Remote>> {
+    let (tx, rx) = bounded(64);
+    std::thread::Builder::new()
+        .name("swapscope-discover".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(DISCOVER_EVERY);
+                let Ok(all) = agents() else { continue };
+                for agent in all {
+                    let wanted = match &which {
+                        Discover::All => true,
+                        Discover::Token(t) => agent.token == *t,
+                    };
+                    if !wanted || !known.insert(agent.pid) {
+                        continue;
+                    }
+                    if let Ok(remote) = connect(&agent, Some(Arc::clone(&waker))) {
+                        if tx.send(remote).is_err() {
+                            return;
+                        }
+                        waker();
+                    }
+                }
+            }
+        })?;
+    Ok(rx)
+}
+
+/// A program the window started in the user's interpreter (`swapscope --python PYTHON SCRIPT`).
+pub struct Launched {
+    pub child: std::process::Child,
+    pub agent: AgentFile,
+    /// The token it was given (in its environment): its children that serve share it.
+    pub token: String,
+}
+
+/// Why launching failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error("cannot run {python}: {cause}")]
+    Spawn {
+        python: String,
+        cause: std::io::Error,
+    },
+    #[error("cannot make a token for the agent: {0}")]
+    Token(std::io::Error),
+    #[error("{python} -m swapscope ended before it could be attached ({status}):\n{stderr}{hint}")]
+    Ended {
+        python: String,
+        status: String,
+        stderr: String,
+        hint: &'static str,
+    },
+    #[error(
+        "{python} -m swapscope published no agent within {secs} s; is the script waiting for input?"
+    )]
+    NoAgent { python: String, secs: u64 },
+}
+
+/// How long a launched program may take to publish its agent.
+const LAUNCH_WAIT: Duration = Duration::from_secs(30);
+
+/// Starts `PYTHON -m swapscope [--watch DIR].. [--auto] SCRIPT ARGS` with a fresh token in its
+/// environment (never on its command line) and waits for its agent. Its output is piped: hand
+/// it to [`forward_output`] once connected.
+pub fn launch(
+    python: &std::path::Path,
+    script: &std::path::Path,
+    args: &[String],
+    watch: &[PathBuf],
+    auto: bool,
+) -> Result<Launched, LaunchError> {
+    let token = wire::Token::generate()
+        .map_err(LaunchError::Token)?
+        .to_hex();
+    let mut cmd = std::process::Command::new(python);
+    cmd.args(["-m", "swapscope"]);
+    for dir in watch {
+        cmd.arg("--watch").arg(dir);
+    }
+    if auto {
+        cmd.arg("--auto");
+    }
+    cmd.arg(script)
+        .args(args)
+        .env("SWAPSCOPE_TOKEN", &token)
+        .env("PYTHONUNBUFFERED", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let shown = python.display().to_string();
+    let mut child = cmd.spawn().map_err(|cause| LaunchError::Spawn {
+        python: shown.clone(),
+        cause,
+    })?;
+    let pid = child.id();
+    let deadline = Instant::now() + LAUNCH_WAIT;
+    loop {
+        if let Some(agent) = agents()
+            .ok()
+            .and_then(|all| all.into_iter().find(|a| a.pid == pid))
+        {
+            return Ok(Launched {
+                child,
+                agent,
+                token,
+            });
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut stderr = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                std::io::Read::read_to_string(&mut e, &mut stderr).ok();
+            }
+            let hint = if stderr.contains("No module named swapscope") {
+                "\ninstall swapscope into that interpreter first (see the README: `pip install` the \
+                 wheel built with maturin)"
+            } else {
+                ""
+            };
+            return Err(LaunchError::Ended {
+                python: shown,
+                status: status.to_string(),
+                stderr,
+                hint,
+            });
+        }
+        if Instant::now() > deadline {
+            child.kill().ok();
+            return Err(LaunchError::NoAgent {
+                python: shown,
+                secs: LAUNCH_WAIT.as_secs(),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends a launched program's stdout and stderr to the window as `Event::Output`, line by line.
+pub fn forward_output(child: &mut std::process::Child, to: &Sender<Event>, waker: Option<Waker>) {
+    use std::io::BufRead;
+    fn pump(
+        stream: impl std::io::Read + Send + 'static,
+        kind: crate::protocol::Stream,
+        to: Sender<Event>,
+        waker: Option<Waker>,
+    ) {
+        std::thread::Builder::new()
+            .name("swapscope-output".into())
+            .spawn(move || {
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                    let text = std::mem::take(&mut line);
+                    if to.send(Event::Output { stream: kind, text }).is_err() {
+                        break;
+                    }
+                    if let Some(w) = &waker {
+                        w();
+                    }
+                }
+            })
+            .ok();
+    }
+    if let Some(out) = child.stdout.take() {
+        pump(
+            out,
+            crate::protocol::Stream::Stdout,
+            to.clone(),
+            waker.clone(),
+        );
+    }
+    if let Some(err) = child.stderr.take() {
+        pump(err, crate::protocol::Stream::Stderr, to.clone(), waker);
+    }
 }

@@ -26,6 +26,11 @@ struct Cli {
     #[arg(long = "watch", value_name = "DIR")]
     watch: Vec<PathBuf>,
 
+    /// Run SCRIPT in this Python interpreter instead of the embedded one (a venv's
+    /// `bin/python` with swapscope installed; see the README), and attach the window to it.
+    #[arg(long, value_name = "PYTHON", conflicts_with_all = ["headless", "capture"])]
+    python: Option<PathBuf>,
+
     /// Reload a tracked module as soon as its file is saved (headless too).
     #[arg(long)]
     auto: bool,
@@ -144,18 +149,43 @@ fn attach(cli: &AttachCli) -> anyhow::Result<i32> {
             }
         };
     }
-    let agent = attach::choose(cli.pid)?;
-    open_attached(&agent)
+    if let Some(pid) = cli.pid {
+        let agent = attach::choose(Some(pid))?;
+        return open_attached(&[agent], None);
+    }
+    let all = attach::agents()?;
+    if all.is_empty() {
+        return Err(attach::AttachError::NoAgent.into());
+    }
+    open_attached(&all, Some(attach::Discover::All))
 }
 
 #[cfg(feature = "gui")]
-fn open_attached(agent: &swapscope::protocol::agents::AgentFile) -> anyhow::Result<i32> {
-    swapscope::ui::run_attached(agent)?;
+fn open_attached(
+    agents: &[swapscope::protocol::agents::AgentFile],
+    discover: Option<swapscope::attach::Discover>,
+) -> anyhow::Result<i32> {
+    swapscope::ui::run_attached(agents, discover)?;
+    Ok(0)
+}
+
+#[cfg(feature = "gui")]
+fn open_launched(launched: swapscope::attach::Launched) -> anyhow::Result<i32> {
+    swapscope::ui::run_launched(launched)?;
     Ok(0)
 }
 
 #[cfg(not(feature = "gui"))]
-fn open_attached(_agent: &swapscope::protocol::agents::AgentFile) -> anyhow::Result<i32> {
+fn open_launched(mut launched: swapscope::attach::Launched) -> anyhow::Result<i32> {
+    launched.child.kill().ok();
+    anyhow::bail!("this swapscope was built without the window (feature \"gui\")")
+}
+
+#[cfg(not(feature = "gui"))]
+fn open_attached(
+    _agents: &[swapscope::protocol::agents::AgentFile],
+    _discover: Option<swapscope::attach::Discover>,
+) -> anyhow::Result<i32> {
     anyhow::bail!(
         "this swapscope was built without the window (feature \"gui\"); use --list or --reload"
     )
@@ -177,6 +207,10 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         if !dir.is_dir() {
             anyhow::bail!("cannot watch {}: not a folder", dir.display());
         }
+    }
+    if let Some(python) = &cli.python {
+        let launched = swapscope::attach::launch(python, &script, &args, &cli.watch, cli.auto)?;
+        return open_launched(launched);
     }
     let config = swapscope::runtime::Config {
         script,

@@ -9,6 +9,10 @@
 //! runtime, in a fresh temporary folder. Every argument is passed to it (`--help` lists them).
 //! Exits with the script's status: 0 when every invariant held, 1 on a violation (the output
 //! names it and the command that replays the same edits).
+//!
+//! Attached mode: `--python PYTHON` first runs the same driver as `PYTHON -m swapscope --auto`
+//! in that interpreter (a venv with the swapscope wheel installed), so the agent's worker and
+//! watcher in the user's process do the reloads.
 
 use std::process::ExitCode;
 
@@ -29,9 +33,28 @@ fn main() -> ExitCode {
         eprintln!("soak: cannot write {}: {e}", script.display());
         return ExitCode::from(2);
     }
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "--python") {
+        let Some(python) = args.get(1).cloned() else {
+            eprintln!("soak: --python needs an interpreter");
+            return ExitCode::from(2);
+        };
+        let status = std::process::Command::new(&python)
+            .args(["-m", "swapscope", "--auto"])
+            .arg(&script)
+            .args(&args[2..])
+            .status();
+        return match status {
+            Ok(s) => ExitCode::from(u8::try_from(s.code().unwrap_or(3)).unwrap_or(1)),
+            Err(e) => {
+                eprintln!("soak: cannot run {python}: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let config = Config {
         script,
-        args: std::env::args().skip(1).collect(),
+        args: std::mem::take(&mut args),
         watch: Vec::new(),
         capture_output: false,
         watch_files: true,

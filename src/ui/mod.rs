@@ -3,6 +3,7 @@
 
 pub mod capture;
 pub mod panels;
+pub mod peers;
 pub mod source;
 pub mod state;
 pub mod theme;
@@ -16,6 +17,7 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
 use crate::protocol::{Group, Overrides};
 use crate::runtime::{Command, Config, Event, ModuleName, Runtime};
 pub use capture::CaptureScript;
+use peers::{Peer, PeerLabel, ProcessSummary};
 use state::UiState;
 
 /// What a user did in a panel; applied after the UI pass (one path for buttons and shortcuts).
@@ -24,6 +26,8 @@ pub enum UiCommand {
     Send(Command),
     SelectModule(String),
     SelectReport(u64),
+    /// Show another attached process (by pid).
+    SelectProcess(u32),
     ToggleGroup(Group),
     SetFilter(String),
     Dismiss(usize),
@@ -54,6 +58,11 @@ pub struct InspectorApp {
     fonts_installed: bool,
     /// Keeps the runtime alive for as long as the window.
     runtime: Option<Runtime>,
+    /// The attached program shown (attach mode), and the others connected.
+    pub label: Option<PeerLabel>,
+    pub others: Vec<Peer>,
+    /// Programs found after the window opened (attach mode's discovery).
+    incoming: Option<Receiver<crate::attach::Remote>>,
 }
 
 impl InspectorApp {
@@ -70,12 +79,109 @@ impl InspectorApp {
             capture: None,
             fonts_installed: false,
             runtime: None,
+            label: None,
+            others: Vec::new(),
+            incoming: None,
         }
     }
 
+    /// An app on a connection to an attached program.
+    pub fn attached(remote: crate::attach::Remote) -> Self {
+        let mut app = InspectorApp::new(remote.commands, remote.events);
+        app.label = Some(PeerLabel::from(&remote.hello));
+        app
+    }
+
+    /// Adds another attached program (shown in the processes strip).
+    pub fn add_peer(&mut self, remote: crate::attach::Remote) {
+        let label = PeerLabel::from(&remote.hello);
+        let known = self.label.as_ref() == Some(&label)
+            || self.others.iter().any(|p| p.label.as_ref() == Some(&label));
+        if !known {
+            self.others
+                .push(Peer::new(label, remote.commands, remote.events));
+        }
+    }
+
+    /// The processes strip's rows: the one shown first, then the others by pid.
+    pub fn processes(&self) -> Vec<ProcessSummary> {
+        let Some(label) = &self.label else {
+            return Vec::new();
+        };
+        let group = Some(label.script.as_str());
+        let mut rows = vec![ProcessSummary::of(label, &self.state, true, group)];
+        let mut others: Vec<ProcessSummary> = self
+            .others
+            .iter()
+            .filter_map(|p| {
+                Some(ProcessSummary::of(
+                    p.label.as_ref()?,
+                    &p.state,
+                    false,
+                    group,
+                ))
+            })
+            .collect();
+        others.sort_by_key(|r| r.label.pid);
+        rows.extend(others);
+        rows
+    }
+
+    /// Shows the attached process `pid` (the one shown so far joins the others).
+    fn show_process(&mut self, pid: u32) {
+        let Some(i) = self
+            .others
+            .iter()
+            .position(|p| p.label.as_ref().is_some_and(|l| l.pid == pid))
+        else {
+            return;
+        };
+        let peer = &mut self.others[i];
+        std::mem::swap(&mut self.label, &mut peer.label);
+        std::mem::swap(&mut self.state, &mut peer.state);
+        std::mem::swap(&mut self.commands, &mut peer.commands);
+        std::mem::swap(&mut self.events, &mut peer.events);
+        std::mem::swap(&mut self.last_attrs, &mut peer.last_attrs);
+        std::mem::swap(&mut self.last_modules, &mut peer.last_modules);
+        std::mem::swap(&mut self.previewed, &mut peer.previewed);
+        self.last_attrs = None;
+    }
+
+    /// Folds the events of the programs not shown into their states (and keeps their module
+    /// lists fresh), within the frame's budget.
+    fn pump_others(&mut self, start: Instant) {
+        if let Some(incoming) = &self.incoming {
+            let found: Vec<crate::attach::Remote> = incoming.try_iter().collect();
+            for remote in found {
+                self.add_peer(remote);
+            }
+        }
+        for peer in &mut self.others {
+            loop {
+                if start.elapsed() > EVENT_BUDGET {
+                    return;
+                }
+                match peer.events.try_recv() {
+                    Ok(event) => {
+                        let started = matches!(event, Event::Started { .. });
+                        peer.state.apply(event);
+                        if started {
+                            peer.commands.try_send(Command::ListModules).ok();
+                        }
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        peer.state.worker_died();
+                        break;
+                    }
+                }
+            }
+        }
+    }
     /// Drains events (within a time budget) and sends the periodic refreshes.
     pub fn pump(&mut self, ctx: &egui::Context) {
         let start = Instant::now();
+        self.pump_others(start);
         loop {
             match self.events.try_recv() {
                 Ok(event) => {
@@ -156,6 +262,7 @@ impl InspectorApp {
                     self.state.selected = Some(name);
                 }
                 UiCommand::SelectReport(id) => self.state.selected_report = Some(id),
+                UiCommand::SelectProcess(pid) => self.show_process(pid),
                 UiCommand::ToggleGroup(g) => {
                     if !self.state.expanded.remove(&g) {
                         self.state.expanded.insert(g);
@@ -176,26 +283,40 @@ impl InspectorApp {
                         .filter(|m| panels::reloadable(m))
                         .map(|m| m.name.clone());
                     if let Some(name) = tracked {
-                        self.request_reload(name);
+                        self.request_reload(&name);
                     }
                 }
                 UiCommand::ReloadChanged => {
                     for name in self.state.changed.clone() {
-                        self.request_reload(name);
+                        self.request_reload(&name);
                     }
                 }
             }
         }
     }
 
-    fn request_reload(&mut self, name: String) {
-        self.state.busy.insert(name.clone());
-        self.send(Command::Reload {
-            module: ModuleName(name),
+    /// Reloads a module in the process shown and in every live process running the same script
+    /// (each reports on its own; one failing changes nothing in the others).
+    fn request_reload(&mut self, name: &str) {
+        self.state.busy.insert(name.to_string());
+        let command = Command::Reload {
+            module: ModuleName(name.to_string()),
             overrides: Overrides::default(),
             dry_run: false,
             replace_incompatible: false,
-        });
+        };
+        if let Some(script) = self.label.as_ref().map(|l| l.script.clone()) {
+            for peer in &mut self.others {
+                let same = peer.label.as_ref().is_some_and(|l| l.script == script);
+                if same
+                    && peer.state.worker_alive
+                    && peer.commands.try_send(command.clone()).is_ok()
+                {
+                    peer.state.busy.insert(name.to_string());
+                }
+            }
+        }
+        self.send(command);
     }
 
     /// Draws the whole window and returns what the user did.
@@ -209,8 +330,12 @@ impl InspectorApp {
             commands.push(UiCommand::ReloadSelected);
         }
         let state = &self.state;
+        let processes = self.processes();
         egui::Panel::top("toolbar").show(ui, |ui| {
             panels::toolbar_ui(ui, state, &mut commands);
+            if !processes.is_empty() {
+                panels::processes_ui(ui, &processes, &mut commands);
+            }
             panels::notifications_ui(ui, state, &mut commands);
         });
         egui::Panel::bottom("status").show(ui, |ui| panels::status_ui(ui, state));
@@ -288,7 +413,33 @@ pub fn run(config: Config, capture: Option<CaptureScript>) -> Result<(), WindowE
 
 /// Opens the window on a program running in its own interpreter (attach mode): the same panels,
 /// fed by the agent's events over the socket.
-pub fn run_attached(agent: &crate::protocol::agents::AgentFile) -> Result<(), WindowError> {
+pub fn run_attached(
+    agents: &[crate::protocol::agents::AgentFile],
+    discover: Option<crate::attach::Discover>,
+) -> Result<(), WindowError> {
+    run_remote(agents, discover, None)
+}
+
+/// Opens the window on a program it launched in the user's interpreter (`--python`): its output
+/// in the console, its children that serve (same token) joining as they start. Closing the
+/// window ends the program, as in embedded mode.
+pub fn run_launched(mut launched: crate::attach::Launched) -> Result<(), WindowError> {
+    let agents = [launched.agent.clone()];
+    let discover = crate::attach::Discover::Token(launched.token.clone());
+    let result = run_remote(&agents, Some(discover), Some(&mut launched.child));
+    launched.child.kill().ok();
+    launched.child.wait().ok();
+    result
+}
+
+fn run_remote(
+    agents: &[crate::protocol::agents::AgentFile],
+    discover: Option<crate::attach::Discover>,
+    output_of: Option<&mut std::process::Child>,
+) -> Result<(), WindowError> {
+    let Some((first, rest)) = agents.split_first() else {
+        return Err(WindowError("no program to attach to".into()));
+    };
     // The connection is made first, so a refusal is an error here, not a blank window; it
     // wakes the window once the window exists.
     let context: Arc<std::sync::OnceLock<egui::Context>> = Arc::default();
@@ -298,11 +449,33 @@ pub fn run_attached(agent: &crate::protocol::agents::AgentFile) -> Result<(), Wi
             ctx.request_repaint_after(WAKE_COALESCE);
         }
     };
-    let remote = crate::attach::connect(agent, Some(Arc::new(waker)))
+    let waker: crate::attach::Waker = Arc::new(waker);
+    let remote = crate::attach::connect(first, Some(Arc::clone(&waker)))
         .map_err(|e| WindowError(e.to_string()))?;
+    if let Some(child) = output_of {
+        crate::attach::forward_output(child, &remote.inject, Some(Arc::clone(&waker)));
+    }
+    let mut app = InspectorApp::attached(remote);
+    for agent in rest {
+        match crate::attach::connect(agent, Some(Arc::clone(&waker))) {
+            Ok(r) => app.add_peer(r),
+            Err(e) => app.state.notify(e.to_string()),
+        }
+    }
+    if let Some(discover) = discover {
+        let known = agents.iter().map(|a| a.pid).collect();
+        app.incoming = crate::attach::discover(discover, known, Arc::clone(&waker)).ok();
+    }
     let title = format!(
-        "swapscope — {} (pid {}, Python {})",
-        remote.hello.script, remote.hello.pid, remote.hello.python_version
+        "swapscope — {} (pid {}, Python {}){}",
+        first.script,
+        first.pid,
+        first.python_version,
+        if rest.is_empty() {
+            String::new()
+        } else {
+            format!(" and {} more", rest.len())
+        }
     );
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -317,7 +490,7 @@ pub fn run_attached(agent: &crate::protocol::agents::AgentFile) -> Result<(), Wi
         Box::new(move |cc| {
             context.set(cc.egui_ctx.clone()).ok();
             cc.egui_ctx.request_repaint();
-            Ok(Box::new(InspectorApp::new(remote.commands, remote.events)))
+            Ok(Box::new(app))
         }),
     )
     .map_err(|e| WindowError(e.to_string()))

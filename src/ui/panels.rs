@@ -66,6 +66,70 @@ pub fn toolbar_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
     });
 }
 
+/// The attached processes: one button each (pid, script, Python, its latest outcome); the one
+/// shown is selected. Processes running the same script as the one shown are marked: a Reload
+/// reaches them all.
+pub fn processes_ui(
+    ui: &mut Ui,
+    processes: &[super::peers::ProcessSummary],
+    commands: &mut Vec<UiCommand>,
+) {
+    ui.horizontal_wrapped(|ui| {
+        ui.label(RichText::new(format!("Processes ({})", processes.len())).strong());
+        for p in processes {
+            let script = std::path::Path::new(&p.label.script)
+                .file_name()
+                .map_or_else(
+                    || p.label.script.clone(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
+            let last = p
+                .last
+                .as_ref()
+                .map_or_else(String::new, |(module, outcome)| {
+                    format!(" · {module}: {}", outcome.as_str().replace('_', " "))
+                });
+            let mut text = format!(
+                "pid {} · {} · {}{last}",
+                p.label.pid, script, p.label.python
+            );
+            if !p.alive {
+                text.push_str(" · ended");
+            }
+            let color = match (&p.last, p.alive) {
+                (_, false) => theme::MUTED,
+                (Some((_, crate::protocol::Outcome::Applied)) | None, _) => {
+                    ui.visuals().text_color()
+                }
+                (Some(_), _) => theme::ERROR,
+            };
+            let mut rich = RichText::new(text).color(color);
+            if p.same_group {
+                rich = rich.strong();
+            }
+            let hover = if p.same_group {
+                format!(
+                    "{}\nRuns the same script as the process shown: a Reload reaches it too",
+                    p.label.script
+                )
+            } else {
+                format!(
+                    "{}\nAnother script: reloads here do not reach it",
+                    p.label.script
+                )
+            };
+            if ui
+                .selectable_label(p.shown, rich)
+                .on_hover_text(hover)
+                .clicked()
+                && !p.shown
+            {
+                commands.push(UiCommand::SelectProcess(p.label.pid));
+            }
+        }
+    });
+}
+
 /// Problems of the app itself, each dismissable.
 pub fn notifications_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
     for (i, n) in state.notifications.iter().enumerate().rev().take(3) {

@@ -32,6 +32,10 @@ const CLIENT_QUEUE_LINES: usize = 4096;
 const CLIENT_QUEUE_BYTES: usize = 64 * 1024 * 1024;
 /// Events of the history a client connecting later is sent (reports, refusals, problems).
 const HISTORY: usize = 1000;
+/// Bytes of that history, at most: the oldest events go first.
+const HISTORY_BYTES: usize = 8 * 1024 * 1024;
+/// A diff's sources bigger than this are sent live but not kept for later clients.
+const HISTORY_SOURCES_MAX: usize = 512 * 1024;
 /// How long stopping waits for the last events to reach the clients.
 const DRAIN: Duration = Duration::from_millis(500);
 
@@ -237,6 +241,8 @@ struct Replay {
     policy: Option<Arc<str>>,
     auto: Option<Arc<str>>,
     history: VecDeque<Arc<str>>,
+    /// Bytes in `history`.
+    history_bytes: usize,
     modules: Option<Arc<str>>,
     exited: Option<Arc<str>>,
 }
@@ -257,10 +263,18 @@ impl Replay {
             | Event::SavesApplied { .. }
             | Event::Propagated { .. }
             | Event::Problem(_) => {
-                if self.history.len() == HISTORY {
-                    self.history.pop_front();
+                if matches!(event, Event::ReloadSources { .. }) && line.len() > HISTORY_SOURCES_MAX
+                {
+                    return;
                 }
                 self.history.push_back(Arc::clone(line));
+                self.history_bytes += line.len();
+                while self.history.len() > HISTORY || self.history_bytes > HISTORY_BYTES {
+                    let Some(old) = self.history.pop_front() else {
+                        break;
+                    };
+                    self.history_bytes -= old.len();
+                }
                 return;
             }
             // Answers to one request, or passing news the next list will include.

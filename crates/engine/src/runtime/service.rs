@@ -53,6 +53,9 @@ const WRITE_WAIT: Duration = Duration::from_millis(400);
 /// that a CPU-bound thread which takes the GIL at the hand-over delays the reload only this long.
 const RELOAD_SWITCH_INTERVAL: f64 = 2.0;
 
+/// Sources longer than this are not sent for the window's diff.
+const DIFF_SOURCE_MAX: usize = 2 * 1024 * 1024;
+
 /// A reload waiting for a safe point.
 struct Job {
     id: u64,
@@ -227,10 +230,16 @@ impl ReloadService {
             let applied = !report.dry_run && report.outcome == Outcome::Applied;
             if c.with_sources && applied {
                 let new = tracker::get(name).and_then(|t| t.source.clone());
+                // A diff of a generated multi-megabyte file helps nobody and costs every
+                // client (and the socket) its size twice.
+                let shown = |s: Option<Arc<str>>| {
+                    s.filter(|s| s.len() <= DIFF_SOURCE_MAX)
+                        .map(|s| s.to_string())
+                };
                 c.sink.send(Event::ReloadSources {
                     id: report.id,
-                    old: old.map(|s| s.to_string()),
-                    new: new.map(|s| s.to_string()),
+                    old: shown(old),
+                    new: shown(new),
                 });
             }
         }
