@@ -33,8 +33,7 @@ impl Project {
     pub fn new() -> Project {
         let turn = shared_turn();
         let dir = tempfile::tempdir().expect("temp dir");
-        swapscope::interp::initialize_with_roots(&[dir.path().to_path_buf()])
-            .expect("install hook");
+        start_engine(dir.path());
         preimport();
         let ns = Python::attach(|py| {
             let sys = py.import("sys").unwrap();
@@ -167,6 +166,58 @@ impl Drop for Alone {
 /// Imports the stdlib modules tests use, once, before tests run in parallel: the tests of one
 /// binary share an interpreter, and `dataclasses` reads `sys.modules["typing"]` without importing
 /// it, so on 3.13 it could see a `typing` another test thread is still importing.
+/// Starts the interpreter with the engine the tests drive, tracking `root`: the binary's own
+/// (embedded mode, the default), or with `SWAPSCOPE_TEST_ENGINE=wheel` the abi3 wheel installed
+/// in a venv of this interpreter's version — the same scenarios through the attach mode's engine.
+fn start_engine(root: &Path) {
+    if std::env::var("SWAPSCOPE_TEST_ENGINE").as_deref() != Ok("wheel") {
+        swapscope::interp::initialize_with_roots(&[root.to_path_buf()]).expect("install hook");
+        return;
+    }
+    static SITE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    // No built-in `swapscope` module: `import swapscope` must find the wheel.
+    Python::initialize();
+    Python::attach(|py| {
+        let sys = py.import("sys").unwrap();
+        let site = SITE.get_or_init(|| {
+            let (major, minor): (u32, u32) = sys
+                .getattr("version_info")
+                .unwrap()
+                .extract::<(u32, u32, u32, String, u32)>()
+                .map(|v| (v.0, v.1))
+                .unwrap();
+            let version = format!("{major}.{minor}");
+            let python = attach::venv(&version).unwrap_or_else(|| {
+                panic!("SWAPSCOPE_TEST_ENGINE=wheel: no CPython {version} under pyenv for the venv")
+            });
+            let venv = python.parent().and_then(Path::parent).expect("venv folder");
+            let site = venv
+                .join("lib")
+                .join(format!("python{version}"))
+                .join("site-packages");
+            let site = site.to_string_lossy().into_owned();
+            sys.getattr("path")
+                .unwrap()
+                .call_method1("insert", (0, &site))
+                .unwrap();
+            site
+        });
+        let swapscope = py
+            .import("swapscope")
+            .expect("import the wheel's swapscope");
+        let file: String = swapscope.getattr("__file__").unwrap().extract().unwrap();
+        assert!(
+            file.starts_with(site.as_str()),
+            "swapscope came from {file}, not the wheel in {site}"
+        );
+        swapscope
+            .getattr("_native")
+            .unwrap()
+            .call_method1("_track", (vec![root.to_string_lossy().into_owned()],))
+            .expect("install hook");
+    });
+}
+
 fn preimport() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {

@@ -67,6 +67,19 @@ fn _port() -> Option<u16> {
     attach::port()
 }
 
+/// _track(roots)
+///
+/// Installs the tracking finder for these folders (the agent does this itself; the engine tests
+/// call it to drive the wheel's engine without an agent).
+#[pyfunction]
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "pyo3 extracts arguments as owned values"
+)]
+fn _track(py: Python<'_>, roots: Vec<PathBuf>) -> PyResult<()> {
+    swapscope_engine::engine::tracker::install(py, &roots)
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     swapscope_engine::python_api::add_api(m)?;
@@ -74,6 +87,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_run, m)?)?;
     m.add_function(wrap_pyfunction!(_stop, m)?)?;
     m.add_function(wrap_pyfunction!(_port, m)?)?;
+    m.add_function(wrap_pyfunction!(_track, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
