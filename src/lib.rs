@@ -5,9 +5,11 @@
 //! wire in `swapscope-protocol`. Both are re-exported here under their old paths.
 pub mod attach;
 pub mod demo;
+#[cfg(feature = "embedded")]
 pub mod headless;
 #[cfg(feature = "gui")]
 pub mod ui;
 
+#[cfg(feature = "embedded")]
 pub use swapscope_engine::{engine, fault, interp, python_api, runtime, watch};
 pub use swapscope_protocol::{self as protocol, policy};

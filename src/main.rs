@@ -191,18 +191,19 @@ fn open_attached(
     )
 }
 
-fn run(cli: Cli) -> anyhow::Result<i32> {
+fn run(mut cli: Cli) -> anyhow::Result<i32> {
+    #[cfg(feature = "embedded")]
     swapscope::fault::arm_from_env()?;
     if let Some(out) = cli.capture {
         return capture(&out);
     }
-    let mut command = cli.command.into_iter();
+    let mut command = std::mem::take(&mut cli.command).into_iter();
     let script = match command.next() {
         Some(s) => PathBuf::from(s),
         None => swapscope::demo::script()?,
     };
     let args: Vec<String> = command.collect();
-    swapscope::runtime::check_script(&script)?;
+    check_script(&script)?;
     for dir in &cli.watch {
         if !dir.is_dir() {
             anyhow::bail!("cannot watch {}: not a folder", dir.display());
@@ -212,6 +213,33 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         let launched = swapscope::attach::launch(python, &script, &args, &cli.watch, cli.auto)?;
         return open_launched(launched);
     }
+    run_embedded(cli, script, args)
+}
+
+#[cfg(feature = "embedded")]
+fn check_script(script: &std::path::Path) -> anyhow::Result<()> {
+    Ok(swapscope::runtime::check_script(script)?)
+}
+
+#[cfg(not(feature = "embedded"))]
+fn check_script(script: &std::path::Path) -> anyhow::Result<()> {
+    if !script.is_file() {
+        anyhow::bail!("cannot run {}: no such file", script.display());
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "embedded"))]
+fn run_embedded(_cli: Cli, _script: PathBuf, _args: Vec<String>) -> anyhow::Result<i32> {
+    anyhow::bail!(
+        "this swapscope was built without the embedded interpreter (feature \"embedded\"): run \
+         the script in your own Python with --python PYTHON, or attach with `swapscope attach`"
+    )
+}
+
+/// Runs the script in the embedded interpreter, headless or with the window.
+#[cfg(feature = "embedded")]
+fn run_embedded(cli: Cli, script: PathBuf, args: Vec<String>) -> anyhow::Result<i32> {
     let config = swapscope::runtime::Config {
         script,
         args,
@@ -232,28 +260,29 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     open_window(config)
 }
 
-#[cfg(feature = "gui")]
+#[cfg(all(feature = "gui", feature = "embedded"))]
 fn open_window(config: swapscope::runtime::Config) -> anyhow::Result<i32> {
     swapscope::ui::run(config, None)?;
     Ok(0)
 }
 
-#[cfg(not(feature = "gui"))]
+#[cfg(all(not(feature = "gui"), feature = "embedded"))]
 fn open_window(_config: swapscope::runtime::Config) -> anyhow::Result<i32> {
     anyhow::bail!(
         "this swapscope was built without the window (feature \"gui\"); run with --headless"
     )
 }
 
-#[cfg(not(feature = "gui"))]
+#[cfg(not(all(feature = "gui", feature = "embedded")))]
 fn capture(_out: &std::path::Path) -> anyhow::Result<i32> {
     anyhow::bail!(
-        "this swapscope was built without the window (feature \"gui\"); --capture needs it"
+        "this swapscope was built without the window or the embedded interpreter (features \
+         \"gui\" and \"embedded\"); --capture needs both"
     )
 }
 
 /// `--capture DIR`: the screenshot session on a temporary copy of the demo.
-#[cfg(feature = "gui")]
+#[cfg(all(feature = "gui", feature = "embedded"))]
 fn capture(out: &std::path::Path) -> anyhow::Result<i32> {
     std::fs::create_dir_all(out)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", out.display()))?;
@@ -290,7 +319,7 @@ fn capture(out: &std::path::Path) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-#[cfg(feature = "gui")]
+#[cfg(all(feature = "gui", feature = "embedded"))]
 fn tempfile_dir() -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("swapscope-capture-{}", std::process::id()));
     std::fs::create_dir_all(&dir)

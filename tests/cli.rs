@@ -3,6 +3,7 @@
 //!
 //! Each test has its own temp folder and module names; every run has a time limit and a child
 //! that overstays is killed.
+#![cfg(feature = "embedded")]
 
 mod common;
 

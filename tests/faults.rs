@@ -4,6 +4,7 @@
 //! never a dead interpreter or a silent stop.
 //!
 //! The armed fault is process-wide, so the tests of this binary take turns (`SERIAL`).
+#![cfg(feature = "embedded")]
 
 mod common;
 

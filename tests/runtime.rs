@@ -7,6 +7,7 @@
 //! stops at a stop file (or a deadline) and a session waits for it before the next one starts.
 //! Each test has its own temp folder and module names, so the modules left in `sys.modules` do not
 //! collide. `cargo nextest` runs each test in its own process, where the lock is free.
+#![cfg(feature = "embedded")]
 
 mod common;
 

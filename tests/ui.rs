@@ -1,4 +1,4 @@
-#![cfg(feature = "gui")]
+#![cfg(all(feature = "gui", feature = "embedded"))]
 #![expect(
     clippy::field_reassign_with_default,
     reason = "each case sets the few fields it needs on a default state"

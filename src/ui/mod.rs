@@ -14,8 +14,10 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
 
+use crate::protocol::{Command, Event, ModuleName};
 use crate::protocol::{Group, Overrides};
-use crate::runtime::{Command, Config, Event, ModuleName, Runtime};
+#[cfg(feature = "embedded")]
+use crate::runtime::{Config, Runtime};
 pub use capture::CaptureScript;
 use peers::{Peer, PeerLabel, ProcessSummary};
 use state::UiState;
@@ -57,6 +59,7 @@ pub struct InspectorApp {
     capture: Option<CaptureScript>,
     fonts_installed: bool,
     /// Keeps the runtime alive for as long as the window.
+    #[cfg(feature = "embedded")]
     runtime: Option<Runtime>,
     /// The attached program shown (attach mode), and the others connected.
     pub label: Option<PeerLabel>,
@@ -78,6 +81,7 @@ impl InspectorApp {
             sent: Vec::new(),
             capture: None,
             fonts_installed: false,
+            #[cfg(feature = "embedded")]
             runtime: None,
             label: None,
             others: Vec::new(),
@@ -386,6 +390,7 @@ impl eframe::App for InspectorApp {
 
 /// Opens the window running `config` on the real runtime. With `capture`, runs the screenshot
 /// script and closes when done.
+#[cfg(feature = "embedded")]
 pub fn run(config: Config, capture: Option<CaptureScript>) -> Result<(), WindowError> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()

@@ -9,7 +9,7 @@ use super::source::{DiffLine, definition, diff};
 use super::state::{HistoryEntry, ScriptState, UiState};
 use super::theme;
 use crate::protocol::{Action, Change, Group, Kind, Outcome, Override, ReloadReport};
-use crate::runtime::{Command, ModuleName, Stream};
+use crate::protocol::{Command, ModuleName, Stream};
 
 fn group_label(g: Group) -> &'static str {
     match g {

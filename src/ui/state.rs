@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use crate::policy::Policy;
 use crate::protocol::{AttrInfo, Group, ModuleInfo, Override, ReloadReport};
-use crate::runtime::{Event, Stream};
+use crate::protocol::{Event, Stream};
 
 /// How many console lines are kept.
 pub const CONSOLE_LINES: usize = 5000;
@@ -350,7 +350,7 @@ mod tests {
         other.module = "players".into();
         s.apply(Event::ReloadFinished(other));
         s.apply(Event::SavesApplied {
-            module: crate::runtime::ModuleName("balance".into()),
+            module: crate::protocol::ModuleName("balance".into()),
             saves: 2,
         });
         assert_eq!(s.history[0].report.saves, 3);

@@ -170,11 +170,11 @@ impl Drop for Alone {
 /// (embedded mode, the default), or with `SWAPSCOPE_TEST_ENGINE=wheel` the abi3 wheel installed
 /// in a venv of this interpreter's version — the same scenarios through the attach mode's engine.
 fn start_engine(root: &Path) {
+    static SITE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     if std::env::var("SWAPSCOPE_TEST_ENGINE").as_deref() != Ok("wheel") {
         swapscope::interp::initialize_with_roots(&[root.to_path_buf()]).expect("install hook");
         return;
     }
-    static SITE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     // No built-in `swapscope` module: `import swapscope` must find the wheel.
     Python::initialize();
     Python::attach(|py| {

@@ -8,6 +8,7 @@
 //! that reads or writes state beyond its own modules takes the interpreter alone
 //! (`common::alone`): the hygiene tests, and the stale-copies test of `data`, whose `propagate`
 //! writes into any tracked module holding the replaced value.
+#![cfg(feature = "embedded")]
 
 #[path = "../common/mod.rs"]
 mod common;
