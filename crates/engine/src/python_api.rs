@@ -121,6 +121,18 @@ pub mod swapscope_module {
         })
     }
 
+    /// serve(*, watch=(), auto=False) -> None
+    ///
+    /// With the swapscope wheel in your own Python, starts the agent the window attaches to.
+    /// Under the swapscope app the program is served already: this does nothing and returns
+    /// None, so one program runs both ways.
+    #[pyfunction]
+    #[pyo3(signature = (*, watch = None, auto = false))]
+    pub fn serve(watch: Option<&Bound<'_, PyAny>>, auto: bool) -> Option<u16> {
+        let _ = (watch, auto);
+        None
+    }
+
     /// `safepoint()` -> int
     ///
     /// Call it in your main loop: reloads queued by swapscope run here, between two iterations,
