@@ -602,3 +602,112 @@ fn demo_end_to_end_designer_edit_lands_with_state_intact() {
     }
     runtime.shutdown();
 }
+
+// ---- several attached processes ------------------------------------------------------------------
+
+fn remote(pid: u32, script: &str) -> (swapscope::attach::Remote, Fake) {
+    let (cmd_tx, cmd_rx) = bounded(1024);
+    let (ev_tx, ev_rx) = bounded(1024);
+    let remote = swapscope::attach::Remote {
+        commands: cmd_tx,
+        events: ev_rx,
+        hello: swapscope::protocol::wire::AgentHello {
+            pid,
+            script: script.into(),
+            interpreter: "/srv/.venv/bin/python".into(),
+            python_version: "3.12.1".into(),
+            swapscope_version: "0.1.0".into(),
+        },
+        inject: ev_tx.clone(),
+    };
+    (
+        remote,
+        Fake {
+            events: ev_tx,
+            commands: cmd_rx,
+        },
+    )
+}
+
+fn reloads_of(fake: &Fake, name: &str) -> usize {
+    fake.drain()
+        .iter()
+        .filter(|c| matches!(c, Command::Reload { module, dry_run: false, .. } if module.0 == name))
+        .count()
+}
+
+#[test]
+fn app_reloads_every_process_of_the_script_and_shows_each_outcome() {
+    let (a, fa) = remote(101, "/srv/app.py");
+    let (b, fb) = remote(102, "/srv/app.py");
+    let (c, fc) = remote(103, "/srv/other.py");
+    let mut app = InspectorApp::attached(a);
+    app.add_peer(b);
+    app.add_peer(c);
+    let mut h = Harness::builder().with_size(SIZE).build_ui_state(
+        |ui, app: &mut InspectorApp| {
+            app.pump(ui.ctx());
+            let actions = app.draw(ui);
+            app.run_commands(actions);
+        },
+        app,
+    );
+    for f in [&fa, &fb, &fc] {
+        started(f);
+    }
+    h.run_steps(3);
+    assert!(h.query_by_label_contains("Processes (3)").is_some());
+    for pid in [101, 102, 103] {
+        assert!(
+            h.query_by_label_contains(&format!("pid {pid} · "))
+                .is_some(),
+            "pid {pid} listed"
+        );
+    }
+
+    h.get_by_label("players").click();
+    h.run_steps(2);
+    h.get_by_label("Reload players").click();
+    h.run_steps(2);
+    assert_eq!(reloads_of(&fa, "players"), 1, "the process shown");
+    assert_eq!(reloads_of(&fb, "players"), 1, "same script: reloaded too");
+    assert_eq!(reloads_of(&fc, "players"), 0, "another script: left alone");
+
+    fa.send(Event::ReloadFinished(report(
+        1,
+        "players",
+        Outcome::Applied,
+        Vec::new(),
+    )));
+    fb.send(Event::ReloadFinished(report(
+        1,
+        "players",
+        Outcome::Failed,
+        Vec::new(),
+    )));
+    h.run_steps(3);
+    assert!(
+        h.query_by_label_contains("pid 101 · app.py · 3.12.1 · players: applied")
+            .is_some()
+    );
+    assert!(
+        h.query_by_label_contains("pid 102 · app.py · 3.12.1 · players: failed")
+            .is_some(),
+        "one failing is shown on its own row"
+    );
+
+    h.get_by_label_contains("pid 102 · ").click();
+    h.run_steps(3);
+    assert_eq!(h.state().label.as_ref().map(|l| l.pid), Some(102));
+    assert!(
+        h.query_by_label_contains("players  failed").is_some(),
+        "its own history is shown"
+    );
+
+    fc.send(Event::Disconnected("/srv/other.py (pid 103) ended".into()));
+    h.run_steps(3);
+    assert!(
+        h.query_by_label_contains("pid 103 · other.py · 3.12.1 · ended")
+            .is_some()
+    );
+}
