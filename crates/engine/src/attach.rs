@@ -41,8 +41,8 @@ pub struct Options {
 /// The process's agent, with the pid it was started in.
 struct Serving {
     agent: Agent,
-    /// Kept for the worker's lifetime (`serve`; `run` keeps its own).
-    _runtime: Option<Runtime>,
+    /// The worker's handle (`serve`; `run` keeps its own), shut down by [`stop`].
+    runtime: Option<Runtime>,
 }
 
 static SERVING: Mutex<Option<Serving>> = Mutex::new(None);
@@ -63,7 +63,7 @@ pub fn serve(py: Python<'_>, opts: &Options) -> PyResult<u16> {
     let port = agent.port();
     *serving() = Some(Serving {
         agent,
-        _runtime: Some(runtime),
+        runtime: Some(runtime),
     });
     Ok(port)
 }
@@ -75,7 +75,7 @@ pub fn run(py: Python<'_>, opts: &Options) -> PyResult<i32> {
     let (agent, mut runtime) = start(py, opts, ScriptThread::Caller)?;
     *serving() = Some(Serving {
         agent,
-        _runtime: None,
+        runtime: None,
     });
     // The worker needs the interpreter to get ready, and the script takes it back itself.
     let code = py.detach(|| runtime.run_script());
@@ -94,6 +94,10 @@ pub fn stop() {
         && s.agent.pid() == std::process::id()
     {
         s.agent.stop();
+        // The worker ends before the interpreter does: no reload may start during finalization.
+        if let Some(runtime) = s.runtime.take() {
+            runtime.shutdown();
+        }
     }
 }
 
