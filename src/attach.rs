@@ -289,13 +289,23 @@ pub fn agent_dir() -> Option<PathBuf> {
 }
 
 /// Which programs that start after the window opened it connects to as well.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub enum Discover {
     /// Every new agent of this user (`swapscope attach` without --pid).
     All,
     /// Agents holding this token: the program the window launched and the children that
     /// inherited its environment (a server's workers, a pool).
     Token(String),
+}
+
+impl std::fmt::Debug for Discover {
+    /// Never prints the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Discover::All => f.write_str("All"),
+            Discover::Token(_) => f.write_str("Token(..)"),
+        }
+    }
 }
 
 /// How often discovery looks for new agents.
@@ -320,10 +330,12 @@ pub fn discover(
                         Discover::All => true,
                         Discover::Token(t) => agent.token == *t,
                     };
-                    if !wanted || !known.insert(agent.pid) {
+                    if !wanted || known.contains(&agent.pid) {
                         continue;
                     }
+                    // Known once connected: a refused try is tried again next round.
                     if let Ok(remote) = connect(&agent, Some(Arc::clone(&waker))) {
+                        known.insert(agent.pid);
                         if tx.send(remote).is_err() {
                             return;
                         }
@@ -402,12 +414,12 @@ pub fn launch(
         python: shown.clone(),
         cause,
     })?;
-    let pid = child.id();
     let deadline = Instant::now() + LAUNCH_WAIT;
     loop {
+        // Its token, not its pid, finds it: a launcher may fork before Python starts.
         if let Some(agent) = agents()
             .ok()
-            .and_then(|all| all.into_iter().find(|a| a.pid == pid))
+            .and_then(|all| all.into_iter().find(|a| a.token == token))
         {
             return Ok(Launched {
                 child,
@@ -444,9 +456,12 @@ pub fn launch(
     }
 }
 
+/// The longest piece of a launched program's output sent as one event.
+const OUTPUT_CHUNK: u64 = 64 * 1024;
+
 /// Sends a launched program's stdout and stderr to the window as `Event::Output`, line by line.
 pub fn forward_output(child: &mut std::process::Child, to: &Sender<Event>, waker: Option<Waker>) {
-    use std::io::BufRead;
+    use std::io::{BufRead, Read};
     fn pump(
         stream: impl std::io::Read + Send + 'static,
         kind: crate::protocol::Stream,
@@ -457,9 +472,15 @@ pub fn forward_output(child: &mut std::process::Child, to: &Sender<Event>, waker
             .name("swapscope-output".into())
             .spawn(move || {
                 let mut reader = BufReader::new(stream);
-                let mut line = String::new();
-                while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
-                    let text = std::mem::take(&mut line);
+                let mut line = Vec::new();
+                // Whatever the program writes: any bytes, progress bars without a newline.
+                while (&mut reader)
+                    .take(OUTPUT_CHUNK)
+                    .read_until(b'\n', &mut line)
+                    .is_ok_and(|n| n > 0)
+                {
+                    let text = String::from_utf8_lossy(&line).into_owned();
+                    line.clear();
                     if to.send(Event::Output { stream: kind, text }).is_err() {
                         break;
                     }

@@ -1593,3 +1593,90 @@ fn serve_in_a_program_that_starts_itself() {
         "the agent file was left behind"
     );
 }
+
+/// A child forked by the program (`os.fork()`, a fork-context pool) inherits the agent's state
+/// but not its threads: the child ending through `python -m swapscope`, and a child calling
+/// `serve()` for an agent of its own, leave the parent's agent file, its connected client and
+/// its reloads alone.
+#[test]
+fn forked_children_leave_the_parents_agent_alone() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(
+        dir.path(),
+        "prog.py",
+        r#"
+        import os
+        import sys
+        import time
+
+        import config
+        import swapscope
+
+        def child(serve):
+            if serve:
+                swapscope.serve()
+                print(f"child {os.getpid()} serves", flush=True)
+                time.sleep(0.5)
+            sys.exit(0)
+
+        i = 0
+        children = 0
+        while not os.path.exists("stop"):
+            i += 1
+            print(f"tick {i} value {config.VALUE}", flush=True)
+            swapscope.safepoint()
+            if os.path.exists("fork") and children < 2:
+                children += 1
+                pid = os.fork()
+                if pid == 0:
+                    child(serve=children == 2)
+                os.waitpid(pid, 0)
+                print(f"child {children} done", flush=True)
+            time.sleep(0.02)
+        "#,
+    );
+    write(dir.path(), "config.py", "VALUE = 1");
+    let mut program = Program::start(&python(), dir.path(), &[], "prog.py", &[]);
+    let agent = program.wait_agents(1, LIMIT).remove(0);
+    program.wait_output("tick 1 value 1\n", LIMIT);
+    let client = swapscope::attach::connect(&agent, None).expect("connect");
+
+    std::fs::write(dir.path().join("fork"), "").expect("fork");
+    program.wait_output("child 2 done", LIMIT);
+    assert!(
+        program.output().contains(" serves"),
+        "the second child served: {}",
+        program.output()
+    );
+
+    assert!(
+        program.agent_file_path(agent.pid).exists(),
+        "a child removed the parent's agent file"
+    );
+    write(dir.path(), "config.py", "VALUE = 2");
+    program
+        .reload(Some(agent.pid), "config")
+        .assert_applied("config");
+    let deadline = std::time::Instant::now() + SOON;
+    let mut saw_report = false;
+    while std::time::Instant::now() < deadline && !saw_report {
+        match client.events.recv_timeout(Duration::from_millis(200)) {
+            Ok(swapscope::protocol::Event::ReloadFinished(r)) => saw_report = r.module == "config",
+            Ok(swapscope::protocol::Event::Disconnected(why)) => {
+                panic!("a child cut the parent's client off: {why}")
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        saw_report,
+        "the client connected before the forks saw the reload"
+    );
+    wait_for(
+        SOON,
+        || format!("no tick with value 2:\n{}", program.output()),
+        || (last_tick(&program.output())?.1 == "2").then_some(()),
+    );
+    std::fs::write(dir.path().join("stop"), "").expect("stop");
+    assert_eq!(program.wait(SOON).code(), Some(0), "{}", program.output());
+}

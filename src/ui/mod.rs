@@ -66,6 +66,8 @@ pub struct InspectorApp {
     pub others: Vec<Peer>,
     /// Programs found after the window opened (attach mode's discovery).
     incoming: Option<Receiver<crate::attach::Remote>>,
+    /// The process not shown whose events are read first next frame.
+    pump_from: usize,
 }
 
 impl InspectorApp {
@@ -86,6 +88,7 @@ impl InspectorApp {
             label: None,
             others: Vec::new(),
             incoming: None,
+            pump_from: 0,
         }
     }
 
@@ -160,9 +163,15 @@ impl InspectorApp {
                 self.add_peer(remote);
             }
         }
-        for peer in &mut self.others {
+        // Half the frame's budget, starting where the last frame stopped: a chatty process
+        // neither starves the others nor the one shown.
+        let n = self.others.len();
+        for k in 0..n {
+            let i = (self.pump_from + k) % n;
+            let peer = &mut self.others[i];
             loop {
-                if start.elapsed() > EVENT_BUDGET {
+                if start.elapsed() > EVENT_BUDGET / 2 {
+                    self.pump_from = i;
                     return;
                 }
                 match peer.events.try_recv() {

@@ -36,6 +36,9 @@ const HISTORY: usize = 1000;
 const HISTORY_BYTES: usize = 8 * 1024 * 1024;
 /// A diff's sources bigger than this are sent live but not kept for later clients.
 const HISTORY_SOURCES_MAX: usize = 512 * 1024;
+/// Connections still in their handshake, at most: more are closed at once, so a flood of idle
+/// connections cannot take the program's threads or file descriptors.
+const HANDSHAKES: usize = 16;
 /// How long stopping waits for the last events to reach the clients.
 const DRAIN: Duration = Duration::from_millis(500);
 
@@ -169,7 +172,9 @@ impl Agent {
     /// Removes the agent's file, stops taking connections, gives the last events a moment to
     /// reach the clients, then closes their connections.
     pub fn stop(&mut self) {
-        if self.stopping.swap(true, Ordering::SeqCst) {
+        // In a forked child this is the parent's agent: its sockets are shared with the parent
+        // and its threads are gone; touching either would harm the parent.
+        if self.pid != std::process::id() || self.stopping.swap(true, Ordering::SeqCst) {
             return;
         }
         if self.file.take().is_some() {
@@ -378,11 +383,22 @@ fn accept_loop(
     token: &Token,
     hello: &AgentHello,
 ) {
+    let handshaking = Arc::new(AtomicUsize::new(0));
     for stream in listener.incoming() {
         if stopping.load(Ordering::SeqCst) {
             break;
         }
-        let Ok(stream) = stream else { continue };
+        let Ok(stream) = stream else {
+            // Out of file descriptors, say: wait instead of spinning.
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        };
+        if handshaking.fetch_add(1, Ordering::SeqCst) >= HANDSHAKES {
+            handshaking.fetch_sub(1, Ordering::SeqCst);
+            stream.shutdown(Shutdown::Both).ok();
+            continue;
+        }
+        let in_handshake = Arc::clone(&handshaking);
         let hub = Arc::clone(hub);
         let commands = commands.clone();
         let token = token.clone();
@@ -390,7 +406,9 @@ fn accept_loop(
         // A thread per connection: a slow or hostile handshake holds up nobody else.
         std::thread::Builder::new()
             .name("swapscope-client".into())
-            .spawn(move || serve_client(&stream, &hub, &commands, &token, &hello))
+            .spawn(move || {
+                serve_client(&stream, &hub, &commands, &token, &hello, &in_handshake);
+            })
             .ok();
     }
 }
@@ -402,8 +420,11 @@ fn serve_client(
     commands: &Sender<Command>,
     token: &Token,
     hello: &AgentHello,
+    handshaking: &AtomicUsize,
 ) {
-    if wire::accept(stream, token, hello).is_err() {
+    let accepted = wire::accept(stream, token, hello);
+    handshaking.fetch_sub(1, Ordering::SeqCst);
+    if accepted.is_err() {
         // Refused (the handshake told the client why); the agent goes on serving the others.
         stream.shutdown(Shutdown::Both).ok();
         return;

@@ -59,6 +59,7 @@ pub fn serve(py: Python<'_>, opts: &Options) -> PyResult<u16> {
     {
         return Ok(s.agent.port());
     }
+    forget_inherited();
     let (agent, runtime) = start(py, opts, ScriptThread::Running)?;
     let port = agent.port();
     *serving() = Some(Serving {
@@ -78,26 +79,46 @@ pub fn run(py: Python<'_>, opts: &Options) -> PyResult<i32> {
         runtime: None,
     });
     // The worker needs the interpreter to get ready, and the script takes it back itself.
+    let pid = std::process::id();
     let code = py.detach(|| runtime.run_script());
-    py.detach(|| {
-        stop();
-        runtime.shutdown();
-    });
+    if std::process::id() == pid {
+        py.detach(|| {
+            stop();
+            runtime.shutdown();
+        });
+    } else {
+        // A child forked by the script, returning through here: the worker and the agent are
+        // its parent's (their threads do not exist here), so leave them be.
+        forget_inherited();
+        std::mem::forget(runtime);
+    }
     code.ok_or_else(|| PyRuntimeError::new_err("swapscope stopped before the script could start"))
 }
 
 /// Stops this process's agent (its file is removed, clients are told the last events and
 /// disconnected). Registered with `atexit` by `serve()`.
 pub fn stop() {
+    forget_inherited();
     let taken = serving().take();
-    if let Some(mut s) = taken
-        && s.agent.pid() == std::process::id()
-    {
+    if let Some(mut s) = taken {
         s.agent.stop();
         // The worker ends before the interpreter does: no reload may start during finalization.
         if let Some(runtime) = s.runtime.take() {
             runtime.shutdown();
         }
+    }
+}
+
+/// In a forked child: forgets the parent's agent and worker without stopping them. Stopping
+/// would remove the parent's agent file and shut down its clients' sockets (shared with the
+/// parent), and their threads do not exist here (nor may a lock they held be taken).
+fn forget_inherited() {
+    let mut serving = serving();
+    if serving
+        .as_ref()
+        .is_some_and(|s| s.agent.pid() != std::process::id())
+    {
+        std::mem::forget(serving.take());
     }
 }
 
@@ -131,15 +152,26 @@ fn start(py: Python<'_>, opts: &Options, thread: ScriptThread) -> PyResult<(Agen
         host: Host::Attached,
     };
     let mut runtime = Runtime::start(config, None);
-    let agent = Agent::start(
+    let agent = match Agent::start(
         runtime.commands.clone(),
         runtime.events.clone(),
         &info,
         token,
-    )
-    .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    ) {
+        Ok(a) => a,
+        Err(e) => {
+            // No worker is left behind (a retry would otherwise add another).
+            py.detach(|| runtime.shutdown());
+            return Err(PyRuntimeError::new_err(e.to_string()));
+        }
+    };
     if thread == ScriptThread::Running && !py.detach(|| runtime.wait_ready()) {
         let why = start_failure(&agent).unwrap_or_else(|| "the worker stopped".to_string());
+        let mut agent = agent;
+        py.detach(|| {
+            agent.stop();
+            runtime.shutdown();
+        });
         return Err(PyRuntimeError::new_err(format!(
             "swapscope could not start: {why}"
         )));

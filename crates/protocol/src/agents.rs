@@ -22,7 +22,7 @@ pub const DIR_VAR: &str = "SWAPSCOPE_AGENT_DIR";
 const MAX_FILE: u64 = 64 * 1024;
 
 /// One agent's file: what a client needs to find and authenticate to it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentFile {
     pub pid: u32,
     pub port: u16,
@@ -33,6 +33,22 @@ pub struct AgentFile {
     pub python_version: String,
     pub cwd: String,
     pub started_unix: u64,
+}
+
+impl std::fmt::Debug for AgentFile {
+    /// Everything but the token, which must not reach a log or a test's failure message.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentFile")
+            .field("pid", &self.pid)
+            .field("port", &self.port)
+            .field("token", &"..")
+            .field("script", &self.script)
+            .field("interpreter", &self.interpreter)
+            .field("python_version", &self.python_version)
+            .field("cwd", &self.cwd)
+            .field("started_unix", &self.started_unix)
+            .finish()
+    }
 }
 
 impl AgentFile {

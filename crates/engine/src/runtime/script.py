@@ -20,8 +20,12 @@ def run(path, argv, fresh_main=False):
         # `python -m swapscope`: __main__ is swapscope's own module; the script gets a new one,
         # as `python SCRIPT` would give it (the old one stays referenced, so its globals live).
         import types
+        import builtins
+
         run.replaced_main = sys.modules["__main__"]
-        sys.modules["__main__"] = types.ModuleType("__main__")
+        fresh = types.ModuleType("__main__")
+        fresh.__builtins__ = builtins
+        sys.modules["__main__"] = fresh
     main = sys.modules["__main__"]
     main.__dict__.update(__file__=path, __cached__=None, __package__=None, __spec__=None)
     import signal

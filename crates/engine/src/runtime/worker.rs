@@ -86,11 +86,12 @@ pub struct Runtime {
     /// With `ScriptThread::Caller` or `Running`: gets a message once the worker is ready for
     /// the script (or the program), closed without one when it stopped before.
     ready: Option<Receiver<()>>,
-    sink: Sink,
 }
 
 /// What the caller needs to run the script itself, once the worker is ready for it.
 struct CallerScript {
+    /// Only a caller-run script holds one: the event channel closes when the worker stops.
+    sink: Sink,
     /// Run it in a new `__main__` module (under `python -m swapscope`, the current one is
     /// swapscope's own).
     fresh_main: bool,
@@ -115,6 +116,7 @@ impl Runtime {
         let script = on_caller.then(|| {
             let (script, argv) = script_and_argv(&config);
             CallerScript {
+                sink: sink.clone(),
                 script,
                 argv,
                 fresh_main: config.host == Host::Attached,
@@ -123,7 +125,7 @@ impl Runtime {
         let waits = config.script_thread != ScriptThread::Own;
         let ready = waits.then_some(ready_tx);
         let ready_rx = waits.then_some(ready_rx);
-        let runtime_sink = sink.clone();
+
         let worker = std::thread::Builder::new()
             .name("swapscope-python".into())
             .spawn(move || {
@@ -153,7 +155,6 @@ impl Runtime {
                     worker: None,
                     script: None,
                     ready: None,
-                    sink: runtime_sink,
                 };
             }
         };
@@ -163,7 +164,6 @@ impl Runtime {
             worker,
             script,
             ready: ready_rx,
-            sink: runtime_sink,
         }
     }
 
@@ -187,7 +187,7 @@ impl Runtime {
             return None;
         }
         Some(run_and_report(
-            &self.sink,
+            &caller.sink,
             &caller.script,
             &caller.argv,
             caller.fresh_main,

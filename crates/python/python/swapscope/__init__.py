@@ -36,11 +36,33 @@ __all__ = [
 _stop_registered = False
 
 
+def _installed(path):
+    """Whether a file belongs to the interpreter or its packages, not to the project."""
+    path = _os.path.realpath(path)
+    for prefix in {_sys.prefix, _sys.base_prefix, _sys.exec_prefix}:
+        if path.startswith(_os.path.realpath(prefix) + _os.sep):
+            return True
+    return "site-packages" in path.split(_os.sep)
+
+
+def _program_file(caller):
+    """The file whose folder is the project: the one calling serve() (a server's app module), else
+    __main__'s, unless that is installed code (a multiprocessing initializer, `gunicorn`), else a
+    name in the current folder."""
+    candidates = [caller.f_code.co_filename if caller is not None else None]
+    candidates.append(getattr(_sys.modules.get("__main__"), "__file__", None))
+    for candidate in candidates:
+        if candidate and _os.path.isfile(candidate) and not _installed(candidate):
+            return _os.path.abspath(candidate)
+    return _os.path.join(_os.getcwd(), "<interactive>")
+
+
 def serve(*, watch=(), auto=False):
     """serve(*, watch=(), auto=False) -> int
 
     Starts swapscope in this process, for a program that starts itself: modules under the folder
-    of ``__main__`` (or the current folder) and each ``watch`` folder are tracked and watched,
+    of the file calling it (else of ``__main__``, else the current folder; never installed code)
+    and each ``watch`` folder are tracked and watched,
     and an agent on a loopback port, published in a file only you can read, waits for
     ``swapscope attach``. Returns the port. Calling it again in the same process does nothing
     more; a forked child (a worker of a server or a multiprocessing pool) that calls it gets its
@@ -53,9 +75,7 @@ def serve(*, watch=(), auto=False):
     for folder in folders:
         if not _os.path.isdir(folder):
             raise ValueError(f"serve(watch=...): {folder!r} is not a folder")
-    main = _sys.modules.get("__main__")
-    script = getattr(main, "__file__", None) or _os.path.join(_os.getcwd(), "<interactive>")
-    port = _native._serve(_os.path.abspath(script), folders, bool(auto))
+    port = _native._serve(_program_file(_sys._getframe(1)), folders, bool(auto))
     if not _stop_registered:
         _atexit.register(_native._stop)
         _stop_registered = True
