@@ -503,3 +503,28 @@ pub fn forward_output(child: &mut std::process::Child, to: &Sender<Event>, waker
         pump(err, crate::protocol::Stream::Stderr, to.clone(), waker);
     }
 }
+
+/// Ends a launched program: SIGINT (Ctrl+C: `KeyboardInterrupt`, so its `finally` blocks and
+/// atexit handlers run and its agent file goes), then SIGKILL if it still runs after 3 s.
+pub fn end(child: &mut std::process::Child) {
+    if matches!(child.try_wait(), Ok(Some(_))) {
+        return;
+    }
+    let asked = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if asked {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    child.kill().ok();
+    child.wait().ok();
+}

@@ -436,13 +436,12 @@ pub fn run_attached(
 
 /// Opens the window on a program it launched in the user's interpreter (`--python`): its output
 /// in the console, its children that serve (same token) joining as they start. Closing the
-/// window ends the program, as in embedded mode.
+/// window ends the program, as in embedded mode (Ctrl+C, then SIGKILL after 3 s).
 pub fn run_launched(mut launched: crate::attach::Launched) -> Result<(), WindowError> {
     let agents = [launched.agent.clone()];
     let discover = crate::attach::Discover::Token(launched.token.clone());
     let result = run_remote(&agents, Some(discover), Some(&mut launched.child));
-    launched.child.kill().ok();
-    launched.child.wait().ok();
+    crate::attach::end(&mut launched.child);
     result
 }
 
