@@ -78,8 +78,12 @@ pub fn wheel() -> PathBuf {
                     .find(|p| p.extension().is_some_and(|x| x == "whl"))
                     .expect("maturin made no wheel");
                 // Kept out of the folder the next build empties, for processes still using it.
+                // Renamed into place: a process installing the previous wheel (under its venv's
+                // lock, not this one) goes on reading the old file.
                 let kept = cache().join(wheel.file_name().expect("wheel name"));
-                std::fs::copy(&wheel, &kept).expect("copy wheel");
+                let part = cache().join(format!("wheel-{}.part", std::process::id()));
+                std::fs::copy(&wheel, &part).expect("copy wheel");
+                std::fs::rename(&part, &kept).expect("rename wheel");
                 kept
             })
         })

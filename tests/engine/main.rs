@@ -22,6 +22,7 @@ mod enum_dataclass;
 mod failures;
 mod functions;
 mod hygiene;
+mod keys;
 mod packages;
 mod running;
 mod smoke;

@@ -19,6 +19,37 @@ pub struct Baseline {
     /// Every global and class member the source defined (`DAMAGE`, `Player.fire`): what a later
     /// source may remove. Names not in it were created at run time and are live state.
     pub defined: HashSet<String>,
+    /// Dicts recorded key by key (their key paths are in `fps`, as `WEAPONS['rifle']`): the
+    /// three-way rule then applies per key path.
+    pub dicts: HashSet<String>,
+}
+
+/// Entries of one data value recorded key by key, at most; a bigger table is one value.
+pub const KEYS_MAX: usize = 10_000;
+/// How deep key paths go.
+pub const KEYS_DEPTH: usize = 8;
+
+/// The key path of `key` inside the dict at `path` (`WEAPONS['rifle']`), for keys whose repr
+/// names them exactly (str, int, bool, None); `None` for other keys.
+pub fn key_path(path: &str, key: &Bound<'_, PyAny>) -> Option<String> {
+    use pyo3::types::{PyBool, PyInt, PyString};
+    let plain = key.is_none()
+        || key.is_exact_instance_of::<PyString>()
+        || key.is_exact_instance_of::<PyInt>()
+        || key.is_exact_instance_of::<PyBool>();
+    if !plain {
+        return None;
+    }
+    let repr = key.repr().ok()?;
+    Some(format!("{path}[{repr}]"))
+}
+
+/// Whether `v` is a dict merged key by key: exactly `dict`, all keys plain.
+pub fn keyed_dict<'a, 'py>(v: &'a Bound<'py, PyAny>) -> Option<&'a Bound<'py, PyDict>> {
+    if !v.is_exact_instance_of::<PyDict>() {
+        return None;
+    }
+    v.cast::<PyDict>().ok()
 }
 
 impl Baseline {
@@ -50,6 +81,8 @@ impl Baseline {
         match kind {
             ObjKind::Data => {
                 self.fps.insert(path.to_string(), fingerprint(value));
+                let mut budget = KEYS_MAX;
+                self.record_keys(path, value, 0, &mut budget);
             }
             ObjKind::Function => self.record_function(path, value, depth),
             ObjKind::Wrapper(inner)
@@ -80,6 +113,37 @@ impl Baseline {
             }
             ObjKind::Module | ObjKind::Other => {}
         }
+    }
+
+    /// Records a dict's entries key by key (nested dicts too), within `budget` entries in all;
+    /// a dict that does not fit, or has a key without a plain repr, stays one value.
+    pub(crate) fn record_keys(
+        &mut self,
+        path: &str,
+        value: &Bound<'_, PyAny>,
+        depth: usize,
+        budget: &mut usize,
+    ) -> bool {
+        let Some(dict) = keyed_dict(value) else {
+            return false;
+        };
+        if depth >= KEYS_DEPTH || dict.len() > *budget {
+            return false;
+        }
+        let mut entries = Vec::with_capacity(dict.len());
+        for (k, v) in dict.iter() {
+            let Some(kp) = key_path(path, &k) else {
+                return false;
+            };
+            entries.push((kp, v));
+        }
+        *budget -= entries.len();
+        for (kp, v) in entries {
+            self.fps.insert(kp.clone(), fingerprint(&v));
+            self.record_keys(&kp, &v, depth + 1, budget);
+        }
+        self.dicts.insert(path.to_string());
+        true
     }
 
     fn record_function(&mut self, path: &str, f: &Bound<'_, PyAny>, depth: usize) {

@@ -54,7 +54,7 @@ impl<'a> StatementTexts<'a> {
 
     /// Whether the statement defining `qual` differs; `None` when it is missing from either
     /// source.
-    fn changed(&mut self, py: Python<'_>, qual: &str) -> Option<bool> {
+    pub(super) fn changed(&mut self, py: Python<'_>, qual: &str) -> Option<bool> {
         let (old, new) = self.parsed(py);
         match (old.get(qual), new.get(qual)) {
             (Some(a), Some(b)) => Some(a.trim() != b.trim()),
@@ -132,6 +132,11 @@ impl<'py> Merge<'py, '_> {
         let Both { qual, old, new } = both;
         let new_fp = fingerprint(new);
         self.next.fps.insert(qual.to_string(), new_fp);
+        self.next
+            .record_keys(qual, new, 0, &mut { crate::engine::baseline::KEYS_MAX });
+        if self.merge_dict_keys(both, kind, new_fp) {
+            return false;
+        }
         let recorded = match self.inp.base {
             Some(b) => b
                 .fps

@@ -36,6 +36,8 @@ pub(super) struct FixUps<'py> {
     pub kept_data: HashMap<usize, Obj<'py>>,
     /// New data values now bound: (owner — a dict, a class or a cell —, name).
     pub taken: Vec<(Obj<'py>, String)>,
+    /// New values put into a live dict by the key-level merge: (dict, key).
+    pub taken_items: Vec<(Bound<'py, PyDict>, Obj<'py>)>,
 }
 
 impl Merge<'_, '_> {
@@ -52,6 +54,9 @@ impl Merge<'_, '_> {
         };
         for (owner, name) in &work.taken {
             fixer.fix_binding(owner, name);
+        }
+        for (dict, key) in &work.taken_items {
+            fixer.fix_item(dict, key);
         }
         for (f, before) in &work.patched {
             fixer.keep_live_defaults(f, before, &work.kept_data);
@@ -90,6 +95,20 @@ impl<'py> Fixer<'_, 'py> {
     }
 
     /// `owner[name]` (or `owner.name`), a new value the merge took.
+    /// A value the key-level merge put into a live dict.
+    fn fix_item(&mut self, dict: &Bound<'py, PyDict>, key: &Obj<'py>) {
+        let Ok(Some(value)) = dict.get_item(key) else {
+            return;
+        };
+        let what = short_repr(key);
+        let Some(fixed) = self.fix_value(&value, &what, 0) else {
+            return;
+        };
+        if let Err(e) = dict.set_item(key, fixed) {
+            self.failed(&what, &value, &e);
+        }
+    }
+
     fn fix_binding(&mut self, owner: &Obj<'py>, name: &str) {
         let value = if let Ok(d) = owner.cast::<PyDict>() {
             d.get_item(name).ok().flatten()

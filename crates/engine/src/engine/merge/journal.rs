@@ -14,6 +14,8 @@ pub(crate) struct Entry<'a, 'py> {
     action: Action,
     old: Option<&'a Obj<'py>>,
     new: Option<&'a Obj<'py>>,
+    /// Reprs taken earlier (a value merged in place has changed since).
+    texts: Option<(String, String)>,
     note: String,
 }
 
@@ -25,8 +27,15 @@ impl<'a, 'py> Entry<'a, 'py> {
             action,
             old: None,
             new: None,
+            texts: None,
             note: String::new(),
         }
+    }
+
+    /// The value before and after, as reprs taken when they were true.
+    pub(crate) fn texts(mut self, old: String, new: String) -> Self {
+        self.texts = Some((old, new));
+        self
     }
 
     /// The value before and after.
@@ -65,6 +74,8 @@ impl Journal {
     pub(crate) fn record(&mut self, e: Entry<'_, '_>) {
         let (old, new) = if e.action == Action::Unchanged {
             (String::new(), String::new())
+        } else if let Some(texts) = e.texts {
+            texts
         } else {
             (
                 e.old.map(short_repr).unwrap_or_default(),

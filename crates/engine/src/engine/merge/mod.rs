@@ -11,6 +11,7 @@ mod enums;
 mod fixup;
 mod functions;
 mod journal;
+mod keys;
 
 use std::collections::HashMap;
 
@@ -251,6 +252,8 @@ impl<'py, 'a> Merge<'py, 'a> {
         if old.is(new) {
             if matches!(kn, ObjKind::Data) {
                 self.next.fps.insert(qual.to_string(), fingerprint(new));
+                let mut budget = super::baseline::KEYS_MAX;
+                self.next.record_keys(qual, new, 0, &mut budget);
             }
             self.journal
                 .record(Entry::new(qual, kind, Action::Unchanged));

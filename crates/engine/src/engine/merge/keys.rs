@@ -1,0 +1,289 @@
+//! Key-level data merge (DESIGN.md "Data: key-level merge"): a dict the last load recorded key
+//! by key, changed by the source, is merged in place — the three-way rule per key path, nested
+//! dicts recursively — so the game's run-time additions and buffs survive the designer's edit of
+//! another key, and every holder of the dict sees the result.
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use super::{Both, Entry, Merge, Obj};
+use crate::engine::baseline::{key_path, keyed_dict};
+use crate::engine::fingerprint::{Fingerprint, fingerprint};
+use crate::engine::pyobj::{ptr, short_repr};
+use crate::engine::rule::decide;
+use crate::protocol::{Action, Kind, Override};
+
+use super::data::{same_value, shared_value};
+
+/// What a key-level merge did, for the dict's own entry.
+#[derive(Default)]
+struct Tally {
+    taken: usize,
+    kept: usize,
+    added: usize,
+    removed: usize,
+    conflicts: usize,
+}
+
+/// Whether the source changed a value: its new fingerprint against the recorded one (a value the
+/// fingerprint cannot see into counts as changed: there is no statement text per key).
+fn source_changed(base: Fingerprint, new: Fingerprint) -> bool {
+    match (base.hash(), new.hash()) {
+        (Some(a), Some(b)) => a != b || new.is_partial(),
+        _ => true,
+    }
+}
+
+/// Whether the program changed a value since the last load.
+fn live_changed(base: Fingerprint, live: &Obj<'_>) -> bool {
+    match base {
+        Fingerprint::Value(h) | Fingerprint::Partial(h) => fingerprint(live).hash() != Some(h),
+        Fingerprint::Opaque(id) => ptr(live) != id,
+    }
+}
+
+impl<'py> Merge<'py, '_> {
+    /// The key-level rule for `both` when it applies: the last load recorded the dict key by key,
+    /// both values are plain dicts, no override names the whole value, and the source changed
+    /// it. Merges in place (when applying), reports each key path and the dict, and returns
+    /// true; false leaves the value to the whole-value rule.
+    pub(super) fn merge_dict_keys(
+        &mut self,
+        both: Both<'_, 'py>,
+        kind: Kind,
+        new_fp: Fingerprint,
+    ) -> bool {
+        let Both { qual, old, new } = both;
+        let Some(base) = self.inp.base else {
+            return false;
+        };
+        if !base.dicts.contains(qual) || self.inp.overrides.get(qual) != Override::Auto {
+            return false;
+        }
+        let (Some(live), Some(fresh)) = (keyed_dict(old), keyed_dict(new)) else {
+            return false;
+        };
+        let Some(&base_fp) = base.fps.get(qual) else {
+            return false;
+        };
+        // The source must have changed the dict, by the same evidence as the whole-value rule:
+        // equal fingerprints that saw everything are no change, and for ones that did not, an
+        // unchanged statement is none either.
+        let changed = match (base_fp.hash(), new_fp.hash()) {
+            (Some(a), Some(b)) if a != b => true,
+            (Some(_), Some(_)) if !base_fp.is_partial() && !new_fp.is_partial() => false,
+            _ => self.texts.changed(self.py, qual).unwrap_or(true),
+        };
+        if !changed {
+            return false;
+        }
+        // Keys the merge can name: otherwise the dict is one value.
+        if fresh.iter().any(|(k, _)| key_path(qual, &k).is_none())
+            || live.iter().any(|(k, _)| key_path(qual, &k).is_none())
+        {
+            return false;
+        }
+        let before = short_repr(old);
+        let mut tally = Tally::default();
+        self.merge_keys(qual, live, fresh, &mut tally);
+        // The live dict stays: the new one's holders (a default, a fix-up) get the live one.
+        self.fix.kept_data.insert(ptr(new), old.clone());
+        let action = if tally.taken + tally.added + tally.removed > 0 {
+            Action::TookNew
+        } else {
+            Action::KeptLive
+        };
+        let after = if self.inp.apply {
+            short_repr(old)
+        } else {
+            String::from("(dry run: see its key paths)")
+        };
+        let note = format!(
+            "merged key by key in place (the live dict stays): {} taken, {} added, {} removed, \
+             {} kept live, {} conflicts; see its key paths",
+            tally.taken, tally.added, tally.removed, tally.kept, tally.conflicts
+        );
+        self.journal.record(
+            Entry::new(qual, kind, action)
+                .texts(before, after)
+                .note(note),
+        );
+        true
+    }
+
+    /// Merges `fresh` (the new source's dict at `path`) into `live`, key by key.
+    fn merge_keys(
+        &mut self,
+        path: &str,
+        live: &Bound<'py, PyDict>,
+        fresh: &Bound<'py, PyDict>,
+        tally: &mut Tally,
+    ) {
+        let Some(base) = self.inp.base else {
+            return;
+        };
+        // The source's keys in its order, then the keys only the program has.
+        let only_live = live
+            .iter()
+            .filter(|(k, _)| !fresh.contains(k).unwrap_or(true));
+        let mut keys: Vec<(Obj<'py>, String)> = Vec::new();
+        for (k, _) in fresh.iter().chain(only_live) {
+            if let Some(kp) = key_path(path, &k) {
+                keys.push((k, kp));
+            }
+        }
+        for (k, kp) in keys {
+            let recorded = base.fps.get(&kp).copied();
+            let l = live.get_item(&k).ok().flatten();
+            let n = fresh.get_item(&k).ok().flatten();
+            let ov = self.inp.overrides.get(&kp);
+            match (recorded, l, n) {
+                (Some(b), Some(l), Some(n)) => {
+                    let nested = base.dicts.contains(&kp) && ov == Override::Auto;
+                    if nested && let (Some(ld), Some(nd)) = (keyed_dict(&l), keyed_dict(&n)) {
+                        if source_changed(b, fingerprint(&n)) {
+                            self.merge_keys(&kp, ld, nd, tally);
+                        }
+                        self.fix.kept_data.insert(ptr(&n), l.clone());
+                        continue;
+                    }
+                    let d = decide(source_changed(b, fingerprint(&n)), live_changed(b, &l), ov);
+                    self.key_decided(
+                        live,
+                        (&k, &kp),
+                        (&l, &n),
+                        d.take_new,
+                        d.action,
+                        d.note,
+                        tally,
+                    );
+                }
+                (None, Some(l), Some(n)) => {
+                    // Added by the source and by the program: the source's value, as a conflict.
+                    if same_value(&l, &n) {
+                        continue;
+                    }
+                    let d = decide(true, true, ov);
+                    self.key_decided(
+                        live,
+                        (&k, &kp),
+                        (&l, &n),
+                        d.take_new,
+                        d.action,
+                        d.note,
+                        tally,
+                    );
+                }
+                (None, None, Some(n)) => {
+                    if self.inp.apply && live.set_item(&k, &n).is_ok() {
+                        self.fix.taken_items.push((live.clone(), k.clone()));
+                    }
+                    tally.added += 1;
+                    self.journal.record(
+                        Entry::new(&kp, Kind::Data, Action::Added)
+                            .now(&n)
+                            .note("new in the source"),
+                    );
+                }
+                (Some(b), None, Some(n)) => {
+                    // Deleted by the program: stays deleted unless the source changed it.
+                    if source_changed(b, fingerprint(&n)) && ov != Override::Keep {
+                        if self.inp.apply && live.set_item(&k, &n).is_ok() {
+                            self.fix.taken_items.push((live.clone(), k.clone()));
+                        }
+                        tally.taken += 1;
+                        tally.conflicts += 1;
+                        self.journal.record(
+                            Entry::new(&kp, Kind::Data, Action::ConflictTookNew)
+                                .now(&n)
+                                .note("deleted at run time and changed in the source: took the source's value"),
+                        );
+                    } else {
+                        tally.kept += 1;
+                        self.journal.record(
+                            Entry::new(&kp, Kind::Data, Action::KeptLive)
+                                .note("deleted at run time: stays deleted"),
+                        );
+                    }
+                }
+                (Some(b), Some(l), None) => {
+                    // Removed from the source: goes, unless the program changed it (or keep).
+                    let changed = live_changed(b, &l);
+                    if (!changed && ov != Override::Keep) || ov == Override::Take {
+                        if self.inp.apply {
+                            live.del_item(&k).ok();
+                        }
+                        tally.removed += 1;
+                        self.journal.record(
+                            Entry::new(&kp, Kind::Data, Action::Removed)
+                                .was(&l)
+                                .note("no longer in the source"),
+                        );
+                    } else {
+                        tally.kept += 1;
+                        let (action, note) = if changed {
+                            tally.conflicts += 1;
+                            (
+                                Action::ConflictKeptLive,
+                                "removed from the source but changed at run time: kept",
+                            )
+                        } else {
+                            (
+                                Action::KeptLive,
+                                "removed from the source, kept by override",
+                            )
+                        };
+                        self.journal.record(
+                            Entry::new(&kp, Kind::Data, action)
+                                .values(&l, &l)
+                                .note(note),
+                        );
+                    }
+                }
+                (None, Some(l), None) => {
+                    tally.kept += 1;
+                    self.journal.record(
+                        Entry::new(&kp, Kind::Data, Action::KeptLive)
+                            .values(&l, &l)
+                            .note("added at run time: live state kept"),
+                    );
+                }
+                (_, None, None) => {}
+            }
+        }
+    }
+
+    /// Applies and reports the rule's decision for one key present on both sides.
+    #[expect(clippy::too_many_arguments, reason = "one key's full evidence, named")]
+    fn key_decided(
+        &mut self,
+        live: &Bound<'py, PyDict>,
+        (k, kp): (&Obj<'py>, &str),
+        (l, n): (&Obj<'py>, &Obj<'py>),
+        take_new: bool,
+        action: Action,
+        note: &str,
+        tally: &mut Tally,
+    ) {
+        if matches!(action, Action::ConflictTookNew | Action::ConflictKeptLive) {
+            tally.conflicts += 1;
+        }
+        if take_new {
+            tally.taken += 1;
+            if self.inp.apply && live.set_item(k, n).is_ok() {
+                self.fix.taken_items.push((live.clone(), k.clone()));
+            }
+        } else {
+            if action != Action::Unchanged {
+                tally.kept += 1;
+            }
+            if !l.is(n) && !shared_value(n) {
+                self.fix.kept_data.insert(ptr(n), l.clone());
+            }
+        }
+        if action != Action::Unchanged {
+            self.journal
+                .record(Entry::new(kp, Kind::Data, action).values(l, n).note(note));
+        }
+    }
+}
