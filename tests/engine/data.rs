@@ -596,3 +596,60 @@ fn data_a_same_valued_global_not_imported_is_not_a_stale_copy_and_an_alias_is() 
         ",
     );
 }
+
+/// A name removed from the source that other tracked modules (and the module's own new code)
+/// still read: the dry run and the report say where, file and line, before the game fails.
+#[test]
+fn data_removed_name_still_used_is_reported_with_places() {
+    let p = project();
+    p.write(
+        "data_gone_bal",
+        r"
+        XP_PER_KILL = 30
+        LEVEL_CAP = 10
+
+        def cap():
+            return LEVEL_CAP
+        ",
+    );
+    p.write(
+        "data_gone_players",
+        r"
+        import data_gone_bal as bal
+
+        def gain():
+            return bal.XP_PER_KILL * 2
+
+        class Hero:
+            def level_up(self):
+                return bal.LEVEL_CAP
+        ",
+    );
+    p.run(
+        r"
+        import data_gone_bal as b
+        import data_gone_players as pl
+        assert pl.gain() == 60
+        ",
+    );
+    p.write(
+        "data_gone_bal",
+        r"
+        def cap():
+            return LEVEL_CAP
+        ",
+    );
+    p.run(
+        r"
+        d = applied(swapscope.reload('data_gone_bal', dry_run=True))
+        note = expect(d, 'XP_PER_KILL', 'removed')['note']
+        assert 'data_gone_players.py:4 reads bal.XP_PER_KILL' in note, note
+        note = expect(d, 'LEVEL_CAP', 'removed')['note']
+        assert 'data_gone_players.py:8 reads bal.LEVEL_CAP' in note, note
+        assert 'data_gone_bal.py:2 uses LEVEL_CAP' in note, note
+        assert b.XP_PER_KILL == 30, 'a dry run changes nothing'
+        r = applied(swapscope.reload('data_gone_bal'))
+        assert 'data_gone_players.py:4' in expect(r, 'XP_PER_KILL', 'removed')['note']
+        ",
+    );
+}

@@ -62,7 +62,8 @@ impl Policy {
                 module = Some(name.to_string());
                 continue;
             }
-            let Some((key, value)) = line.split_once('=') else {
+            // The value has no `=`; a key path's key may (`T['a=b'] = keep`).
+            let Some((key, value)) = line.rsplit_once('=') else {
                 return Err(err(format!(
                     "expected `attribute = keep|take`, found {line:?}"
                 )));
@@ -71,7 +72,9 @@ impl Policy {
                 return Err(err("an attribute line before any `[module]` header".into()));
             };
             let key = key.trim();
-            if key.is_empty() || key.contains(char::is_whitespace) {
+            // Only a key path's keys (inside the brackets) may hold spaces: `W['big gun']`.
+            let name_part = key.split('[').next().unwrap_or(key);
+            if key.is_empty() || name_part.is_empty() || name_part.contains(char::is_whitespace) {
                 return Err(err(format!("{key:?} is not an attribute name")));
             }
             let ov = match value.trim() {
@@ -292,6 +295,31 @@ mod tests {
         );
         assert!(!text.contains("[players]"));
         assert_eq!(Policy::parse(&text, Path::new("p")).expect("parses"), p);
+    }
+
+    #[test]
+    fn key_paths_round_trip() {
+        let mut p = Policy::default();
+        p.set("balance", "WEAPONS['rifle']['damage']", Override::Keep);
+        p.set("balance", "WEAPONS['big gun']", Override::Take);
+        p.set("balance", "T['a=b']", Override::Keep);
+        let text = p.render();
+        assert_eq!(
+            Policy::parse(&text, Path::new("p")).expect("parses"),
+            p,
+            "{text}"
+        );
+        let parsed = Policy::parse(
+            "[balance]\nWEAPONS['rifle']['damage'] = keep\n",
+            Path::new("p"),
+        )
+        .expect("a key path line");
+        assert_eq!(
+            parsed
+                .overrides("balance")
+                .get("WEAPONS['rifle']['damage']"),
+            Override::Keep
+        );
     }
 
     #[test]

@@ -201,3 +201,80 @@ def data_diff(old, new, limit=4):
     walk(old, new, "")
     text = "; ".join(out[:limit])
     return text + ("; …" if len(out) > limit else "")
+
+
+def _line_of(ins, current):
+    """The source line of an instruction (3.13: line_number; 3.11/3.12: positions; older:
+    starts_line opens a line), given the line the walk is on."""
+    line = getattr(ins, "line_number", None)
+    if line is None:
+        positions = getattr(ins, "positions", None)
+        line = getattr(positions, "lineno", None) if positions is not None else None
+    if line is None and isinstance(getattr(ins, "starts_line", None), int):
+        line = ins.starts_line
+    return line if line is not None else current
+
+
+def _code_objects(namespace, seen):
+    """The code of every function and method reachable from a module's namespace (classes
+    followed, nested code through co_consts)."""
+    stack = []
+    for value in list(namespace.values()):
+        stack.append(value)
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, (staticmethod, classmethod)):
+            stack.append(obj.__func__)
+        elif isinstance(obj, property):
+            stack.extend(f for f in (obj.fget, obj.fset, obj.fdel) if f is not None)
+        elif isinstance(obj, types.FunctionType):
+            stack.append(obj.__code__)
+            wrapped = getattr(obj, "__wrapped__", None)
+            if wrapped is not None:
+                stack.append(wrapped)
+        elif isinstance(obj, types.CodeType):
+            yield obj
+            stack.extend(c for c in obj.co_consts if isinstance(c, types.CodeType))
+        elif isinstance(obj, type) and obj.__module__ == namespace.get("__name__"):
+            stack.extend(vars(obj).values())
+
+
+def users_of(module_name, names, tracked, new_namespace):
+    """Where the tracked modules' code still reads names a reload removes from ``module_name``:
+    ``{name: ["players.py:42 reads balance.XP_PER_KILL", ...]}``. Attribute reads on a global
+    bound to the module, and the module's own functions (in ``new_namespace``: its new code)
+    reading the name as a global."""
+    import dis
+
+    names = set(names)
+    found = {n: [] for n in names}
+    target = sys.modules.get(module_name)
+    for other in tracked:
+        mod = sys.modules.get(other)
+        own = other == module_name
+        ns = new_namespace if own else getattr(mod, "__dict__", None)
+        if not isinstance(ns, dict):
+            continue
+        aliases = {k for k, v in ns.items() if v is target and target is not None}
+        if not aliases and not own:
+            continue
+        where = os.path.basename(getattr(mod, "__file__", None) or other)
+        for code in _code_objects(ns, set()):
+            prev, line = None, code.co_firstlineno
+            for ins in dis.get_instructions(code):
+                line = _line_of(ins, line)
+                if (
+                    ins.opname in ("LOAD_ATTR", "LOAD_METHOD")
+                    and ins.argval in names
+                    and prev is not None
+                    and prev.opname in ("LOAD_GLOBAL", "LOAD_NAME")
+                    and prev.argval in aliases
+                ):
+                    found[ins.argval].append(f"{where}:{line} reads {prev.argval}.{ins.argval}")
+                elif own and ins.opname in ("LOAD_GLOBAL", "LOAD_NAME") and ins.argval in names:
+                    found[ins.argval].append(f"{where}:{line} uses {ins.argval}")
+                prev = ins
+    return {n: sorted(set(v)) for n, v in found.items() if v}

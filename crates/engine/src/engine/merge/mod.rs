@@ -21,7 +21,8 @@ use pyo3::types::PyDict;
 use super::baseline::Baseline;
 use super::classify::{MACHINERY, ObjKind, classify, classify_global};
 use super::fingerprint::fingerprint;
-use super::pyobj::{named_items, ptr, python_instance};
+use super::names::name;
+use super::pyobj::{helpers, named_items, ptr, python_instance};
 use crate::protocol::{Action, Change, Override, Overrides};
 use classes::ClassPlan;
 use data::StatementTexts;
@@ -195,6 +196,7 @@ impl<'py, 'a> Merge<'py, 'a> {
                 }
             }
         }
+        self.note_removed_names_in_use(old_ns, new_ns);
         for (name, old) in named_items(old_ns) {
             if new_ns.contains(&name)? || MACHINERY.contains(&name.as_str()) {
                 continue;
@@ -206,6 +208,55 @@ impl<'py, 'a> Merge<'py, 'a> {
             }
         }
         Ok(())
+    }
+
+    /// For each global the new source removes, where tracked code still reads it (this module's
+    /// new functions, other modules' `balance.NAME`): a note on its entry, so a dry run warns
+    /// before the reload that the game would fail on it.
+    fn note_removed_names_in_use(
+        &mut self,
+        old_ns: &Bound<'py, PyDict>,
+        new_ns: &Bound<'py, PyDict>,
+    ) {
+        let mut removed: Vec<String> = Vec::new();
+        for (n, _) in named_items(old_ns) {
+            let gone = !is_dunder(&n)
+                && !MACHINERY.contains(&n.as_str())
+                && !new_ns.contains(&n).unwrap_or(true)
+                && self.inp.overrides.get(&n) != Override::Keep
+                && self.defined_before(&n);
+            if gone {
+                removed.push(n);
+            }
+        }
+        if removed.is_empty() {
+            return;
+        }
+        let tracked = super::tracker::names();
+        let users = helpers(self.py)
+            .and_then(|h| h.getattr(name!(self.py, "users_of")))
+            .and_then(|f| f.call1((self.inp.module, removed, tracked, new_ns)))
+            .and_then(|d| d.extract::<HashMap<String, Vec<String>>>());
+        // Finding users is advice: a failure to look leaves the entries as they were.
+        let Ok(users) = users else {
+            return;
+        };
+        for (name, places) in users {
+            let shown: Vec<&str> = places.iter().take(5).map(String::as_str).collect();
+            let more = places.len().saturating_sub(shown.len());
+            let tail = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            self.journal.note_for(
+                &name,
+                format!(
+                    "still used: {}{tail}; those reads will fail with AttributeError or NameError",
+                    shown.join(", ")
+                ),
+            );
+        }
     }
 
     /// A name the new source (module or class body) no longer binds: removed when the last load
