@@ -965,3 +965,40 @@ fn packages_in_a_venv_inside_the_project_are_not_tracked() {
         run.show()
     );
 }
+
+/// The script's own `from balance import DAMAGE` copies (in `__main__`, which swapscope does not
+/// track as a module) are listed as stale after a reload, and `propagate` updates them.
+#[test]
+fn the_scripts_own_copies_are_listed_and_propagated() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(
+        dir.path(),
+        "cli_main_copies_bal.py",
+        "DAMAGE = 10\nRATE = 123456789\n",
+    );
+    let script = write(
+        dir.path(),
+        "cli_main_copies.py",
+        r#"
+        import pathlib
+        import swapscope
+        from cli_main_copies_bal import DAMAGE, RATE as R
+
+        here = pathlib.Path(__file__).parent
+        (here / "cli_main_copies_bal.py").write_text("DAMAGE = 12\nRATE = 987654321\n")
+        r = swapscope.reload("cli_main_copies_bal")
+        stale = sorted((s["module"], s["name"], s["source"]) for s in r["stale_refs"])
+        print(stale)
+        swapscope.propagate(r)
+        print(DAMAGE, R)
+        "#,
+    );
+    let run = run_in(dir.path(), &["--headless", script.to_str().expect("utf-8")]);
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    assert_eq!(
+        run.stdout,
+        "[('__main__', 'DAMAGE', 'DAMAGE'), ('__main__', 'R', 'RATE')]\n12 987654321\n",
+        "{}",
+        run.show()
+    );
+}

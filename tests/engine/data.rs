@@ -653,3 +653,55 @@ fn data_removed_name_still_used_is_reported_with_places() {
         ",
     );
 }
+
+/// `from m import *` elsewhere: a value the reload replaced is a stale copy there too (a shared
+/// small value included, since the star imported it), and a public name the reload added is
+/// listed as missing; `propagate` fixes both. A private name is not imported by a star.
+#[test]
+fn data_star_import_copies_and_new_names_are_propagated() {
+    let _alone = alone();
+    let p = project();
+    p.write(
+        "data_star_src",
+        r"
+        DAMAGE = 10
+        LOOT = ['coin']
+        ",
+    );
+    p.write(
+        "data_star_user",
+        r"
+        from data_star_src import *
+
+        def shoot():
+            return DAMAGE
+        ",
+    );
+    p.run(
+        r"
+        import data_star_src as src
+        import data_star_user as user
+        ",
+    );
+    p.write(
+        "data_star_src",
+        r"
+        DAMAGE = 12
+        LOOT = ['gem']
+        BONUS = 5
+        _SECRET = 1
+        ",
+    );
+    p.run(
+        r"
+        r = applied(swapscope.reload('data_star_src'))
+        stale = {(s['module'], s['name']) for s in r['stale_refs']}
+        assert ('data_star_user', 'DAMAGE') in stale, show(r)
+        assert ('data_star_user', 'BONUS') in stale, show(r)
+        assert ('data_star_user', '_SECRET') not in stale, show(r)
+        assert not hasattr(user, 'BONUS')
+        swapscope.propagate(r)
+        assert user.shoot() == 12 and user.BONUS == 5 and not hasattr(user, '_SECRET')
+        ",
+    );
+}

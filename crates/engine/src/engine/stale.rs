@@ -13,14 +13,17 @@ use super::source::find_module;
 use super::tracker;
 use crate::protocol::StaleRef;
 
-/// The globals of other tracked modules that still hold one of `replaced` (name, old object).
+/// The globals of other tracked modules (and of the script, `__main__`) that still hold one of
+/// `replaced` (name, old object), and, in modules that did `from module import *`, the public
+/// names this reload `added` that they lack.
 pub(crate) fn stale_refs(
     py: Python<'_>,
     module: &str,
     replaced: &[(String, Bound<'_, PyAny>)],
+    added: &[String],
 ) -> Vec<StaleRef> {
     let mut out = Vec::new();
-    if replaced.is_empty() {
+    if replaced.is_empty() && added.is_empty() {
         return out;
     }
     // sys.modules is a dict unless a program replaced it; then there is nothing to look in.
@@ -32,7 +35,9 @@ pub(crate) fn stale_refs(
         .iter()
         .map(|(name, old)| (ptr(old), (name.as_str(), super::merge::shared_value(old))))
         .collect();
-    for other in tracker::names() {
+    let mut others = tracker::names();
+    others.push("__main__".to_string());
+    for other in others {
         if other == module {
             continue;
         }
@@ -48,12 +53,12 @@ pub(crate) fn stale_refs(
         let imported = std::cell::OnceCell::new();
         let imports = || {
             imported.get_or_init(|| {
-                tracker::get(&other)
-                    .and_then(|t| t.source.clone())
+                source_of(&other, m)
                     .map(|src| imported_names(&src, module, &other))
                     .unwrap_or_default()
             })
         };
+        let star = || imports().iter().any(|(bound, _)| bound == "*");
         for (k, v) in m.dict().iter() {
             let Some((source, shared)) = by_ptr.get(&ptr(&v)) else {
                 continue;
@@ -65,6 +70,7 @@ pub(crate) fn stale_refs(
                 || imports()
                     .iter()
                     .any(|(bound, name)| *bound == k && name == source)
+                || (k == *source && star())
             {
                 out.push(StaleRef {
                     module: other.clone(),
@@ -74,13 +80,52 @@ pub(crate) fn stale_refs(
                 });
             }
         }
+        if !added.is_empty() && star() {
+            for name in public_added(py, module, added) {
+                if !m.dict().contains(&name).unwrap_or(true) {
+                    out.push(StaleRef {
+                        module: other.clone(),
+                        name: name.clone(),
+                        source: name,
+                        value: "(missing: new since its `import *`)".into(),
+                    });
+                }
+            }
+        }
     }
     out
 }
 
+/// A module's source text: the tracker's copy, or for the script (`__main__`, not tracked) its
+/// file.
+fn source_of(name: &str, m: &Bound<'_, PyModule>) -> Option<String> {
+    if let Some(src) = tracker::get(name).and_then(|t| t.source.clone()) {
+        return Some(src.to_string());
+    }
+    let file: String = m.getattr("__file__").ok()?.extract().ok()?;
+    std::fs::read_to_string(file).ok()
+}
+
+/// The names of `added` that `from module import *` binds: those in its `__all__` when it has
+/// one, else those not starting with `_`.
+fn public_added(py: Python<'_>, module: &str, added: &[String]) -> Vec<String> {
+    let all: Option<Vec<String>> = find_module(py, module)
+        .ok()
+        .and_then(|m| m.getattr("__all__").ok())
+        .and_then(|a| a.extract().ok());
+    added
+        .iter()
+        .filter(|n| match &all {
+            Some(all) => all.contains(n),
+            None => !n.starts_with('_'),
+        })
+        .cloned()
+        .collect()
+}
+
 /// The names `source` (module `importer`) binds by importing them from module `from`:
 /// (bound name, name in `from`). Reads `from X import a, b as c` statements, parenthesised or
-/// not, absolute or relative; not `import *`.
+/// not, absolute or relative; `from X import *` gives `("*", "*")`.
 fn imported_names(source: &str, from: &str, importer: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut lines = source.lines();
@@ -108,7 +153,7 @@ fn imported_names(source: &str, from: &str, importer: &str) -> Vec<(String, Stri
         for item in names.split(',') {
             let mut words = item.split_whitespace();
             match (words.next(), words.next(), words.next()) {
-                (Some(name), None, _) if name != "*" => out.push((name.into(), name.into())),
+                (Some(name), None, _) => out.push((name.into(), name.into())),
                 (Some(name), Some("as"), Some(alias)) => out.push((alias.into(), name.into())),
                 _ => {}
             }
@@ -182,9 +227,11 @@ mod tests {
         assert_eq!(
             got,
             vec![
+                ("*".to_string(), "*".to_string()),
                 ("DAMAGE".to_string(), "DAMAGE".to_string()),
                 ("S".to_string(), "SPEED".to_string())
-            ]
+            ],
+            "a star import is read as `*`"
         );
         assert_eq!(resolve("..util", "a.b.c"), "a.util");
         assert_eq!(resolve(".", "a.b"), "a");

@@ -226,7 +226,13 @@ fn reload_unguarded(
     let done = merge.finish();
     report.changes = done.changes;
     if !opts.dry_run {
-        report.stale_refs = super::stale::stale_refs(py, name, &done.replaced_globals);
+        let added: Vec<String> = report
+            .changes
+            .iter()
+            .filter(|c| c.action == Action::Added && !c.qualname.contains(['.', ':', '[']))
+            .map(|c| c.qualname.clone())
+            .collect();
+        report.stale_refs = super::stale::stale_refs(py, name, &done.replaced_globals, &added);
         tracker::store(TrackedModule {
             name: name.to_string(),
             mtime: mtime_read,
