@@ -778,3 +778,96 @@ fn class_runtime_member_survives_second_reload() {
         ));
     }
 }
+
+/// Registries outside the module: a metaclass, an `__init_subclass__` and a class decorator in
+/// a framework module register every class. After reloading the plugin module each registry
+/// holds the live class (patched in place), and instances made through the registry are
+/// instances of it, running the new code.
+#[test]
+fn class_registries_hold_the_live_class_after_a_reload() {
+    let p = project();
+    p.write(
+        "cls_reg_fw",
+        r"
+        REGISTRY = {}
+        SUBCLASSES = []
+        DECORATED = {}
+
+        class Registering(type):
+            def __new__(mcls, name, bases, ns):
+                cls = super().__new__(mcls, name, bases, ns)
+                REGISTRY[name] = cls
+                return cls
+
+        class Plugin:
+            def __init_subclass__(cls, **kw):
+                super().__init_subclass__(**kw)
+                SUBCLASSES.append(cls)
+
+        def register(cls):
+            DECORATED[cls.__name__] = cls
+            return cls
+        ",
+    );
+    p.write(
+        "cls_reg_plugins",
+        r"
+        from cls_reg_fw import Registering, Plugin, register
+
+        class Unit(metaclass=Registering):
+            def power(self):
+                return 1
+
+        class Tower(Plugin):
+            def power(self):
+                return 10
+
+        @register
+        class Wall:
+            def power(self):
+                return 100
+        ",
+    );
+    p.run(
+        r"
+        import cls_reg_fw as fw
+        import cls_reg_plugins as pl
+        unit, tower, wall = pl.Unit, pl.Tower, pl.Wall
+        assert fw.REGISTRY['Unit'] is unit and fw.SUBCLASSES == [tower] and fw.DECORATED['Wall'] is wall
+        ",
+    );
+    p.write(
+        "cls_reg_plugins",
+        r"
+        from cls_reg_fw import Registering, Plugin, register
+
+        class Unit(metaclass=Registering):
+            def power(self):
+                return 2
+
+        class Tower(Plugin):
+            def power(self):
+                return 20
+
+        @register
+        class Wall:
+            def power(self):
+                return 200
+        ",
+    );
+    p.run(
+        r#"
+        r = applied(swapscope.reload('cls_reg_plugins'))
+        assert pl.Unit is unit and pl.Tower is tower and pl.Wall is wall
+        assert fw.REGISTRY['Unit'] is unit, fw.REGISTRY
+        assert fw.DECORATED['Wall'] is wall, fw.DECORATED
+        assert all(c is tower for c in fw.SUBCLASSES), fw.SUBCLASSES
+        made = fw.REGISTRY['Unit']()
+        assert isinstance(made, pl.Unit) and made.power() == 2
+        assert fw.DECORATED['Wall']().power() == 200
+        assert fw.SUBCLASSES[-1]().power() == 20
+        rebound = [c['qualname'] for c in r['changes'] if 'registry' in c['note']]
+        assert "cls_reg_fw.REGISTRY['Unit']" in rebound, show(r)
+        "#,
+    );
+}

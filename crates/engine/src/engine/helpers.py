@@ -278,3 +278,65 @@ def users_of(module_name, names, tracked, new_namespace):
                     found[ins.argval].append(f"{where}:{line} uses {ins.argval}")
                 prev = ins
     return {n: sorted(set(v)) for n, v in found.items() if v}
+
+
+def rebind_registries(pairs, tracked):
+    """After a reload: ``pairs`` are (throwaway, live) classes — the class statements' new
+    classes and the live ones patched in their place. Registries that picked up a throwaway
+    (a metaclass, ``__init_subclass__`` or a class decorator registering every class) are
+    pointed at the live class. No heap walk: only the places such machinery keeps registries
+    are looked into, one level deep — the attributes of the classes in the metaclass's and the
+    bases' MROs, and the globals of their modules and of the tracked modules. Returns where
+    something was rebound, as ``module.NAME['key']`` labels."""
+    from collections.abc import MutableMapping, MutableSet
+
+    swap = {id(t): live for t, live in pairs}
+    if not swap:
+        return []
+    places, seen, modules = [], set(), set(tracked)
+
+    def add(label, namespace):
+        if id(namespace) not in seen:
+            seen.add(id(namespace))
+            places.append((label, namespace))
+
+    for _, live in pairs:
+        for k in type(live).__mro__ + live.__mro__[1:]:
+            if k is object or k is type:
+                continue
+            add(f"{k.__module__}.{k.__qualname__}", vars(k))
+            modules.add(k.__module__)
+    for name in sorted(modules):
+        module = sys.modules.get(name)
+        namespace = getattr(module, "__dict__", None)
+        if isinstance(namespace, dict):
+            add(name, namespace)
+
+    done = []
+    for label, namespace in places:
+        for key, value in list(namespace.items()):
+            if not isinstance(key, str) or isinstance(value, type):
+                continue
+            where = f"{label}.{key}"
+            try:
+                if isinstance(value, MutableMapping):
+                    for k2, v2 in list(value.items()):
+                        if id(v2) in swap:
+                            value[k2] = swap[id(v2)]
+                            done.append(f"{where}[{k2!r}]")
+                        if id(k2) in swap:
+                            value[swap[id(k2)]] = value.pop(k2)
+                            done.append(f"{where} key {k2.__qualname__}")
+                elif isinstance(value, list):
+                    for i, v2 in enumerate(value):
+                        if id(v2) in swap:
+                            value[i] = swap[id(v2)]
+                            done.append(f"{where}[{i}]")
+                elif isinstance(value, MutableSet):
+                    for v2 in [v for v in value if id(v) in swap]:
+                        value.discard(v2)
+                        value.add(swap[id(v2)])
+                        done.append(f"{where} member {v2.__qualname__}")
+            except Exception:  # noqa: BLE001 - a registry that refuses stays as it is
+                continue
+    return done

@@ -229,6 +229,7 @@ impl<'py> Merge<'py, '_> {
         self.journal
             .record(Entry::new(qual, Kind::Class, Action::Unchanged));
         self.merge_class(Both::new(qual, &oc, &nc))?;
+        self.fix.classes.push((new.clone(), old.clone()));
         if self.journal.any_change_since(entry + 1) {
             let repr = short_repr(old);
             self.journal

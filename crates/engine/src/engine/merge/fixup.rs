@@ -11,7 +11,7 @@ use pyo3::types::{PyDict, PyList, PyTuple, PyType};
 use super::{Entry, Identity, Journal, Merge, Obj};
 use crate::engine::classify::{ObjKind, classify};
 use crate::engine::names::name;
-use crate::engine::pyobj::{class_items, ptr, short_repr, type_setattr};
+use crate::engine::pyobj::{class_items, helpers, ptr, short_repr, type_setattr};
 use crate::protocol::{Action, Kind};
 
 /// How many objects one fix-up may visit: a reload never walks a big heap.
@@ -38,6 +38,8 @@ pub(super) struct FixUps<'py> {
     pub taken: Vec<(Obj<'py>, String)>,
     /// New values put into a live dict by the key-level merge: (dict, key).
     pub taken_items: Vec<(Bound<'py, PyDict>, Obj<'py>)>,
+    /// Classes patched in place: (the class statement's new class, the live one).
+    pub classes: Vec<(Obj<'py>, Obj<'py>)>,
 }
 
 impl Merge<'_, '_> {
@@ -64,6 +66,37 @@ impl Merge<'_, '_> {
         }
         for obj in &work.fresh {
             fixer.fix_fresh(obj, 0);
+        }
+        self.rebind_registries(&work.classes);
+    }
+
+    /// Registries that picked up a class statement's new class (a metaclass, an
+    /// `__init_subclass__`, a class decorator) get the live class instead (see
+    /// `helpers.rebind_registries`); each rebinding is reported.
+    fn rebind_registries(&mut self, classes: &[(Obj<'_>, Obj<'_>)]) {
+        if classes.is_empty() {
+            return;
+        }
+        let pairs: Vec<(Obj<'_>, Obj<'_>)> = classes.to_vec();
+        let done = helpers(self.py)
+            .and_then(|h| h.getattr(name!(self.py, "rebind_registries")))
+            .and_then(|f| f.call1((pairs, super::super::tracker::names())))
+            .and_then(|r| r.extract::<Vec<String>>());
+        match done {
+            Ok(places) => {
+                for place in places {
+                    self.journal
+                        .record(Entry::new(&place, Kind::Class, Action::KeptLive).note(
+                            "a registry held the class the re-run class statement made; it now \
+                             holds the live class",
+                        ));
+                }
+            }
+            Err(e) => self.journal.record(
+                Entry::new("registries", Kind::Other, Action::NotApplied).note(format!(
+                    "could not look for registries holding the new classes: {e}"
+                )),
+            ),
         }
     }
 }
