@@ -1002,3 +1002,44 @@ fn the_scripts_own_copies_are_listed_and_propagated() {
         run.show()
     );
 }
+
+/// Project modules outside the script's folder are tracked (a `src/` layout), except under a
+/// folder `SWAPSCOPE_EXCLUDE` names.
+#[test]
+fn modules_outside_the_script_folder_are_tracked_unless_excluded() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = tempfile::tempdir().expect("temp dir");
+    let vendored = tempfile::tempdir().expect("temp dir");
+    write(src.path(), "cli_outside_src.py", "X = 1\n");
+    write(vendored.path(), "cli_outside_vendored.py", "Y = 1\n");
+    let script = write(
+        dir.path(),
+        "cli_outside.py",
+        &format!(
+            r#"
+            import sys
+            sys.path[1:1] = [{:?}, {:?}]
+            import swapscope
+            import cli_outside_src, cli_outside_vendored
+            tracked = {{m["name"]: m["tracked"] for m in swapscope.modules()}}
+            print(tracked["cli_outside_src"], tracked["cli_outside_vendored"])
+            "#,
+            src.path().to_string_lossy(),
+            vendored.path().to_string_lossy()
+        ),
+    );
+    let out = swapscope()
+        .current_dir(dir.path())
+        .arg("--headless")
+        .arg(&script)
+        .env("SWAPSCOPE_EXCLUDE", vendored.path())
+        .output()
+        .expect("run swapscope");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout, "True False\n");
+}

@@ -336,3 +336,46 @@ fn pkg_kept_globals_never_redirect_defaults_that_were_something_else() {
         ",
     );
 }
+
+/// A module imported from a folder on `sys.path` that is neither the script's nor a watched one
+/// (a `src/` layout, an editable install) is tracked like any project module: the designer's
+/// edited constant is taken (the source changed, and the report says so), and the next reload
+/// agrees with the first.
+#[test]
+fn pkg_a_module_outside_the_watched_folders_is_tracked() {
+    let p = project();
+    let src = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        src.path().join("pkg_outside_cfg.py"),
+        "SPEED = 10\nLIVES = 3\n",
+    )
+    .expect("write");
+    p.run(&format!(
+        r"
+        import sys
+        sys.path.insert(0, {:?})
+        import pkg_outside_cfg as cfg
+        cfg.LIVES = 2
+        info = [m for m in swapscope.modules() if m['name'] == 'pkg_outside_cfg'][0]
+        assert info['tracked'], info
+        ",
+        src.path().to_string_lossy()
+    ));
+    std::fs::write(
+        src.path().join("pkg_outside_cfg.py"),
+        "SPEED = 12\nLIVES = 3\n",
+    )
+    .expect("write");
+    p.run(
+        r"
+        r = applied(swapscope.reload('pkg_outside_cfg'))
+        c = expect(r, 'SPEED', 'took_new')
+        assert 'unchanged' not in c['note'], c
+        expect(r, 'LIVES', 'kept_live')
+        assert (cfg.SPEED, cfg.LIVES) == (12, 2)
+        r = applied(swapscope.reload('pkg_outside_cfg'))
+        expect(r, 'SPEED', 'unchanged')
+        expect(r, 'LIVES', 'kept_live')
+        ",
+    );
+}

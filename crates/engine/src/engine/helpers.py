@@ -17,13 +17,36 @@ from importlib.util import decode_source as _decode_source
 from _swapscope_loader import TrackingLoader
 
 
+def _installed_dirs():
+    """The folders of the interpreter and its installed packages: never project code."""
+    import sysconfig
+
+    dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    paths = sysconfig.get_paths()
+    dirs.update(paths.get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib"))
+    return sorted({os.path.realpath(d) for d in dirs if d})
+
+
+def _under(real, folders):
+    return any(real == f or real.startswith(f + os.sep) for f in folders)
+
+
 class SwapscopeFinder:
-    """Front of ``sys.meta_path``: asks the finders behind it, and hands modules whose source
-    lies under a watched root to ``TrackingLoader``."""
+    """Front of ``sys.meta_path``: asks the finders behind it, and hands project modules to
+    ``TrackingLoader``: every module whose source is a ``.py`` file outside the interpreter's
+    own folders and installed packages (the script's folder, ``--watch`` folders, a ``src/``
+    layout, an editable install), except under the folders ``SWAPSCOPE_EXCLUDE`` lists
+    (``os.pathsep``-separated)."""
 
     def __init__(self, record):
         self.roots = []
         self._record = record
+        self.installed = _installed_dirs()
+        self.exclude = [
+            os.path.realpath(p)
+            for p in os.environ.get("SWAPSCOPE_EXCLUDE", "").split(os.pathsep)
+            if p
+        ]
 
     def tracks(self, path):
         if not path or not path.endswith((".py", ".pyw")):
@@ -34,7 +57,9 @@ class SwapscopeFinder:
         parts = real.split(os.sep)
         if "site-packages" in parts or "dist-packages" in parts:
             return False
-        return any(real == r or real.startswith(r + os.sep) for r in self.roots)
+        if _under(real, self.exclude):
+            return False
+        return _under(real, self.roots) or not _under(real, self.installed)
 
     def find_spec(self, fullname, path=None, target=None):
         if not self.roots:

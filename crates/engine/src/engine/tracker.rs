@@ -197,7 +197,10 @@ fn register_loaded(py: Python<'_>) -> PyResult<()> {
         let Some(path) = module_file(module) else {
             continue;
         };
-        if !under_roots(&path) {
+        let tracked = finder(py)?
+            .call_method1(name!(py, "tracks"), (path.to_string_lossy(),))?
+            .is_truthy()?;
+        if !tracked {
             continue;
         }
         let source = read_source(&path)
