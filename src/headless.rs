@@ -144,6 +144,7 @@ fn print_events(
             | Event::ReloadSources { .. }
             | Event::SavesApplied { .. }
             | Event::Replayed
+            | Event::ClosureScan(_)
             | Event::Disconnected(_) => {}
         }
     }

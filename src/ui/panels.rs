@@ -58,6 +58,18 @@ pub fn toolbar_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
         if ui.checkbox(&mut auto, "Auto-reload on save").changed() {
             commands.push(UiCommand::Send(Command::SetAutoReload(auto)));
         }
+        let mut closures = state.closure_scan;
+        if ui
+            .checkbox(&mut closures, "Update closures")
+            .on_hover_text(
+                "Reloads also give functions a changed factory made before the reload \
+                 (h = make_handler()) the new code. Scans every object Python's garbage \
+                 collector tracks: a few ms per 100,000 objects",
+            )
+            .changed()
+        {
+            commands.push(UiCommand::Send(Command::SetClosureScan(closures)));
+        }
         if !state.busy.is_empty() {
             ui.add(egui::Spinner::new());
             let names: Vec<&str> = state.busy.iter().map(String::as_str).collect();

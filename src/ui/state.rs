@@ -70,6 +70,8 @@ pub struct UiState {
     pub console: VecDeque<(Stream, String)>,
     pub notifications: Vec<Notification>,
     pub auto_reload: bool,
+    /// Reloads also update closures made before them (a heap scan).
+    pub closure_scan: bool,
     /// Modules with a reload requested and not finished.
     pub busy: BTreeSet<String>,
     pub policy: Policy,
@@ -98,6 +100,7 @@ impl Default for UiState {
             console: VecDeque::new(),
             notifications: Vec::new(),
             auto_reload: false,
+            closure_scan: false,
             busy: BTreeSet::new(),
             policy: Policy::default(),
             policy_path: None,
@@ -198,6 +201,7 @@ impl UiState {
                 self.worker_died();
             }
             Event::AutoReload(on) => self.auto_reload = on,
+            Event::ClosureScan(on) => self.closure_scan = on,
             Event::Replayed => {}
             Event::Disconnected(reason) => {
                 self.notify(reason);

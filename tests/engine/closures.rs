@@ -162,3 +162,62 @@ fn closure_free_variables_changed_is_replaced() {
         ",
     );
 }
+
+/// Handlers a factory made before the reload keep the old code by default (no heap scan);
+/// `closures=True` finds them and gives them the new code, keeping their cells; the report says
+/// how many and how long the scan took.
+#[test]
+fn closures_made_before_the_reload_are_updated_only_on_request() {
+    let p = project();
+    p.write(
+        "clos_scan_m",
+        r"
+        def make_handler(tag):
+            def handle(x):
+                return f'{tag}:{x}'
+            return handle
+        ",
+    );
+    p.run(
+        r"
+        import clos_scan_m as m
+        ui = m.make_handler('ui')
+        net = m.make_handler('net')
+        handlers = {'ui': ui}
+        ",
+    );
+    p.write(
+        "clos_scan_m",
+        r"
+        def make_handler(tag):
+            def handle(x):
+                return f'{tag}={x}!'
+            return handle
+        ",
+    );
+    p.run(
+        r"
+        r = applied(swapscope.reload('clos_scan_m'))
+        assert ui(1) == 'ui:1', 'no scan by default'
+        assert not entries(r, 'closures')
+        assert m.make_handler('new')(2) == 'new=2!'
+        ",
+    );
+    p.write(
+        "clos_scan_m",
+        r"
+        def make_handler(tag):
+            def handle(x):
+                return f'{tag}#{x}'
+            return handle
+        ",
+    );
+    p.run(
+        r"
+        r = applied(swapscope.reload('clos_scan_m', closures=True))
+        c = expect(r, 'closures', 'code_swapped')
+        assert ' 2 closures' in c['note'] and 'objects scanned' in c['note'], c
+        assert ui(1) == 'ui#1' and net(3) == 'net#3' and handlers['ui'] is ui
+        ",
+    );
+}

@@ -245,6 +245,7 @@ struct Replay {
     started: Option<Arc<str>>,
     policy: Option<Arc<str>>,
     auto: Option<Arc<str>>,
+    closures: Option<Arc<str>>,
     history: VecDeque<Arc<str>>,
     /// Bytes in `history`.
     history_bytes: usize,
@@ -260,6 +261,7 @@ impl Replay {
             }
             Event::Policy { .. } => &mut self.policy,
             Event::AutoReload(_) => &mut self.auto,
+            Event::ClosureScan(_) => &mut self.closures,
             Event::Modules(_) => &mut self.modules,
             Event::ScriptExited { .. } => &mut self.exited,
             Event::ReloadFinished(_)
@@ -294,7 +296,7 @@ impl Replay {
     }
 
     fn lines(&self) -> impl Iterator<Item = &Arc<str>> {
-        let head = [&self.started, &self.policy, &self.auto];
+        let head = [&self.started, &self.policy, &self.auto, &self.closures];
         let tail = [&self.modules, &self.exited];
         head.into_iter()
             .flatten()

@@ -74,13 +74,17 @@ pub mod swapscope_module {
         guarded, names, pyfunction, to_dict,
     };
 
-    /// reload(module, *, keep=(), take=(), dry_run=False, replace_incompatible=False) -> dict
+    /// reload(module, *, keep=(), take=(), dry_run=False, replace_incompatible=False,
+    ///        closures=False) -> dict
     ///
     /// Reloads a module in place and returns the report. `module` is a module object or its
-    /// name. `keep`/`take` name attributes (`"DAMAGE"`, `"Player.MAX_HP"`) whose live value to
-    /// keep or whose new value to take, whatever the data rule says.
+    /// name. `keep`/`take` name attributes (`"DAMAGE"`, `"Player.MAX_HP"`, key paths such as
+    /// `"WEAPONS['rifle']"`) whose live value to keep or whose new value to take, whatever the
+    /// data rule says. `closures=True` also gives functions made before the reload by a changed
+    /// factory (`h = make_handler()`) the new code: a scan of every object Python's garbage
+    /// collector tracks, so off by default.
     #[pyfunction]
-    #[pyo3(signature = (module, *, keep = None, take = None, dry_run = false, replace_incompatible = false))]
+    #[pyo3(signature = (module, *, keep = None, take = None, dry_run = false, replace_incompatible = false, closures = false))]
     pub fn reload<'py>(
         py: Python<'py>,
         module: &Bound<'py, PyAny>,
@@ -88,6 +92,7 @@ pub mod swapscope_module {
         take: Option<&Bound<'py, PyAny>>,
         dry_run: bool,
         replace_incompatible: bool,
+        closures: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let name = if let Ok(m) = module.cast::<PyModule>() {
             m.name()?.to_string()
@@ -114,6 +119,7 @@ pub mod swapscope_module {
             dry_run,
             replace_incompatible,
             saves: 0,
+            closures,
         };
         guarded("reload", || {
             let report = ReloadService::get().reload(py, &name, &opts)?;

@@ -48,6 +48,9 @@ pub enum Command {
     FilesChanged(Vec<ChangedFile>),
     /// Turn reload-on-save on or off.
     SetAutoReload(bool),
+    /// Turn the closure scan on or off for the reloads the window and saves ask for (see
+    /// `swapscope.reload(closures=True)`).
+    SetClosureScan(bool),
     /// Send a fresh `Event::Modules`.
     ListModules,
     /// Send `Event::Attributes` for this module (live values).
@@ -77,6 +80,7 @@ impl Command {
                 format!("handling changes of {} file(s)", files.len())
             }
             Command::SetAutoReload(_) => "switching auto-reload".into(),
+            Command::SetClosureScan(_) => "switching the closure scan".into(),
             Command::ListModules => "listing modules".into(),
             Command::Inspect(module) => format!("inspecting {module}"),
             Command::SetPolicy { module, .. } => format!("saving the policy of {module}"),
@@ -131,6 +135,8 @@ pub enum Event {
         count: usize,
     },
     AutoReload(bool),
+    /// The closure scan setting in force.
+    ClosureScan(bool),
     Attributes {
         module: ModuleName,
         attrs: Vec<AttrInfo>,

@@ -365,3 +365,57 @@ def rebind_registries(pairs, tracked):
             except Exception:  # noqa: BLE001 - a registry that refuses stays as it is
                 continue
     return done
+
+
+def _nested_by_qualname(code, qualname):
+    """The code objects nested in a function's ``code`` by the ``__qualname__`` a function made
+    from them gets (``make.<locals>.handle``, ``make.<locals>.K.method``); names that more than
+    one nested code shares (two lambdas) are left out: which is which cannot be told."""
+    import inspect
+
+    found, doubled = {}, set()
+
+    def walk(code, qualname, in_function):
+        for c in code.co_consts:
+            if not isinstance(c, types.CodeType):
+                continue
+            child = getattr(c, "co_qualname", None)
+            if child is None:
+                child = f"{qualname}.<locals>.{c.co_name}" if in_function else f"{qualname}.{c.co_name}"
+            if child in found:
+                doubled.add(child)
+            found[child] = c
+            walk(c, child, bool(c.co_flags & inspect.CO_NEWLOCALS))
+
+    walk(code, qualname, True)
+    for name in doubled:
+        del found[name]
+    return found
+
+
+def update_closures(functions):
+    """``closures=True``: every function object (found by a scan of the objects the garbage
+    collector tracks) made from the nested code of one of the patched ``functions`` — same file,
+    same ``__qualname__``, same free variables, other code (from any earlier version) — gets the
+    patched function's current nested code. Returns (updated, scanned)."""
+    import gc
+
+    wanted = {}
+    for f in functions:
+        code = f.__code__
+        for name, nested in _nested_by_qualname(code, f.__qualname__).items():
+            wanted[(code.co_filename, name)] = nested
+    if not wanted:
+        return 0, 0
+    updated = 0
+    objects = gc.get_objects()
+    function = types.FunctionType
+    for obj in objects:
+        if type(obj) is not function:
+            continue
+        code = obj.__code__
+        nested = wanted.get((code.co_filename, obj.__qualname__))
+        if nested is not None and nested is not code and nested.co_freevars == code.co_freevars:
+            obj.__code__ = nested
+            updated += 1
+    return updated, len(objects)

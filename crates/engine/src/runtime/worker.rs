@@ -231,7 +231,10 @@ fn worker_main(
     } else {
         None
     };
-    let mut auto = config.auto_reload;
+    let mut settings = Settings {
+        auto: config.auto_reload,
+        closures: false,
+    };
     send_policy(&connection);
     for unknown in connection.policy().unknown_modules(&config.roots()) {
         sink.send(Event::Problem(unknown));
@@ -261,7 +264,7 @@ fn worker_main(
         }
         let what = cmd.describe();
         let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            handle(cmd, commands, &mut deferred, &mut auto, &connection);
+            handle(cmd, commands, &mut deferred, &mut settings, &connection);
         }));
         if let Err(panic) = handled {
             sink.send(Event::Problem(format!(
@@ -273,12 +276,20 @@ fn worker_main(
     }
 }
 
+/// What the front end switched on for the reloads the worker asks for.
+struct Settings {
+    /// Reload on save.
+    auto: bool,
+    /// Update closures made before a reload (`ReloadOptions::closures`).
+    closures: bool,
+}
+
 /// Handles one command (not `Shutdown`).
 fn handle(
     cmd: Command,
     commands: &Receiver<Command>,
     deferred: &mut VecDeque<Command>,
-    auto: &mut bool,
+    settings: &mut Settings,
     connection: &Connection,
 ) {
     let sink = &connection.sink;
@@ -305,8 +316,12 @@ fn handle(
             send_policy(connection);
         }
         Command::Shutdown => {}
+        Command::SetClosureScan(on) => {
+            settings.closures = on;
+            sink.send(Event::ClosureScan(on));
+        }
         Command::SetAutoReload(on) => {
-            *auto = on;
+            settings.auto = on;
             sink.send(Event::AutoReload(on));
         }
         Command::FilesChanged(files) => {
@@ -343,10 +358,11 @@ fn handle(
                 modules: modules.clone(),
                 paths: saves.paths(),
             });
-            if *auto {
+            if settings.auto {
                 for module in modules {
                     let opts = ReloadOptions {
                         saves: saves.of(&module.0),
+                        closures: settings.closures,
                         ..ReloadOptions::default()
                     };
                     service.request(module.0, opts);
@@ -371,12 +387,17 @@ fn handle(
                 dry_run,
                 replace_incompatible,
                 saves: 0,
+                closures: settings.closures,
             };
             service.request(module.0, opts);
         }
         Command::ReloadFiles(paths) => {
             for module in modules_for(&paths) {
-                service.request(module.0, ReloadOptions::default());
+                let opts = ReloadOptions {
+                    closures: settings.closures,
+                    ..ReloadOptions::default()
+                };
+                service.request(module.0, opts);
             }
         }
         Command::Propagate { module, stale } => {

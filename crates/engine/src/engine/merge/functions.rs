@@ -202,6 +202,9 @@ impl<'py> Merge<'py, '_> {
         let mut changed = !code_equal(&oc, &nc)?;
         if changed {
             self.note_running(path, &oc)?;
+            if self.inp.closures && self.inp.apply {
+                self.fix.patched_code.push(old.clone());
+            }
         }
         for attr in [name!(py, "__defaults__"), name!(py, "__kwdefaults__")] {
             if !same_value(&old.getattr(attr)?, &new.getattr(attr)?) {

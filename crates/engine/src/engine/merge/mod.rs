@@ -68,6 +68,8 @@ pub(crate) struct Inputs<'a> {
     pub new_source: &'a str,
     /// A package's submodules bound in its namespace: kept, never reported.
     pub submodules: Vec<&'a str>,
+    /// Update closures made before the reload (a heap scan; see `ReloadOptions::closures`).
+    pub closures: bool,
 }
 
 /// New objects paired with the old objects that stay in their place (classes, functions, enum

@@ -30,6 +30,9 @@ pub struct ReloadOptions {
     pub replace_incompatible: bool,
     /// The saves this reload applies (recorded in the report; see `ReloadReport::saves`).
     pub saves: u32,
+    /// Also give closures made before the reload by a patched function (`h =
+    /// make_handler()`) the new code: a scan of every object the garbage collector tracks.
+    pub closures: bool,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -154,6 +157,7 @@ fn reload_unguarded(
             old_source: record.as_ref().and_then(|r| r.source.as_deref()),
             new_source: &new.text,
             submodules: submodules.iter().map(|(n, _)| n.as_str()).collect(),
+            closures: opts.closures,
         },
     );
 
