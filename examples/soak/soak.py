@@ -18,6 +18,7 @@ The edit sequence depends only on --seed; a failing run prints the command that 
 """
 
 import argparse
+import copy
 import dataclasses
 import gc
 import os
@@ -47,6 +48,11 @@ class Model:
     damage: int = 10
     slope: int = 3
     table: dict = dataclasses.field(default_factory=lambda: {"sword": 5, "bow": 3})
+    # A nested config the game also changes at run time: merged key by key on reload.
+    config: dict = dataclasses.field(default_factory=lambda: {
+        "weapons": {"sword": {"dmg": 5, "rate": 1}, "bow": {"dmg": 3, "rate": 2}},
+        "speed": 2,
+    })
     mult: int = 1
     shifter_is_function: bool = True
     hp: int = 100
@@ -61,7 +67,8 @@ class Model:
     closure_step: bool = False
 
     def copy(self):
-        return dataclasses.replace(self, table=dict(self.table))
+        return dataclasses.replace(self, table=dict(self.table),
+                                   config=copy.deepcopy(self.config))
 
 
 def render_balance(m, *, drop_factory=False, syntax_error_at=None, raise_at=None):
@@ -70,6 +77,7 @@ def render_balance(m, *, drop_factory=False, syntax_error_at=None, raise_at=None
         f"REVISION = {m.rev}",
         f"DAMAGE = {m.damage}",
         f"TABLE = {m.table!r}",
+        f"CONFIG = {m.config!r}",
         "",
         "",
         "def damage_for(level):",
@@ -314,6 +322,7 @@ class Driver:
             "tick": w.tick,
             "scores": w.scores,
             "damage_for": b.damage_for,
+            "CONFIG": b.CONFIG,
             "bump": b.bump,
             "Element": u.Element,
             "FIRE": u.Element.FIRE,
@@ -352,6 +361,8 @@ class Driver:
                 del m.table[key]
             else:
                 m.table[key] = rng.randint(1, 50)
+        elif name == "config":
+            edit_config(rng, m.config)
         elif name == "closure":
             m.mult = rng.randint(1, 9)
         elif name == "shifter":
@@ -520,6 +531,15 @@ class Driver:
         # then (a loaded machine), the watcher rightly reports the file missing before the new
         # one comes. That report is an interim one, not the edit's.
         replacing = os.path.islink(path) or os.path.isdir(path)
+        # The game changes its config at run time (buffs, new and deleted entries): the reload
+        # must merge the designer's edit into it key by key. Not before a burst, whose saves
+        # may be reloaded in several steps (each its own base).
+        config_before = None
+        if module == "soak_balance" and not isinstance(data, Burst):
+            live = mod.CONFIG
+            if self.rng.random() < 0.6:
+                mutate_config(self.rng, live, n)
+            config_before = copy.deepcopy(live)
         if isinstance(data, Hostile):
             data.apply()
         elif isinstance(data, Burst):
@@ -553,6 +573,8 @@ class Driver:
             saves = report["saves"]  # checked by wait_burst
         if report["saves"] != saves:
             self.violate(where, f"the report counts {report['saves']} saves, expected {saves}")
+        if module == "soak_balance":
+            self.check_config(where, mod, outcome, config_before, expect)
         if outcome == "applied":
             self.check_applied(where, mod, before, report, expect)
             self.loaded[module] = expect.model
@@ -665,6 +687,21 @@ class Driver:
                 self.violate(where, f"error at line {error['line']}, expected {expect.line}: "
                                     f"{error.get('message')}")
 
+    def check_config(self, where, mod, outcome, live, expect):
+        if mod.CONFIG is not self.held["CONFIG"]:
+            self.violate(where, "the live CONFIG dict was replaced (it must be merged in place)")
+            self.held["CONFIG"] = mod.CONFIG
+            return
+        if live is None:
+            return  # a burst: several bases, only identity is checked
+        if outcome == "applied":
+            expected = key_merge(self.loaded["soak_balance"].config, live, expect.model.config)
+        else:
+            expected = live
+        if mod.CONFIG != expected:
+            self.violate(where, f"CONFIG {mod.CONFIG}, the key-level rule says {expected} "
+                                f"(base {self.loaded['soak_balance'].config}, live {live})")
+
     def check_applied(self, where, mod, before, report, expect):
         m = expect.model
         after = vars(mod)
@@ -756,6 +793,66 @@ def is_missing_file(report):
             and "No such file" in (error.get("message") or ""))
 
 
+def edit_config(rng, config):
+    """A designer's edit of the nested config: a weapon's number, a new or removed weapon, the
+    speed."""
+    weapons = config["weapons"]
+    r = rng.random()
+    if r < 0.5 and weapons:
+        name = rng.choice(sorted(weapons))
+        weapons[name][rng.choice(["dmg", "rate"])] = rng.randint(1, 60)
+    elif r < 0.7:
+        weapons[rng.choice(["axe", "staff", "sling", "lance"])] = {"dmg": rng.randint(1, 60),
+                                                                  "rate": 1}
+    elif r < 0.85 and len(weapons) > 1:
+        del weapons[rng.choice(sorted(weapons))]
+    else:
+        config["speed"] = rng.randint(1, 5)
+
+
+def mutate_config(rng, live, n):
+    """The game's own change of its live config: a buff, a loot drop, a broken weapon, a flag."""
+    weapons = live.get("weapons")
+    r = rng.random()
+    if isinstance(weapons, dict) and weapons and r < 0.4:
+        name = rng.choice(sorted(weapons))
+        if isinstance(weapons[name], dict):
+            weapons[name]["dmg"] = rng.randint(100, 200)
+    elif isinstance(weapons, dict) and r < 0.7:
+        weapons[f"loot_{n}"] = {"dmg": n, "rate": 1}
+    elif isinstance(weapons, dict) and weapons and r < 0.85:
+        del weapons[rng.choice(sorted(weapons))]
+    else:
+        live[f"flag_{n % 3}"] = n
+
+
+def key_merge(base, live, new):
+    """The key-level rule, written out independently of swapscope: what the live config must
+    hold after a reload from ``base`` (the last load's source) to ``new``."""
+    if new == base:
+        return copy.deepcopy(live)
+    out = {}
+    for k in list(new) + [k for k in live if k not in new]:
+        in_b, in_l, in_n = k in base, k in live, k in new
+        if in_b and in_l and in_n:
+            b, l, n = base[k], live[k], new[k]
+            if isinstance(b, dict) and isinstance(l, dict) and isinstance(n, dict):
+                out[k] = key_merge(b, l, n)
+            else:
+                out[k] = copy.deepcopy(n if n != b else l)
+        elif in_n and (in_l or not in_b):
+            out[k] = copy.deepcopy(new[k])  # added by the source (and maybe by the game)
+        elif in_b and in_n:
+            if new[k] != base[k]:
+                out[k] = copy.deepcopy(new[k])  # deleted at run time, edited in the source
+        elif in_b and in_l:
+            if live[k] != base[k]:
+                out[k] = copy.deepcopy(live[k])  # removed from the source, changed at run time
+        elif in_l:
+            out[k] = copy.deepcopy(live[k])  # added at run time
+    return out
+
+
 def same_namespace(now, before):
     return now.keys() == before.keys() and all(now[k] is v for k, v in before.items())
 
@@ -845,6 +942,7 @@ def check_world(d, mod, m):
 CHECKS = {"soak_balance": check_balance, "soak_units": check_units, "soak_world": check_world}
 EDITS_OF = {
     "body": "soak_balance", "constant": "soak_balance", "table": "soak_balance",
+    "config": "soak_balance",
     "closure": "soak_balance", "shifter": "soak_balance",
     "method": "soak_units", "class": "soak_units", "decorator": "soak_units",
     "enum": "soak_units", "dataclass": "soak_units", "attack": "soak_units",
