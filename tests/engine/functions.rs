@@ -172,3 +172,47 @@ fn function_report_code_swapped_vs_unchanged() {
         ",
     );
 }
+
+/// A function the reload must replace (its free variables changed: a method now calls
+/// `super()`): a copy in a module global follows; a copy inside kept data (a handlers dict)
+/// still holds the old version, and the report says so at its key path instead of calling the
+/// dict unchanged.
+#[test]
+fn function_replaced_copies_in_kept_data_are_reported() {
+    let p = project();
+    p.write(
+        "fn_repl_copies",
+        r#"
+        class Foo:
+            def foo(self):
+                return 1
+
+        foo = Foo.foo
+        handlers = {"f": Foo.foo}
+        chain = [Foo.foo]
+        "#,
+    );
+    p.run("import fn_repl_copies as m");
+    p.write(
+        "fn_repl_copies",
+        r#"
+        class Foo:
+            def foo(self):
+                return super().__hash__() and 2
+
+        foo = Foo.foo
+        handlers = {"f": Foo.foo}
+        chain = [Foo.foo]
+        "#,
+    );
+    p.run(
+        r#"
+        r = applied(swapscope.reload('fn_repl_copies'))
+        expect(r, 'Foo.foo', 'replaced')
+        assert m.foo is m.Foo.foo
+        c = expect(r, "handlers['f']", 'not_applied')
+        assert 'old Foo.foo' in c['note'], c
+        expect(r, 'chain[0]', 'not_applied')
+        "#,
+    );
+}

@@ -135,6 +135,9 @@ impl<'py> Merge<'py, '_> {
         self.next
             .record_keys(qual, new, 0, &mut { crate::engine::baseline::KEYS_MAX });
         if self.merge_dict_keys(both, kind, new_fp) {
+            self.stale_holders
+                .kept
+                .push((qual.to_string(), old.clone()));
             return false;
         }
         let recorded = match self.inp.base {
@@ -167,6 +170,11 @@ impl<'py> Merge<'py, '_> {
         }
         self.journal
             .record(Entry::new(qual, kind, action).values(old, new).note(note));
+        if !d.decision.take_new {
+            self.stale_holders
+                .kept
+                .push((qual.to_string(), old.clone()));
+        }
         if !d.decision.take_new && !old.is(new) && !shared_value(new) {
             // The live value stays: a patched function's default that was this live value and
             // is now the new one (`registry=REGISTRY`) stays the live one (see the fix-up).

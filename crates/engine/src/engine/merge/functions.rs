@@ -58,6 +58,10 @@ impl<'py> Merge<'py, '_> {
             }
             Patched::Replaced(why) => {
                 self.fix.fresh.push(new.clone());
+                self.stale_holders
+                    .replaced
+                    .entry(ptr(old))
+                    .or_insert_with(|| qual.to_string());
                 self.journal.record(
                     Entry::new(qual, kind, Action::Replaced)
                         .values(old, new)

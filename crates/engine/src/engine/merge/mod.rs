@@ -23,7 +23,7 @@ use super::classify::{MACHINERY, ObjKind, classify, classify_global};
 use super::fingerprint::fingerprint;
 use super::names::name;
 use super::pyobj::{helpers, named_items, ptr, python_instance};
-use crate::protocol::{Action, Change, Override, Overrides};
+use crate::protocol::{Action, Change, Kind, Override, Overrides};
 use classes::ClassPlan;
 use data::StatementTexts;
 pub(crate) use data::shared_value;
@@ -121,6 +121,17 @@ pub(crate) struct Merge<'py, 'a> {
     replaced_globals: Vec<(String, Obj<'py>)>,
     /// The baseline of the new load, filled as values are met.
     next: Baseline,
+    /// Replaced functions, and the data kept live that may still hold their old versions.
+    stale_holders: StaleHolders<'py>,
+}
+
+/// Old functions this reload replaced (by their id, with their qualname), and the data values
+/// kept live (qualname, value): a kept dict or list holding a replaced function still calls
+/// the old code, which the report must say.
+#[derive(Default)]
+struct StaleHolders<'py> {
+    replaced: HashMap<usize, String>,
+    kept: Vec<(String, Obj<'py>)>,
 }
 
 /// What a finished merge hands back to the pipeline.
@@ -148,6 +159,7 @@ impl<'py, 'a> Merge<'py, 'a> {
             running: None,
             replaced_globals: Vec::new(),
             next: Baseline::default(),
+            stale_holders: StaleHolders::default(),
         }
     }
 
@@ -199,6 +211,7 @@ impl<'py, 'a> Merge<'py, 'a> {
             }
         }
         self.note_removed_names_in_use(old_ns, new_ns);
+        self.report_stale_holders();
         for (name, old) in named_items(old_ns) {
             if new_ns.contains(&name)? || MACHINERY.contains(&name.as_str()) {
                 continue;
@@ -210,6 +223,45 @@ impl<'py, 'a> Merge<'py, 'a> {
             }
         }
         Ok(())
+    }
+
+    /// Kept data holding (one level deep: dict values, list and tuple items) an old function
+    /// this reload replaced: an entry per place, `not_applied`, since calls through it run the
+    /// old code.
+    fn report_stale_holders(&mut self) {
+        use pyo3::types::{PyList, PyTuple};
+        let holders = std::mem::take(&mut self.stale_holders);
+        if holders.replaced.is_empty() {
+            return;
+        }
+        for (qual, value) in &holders.kept {
+            let mut hits: Vec<(String, String)> = Vec::new();
+            if let Ok(d) = value.cast::<PyDict>() {
+                for (k, v) in d.iter() {
+                    if let Some(f) = holders.replaced.get(&ptr(&v)) {
+                        let key = k.repr().map(|r| r.to_string()).unwrap_or_default();
+                        hits.push((format!("{qual}[{key}]"), f.clone()));
+                    }
+                }
+            } else if (value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>())
+                && let Ok(items) = value.try_iter()
+            {
+                for (i, v) in items.flatten().enumerate() {
+                    if let Some(f) = holders.replaced.get(&ptr(&v)) {
+                        hits.push((format!("{qual}[{i}]"), f.clone()));
+                    }
+                }
+            }
+            for (place, f) in hits {
+                self.journal
+                    .record(
+                        Entry::new(&place, Kind::Data, Action::NotApplied).note(format!(
+                            "holds the old {f}, which this reload replaced: calls through it run \
+                         the old code; take the module's {f} again"
+                        )),
+                    );
+            }
+        }
     }
 
     /// For each global the new source removes, where tracked code still reads it (this module's
