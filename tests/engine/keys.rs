@@ -192,3 +192,51 @@ fn keys_functions_in_a_merged_dict_are_the_live_ones() {
         "#,
     );
 }
+
+/// A plain instance is merged attribute by attribute, in place: the game's run-time changes to
+/// one attribute stay, the designer's edit of another lands, and the instance (and a nested
+/// dict in it) keeps its identity.
+#[test]
+fn keys_plain_instances_are_merged_per_attribute() {
+    let p = project();
+    p.write(
+        "keys_inst_m",
+        r#"
+        class Settings:
+            def __init__(self, **kw):
+                self.__dict__.update(kw)
+
+        DEFAULTS = Settings(hp=100, mana=50, bonuses={"fire": 1})
+        "#,
+    );
+    p.run(
+        r#"
+        import keys_inst_m as m
+        d = m.DEFAULTS
+        bonuses = d.bonuses
+        d.mana = 75
+        d.bonuses["ice"] = 2
+        "#,
+    );
+    p.write(
+        "keys_inst_m",
+        r#"
+        class Settings:
+            def __init__(self, **kw):
+                self.__dict__.update(kw)
+
+        DEFAULTS = Settings(hp=120, mana=50, bonuses={"fire": 3})
+        "#,
+    );
+    p.run(
+        r#"
+        r = applied(swapscope.reload('keys_inst_m'))
+        assert m.DEFAULTS is d and d.bonuses is bonuses
+        assert (d.hp, d.mana, d.bonuses) == (120, 75, {"fire": 3, "ice": 2}), vars(d)
+        expect(r, 'DEFAULTS.hp', 'took_new')
+        expect(r, "DEFAULTS.bonuses['fire']", 'took_new')
+        expect(r, "DEFAULTS.bonuses['ice']", 'kept_live')
+        assert isinstance(d, m.Settings)
+        "#,
+    );
+}

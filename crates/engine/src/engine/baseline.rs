@@ -44,12 +44,67 @@ pub fn key_path(path: &str, key: &Bound<'_, PyAny>) -> Option<String> {
     Some(format!("{path}[{repr}]"))
 }
 
-/// Whether `v` is a dict merged key by key: exactly `dict`, all keys plain.
-pub fn keyed_dict<'a, 'py>(v: &'a Bound<'py, PyAny>) -> Option<&'a Bound<'py, PyDict>> {
-    if !v.is_exact_instance_of::<PyDict>() {
+/// How a merged container names its members in key paths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Members {
+    /// A dict: `WEAPONS['rifle']`.
+    Keys,
+    /// A plain instance's `__dict__`: `DEFAULTS.hp`.
+    Attrs,
+}
+
+/// A value merged member by member, with the dict its members live in: an exact `dict`, or a
+/// plain instance (a class defined in Python whose whole state is its `__dict__`: no slots, no
+/// C base; not a class, function or module).
+pub fn mergeable<'py>(v: &Bound<'py, PyAny>) -> Option<(Bound<'py, PyDict>, Members)> {
+    if v.is_exact_instance_of::<PyDict>() {
+        return Some((v.cast::<PyDict>().ok()?.clone(), Members::Keys));
+    }
+    if v.is_instance_of::<PyType>() || !super::fingerprint::state_in_dict_only(v) {
         return None;
     }
-    v.cast::<PyDict>().ok()
+    if super::classify::classify(v) != ObjKind::Data {
+        return None;
+    }
+    Some((super::fingerprint::instance_dict(v)?, Members::Attrs))
+}
+
+/// The path of one member: `path[key]` for a dict's plain key, `path.name` for an attribute.
+pub fn member_path(path: &str, key: &Bound<'_, PyAny>, members: Members) -> Option<String> {
+    match members {
+        Members::Keys => key_path(path, key),
+        Members::Attrs => {
+            let name: String = key.extract().ok()?;
+            (name.chars().all(|c| c.is_alphanumeric() || c == '_') && !name.is_empty())
+                .then(|| format!("{path}.{name}"))
+        }
+    }
+}
+
+/// Whether two values are merged member by member together: both mergeable the same way, and
+/// instances of classes with the same name (the new one may be the class statement's).
+pub fn merge_pair<'py>(
+    live: &Bound<'py, PyAny>,
+    new: &Bound<'py, PyAny>,
+) -> Option<(Bound<'py, PyDict>, Bound<'py, PyDict>, Members)> {
+    let (ld, lm) = mergeable(live)?;
+    let (nd, nm) = mergeable(new)?;
+    if lm != nm {
+        return None;
+    }
+    if lm == Members::Attrs {
+        let name = |v: &Bound<'py, PyAny>| {
+            let t = v.get_type();
+            (
+                super::pyobj::qualname(&t),
+                t.getattr("__module__").ok().map(|m| m.to_string()),
+            )
+        };
+        if name(live) != name(new) {
+            return None;
+        }
+    }
+    Some((ld, nd, lm))
 }
 
 impl Baseline {
@@ -124,7 +179,7 @@ impl Baseline {
         depth: usize,
         budget: &mut usize,
     ) -> bool {
-        let Some(dict) = keyed_dict(value) else {
+        let Some((dict, members)) = mergeable(value) else {
             return false;
         };
         if depth >= KEYS_DEPTH || dict.len() > *budget {
@@ -132,7 +187,7 @@ impl Baseline {
         }
         let mut entries = Vec::with_capacity(dict.len());
         for (k, v) in dict.iter() {
-            let Some(kp) = key_path(path, &k) else {
+            let Some(kp) = member_path(path, &k, members) else {
                 return false;
             };
             entries.push((kp, v));

@@ -386,7 +386,7 @@ fn wraps_code(obj: &Bound<'_, PyAny>) -> bool {
 
 /// True if the instance keeps all its state in its `__dict__`: its layout is a bare object plus
 /// the dict and weak-reference slots (no `__slots__`, no C fields).
-fn state_in_dict_only(obj: &Bound<'_, PyAny>) -> bool {
+pub(crate) fn state_in_dict_only(obj: &Bound<'_, PyAny>) -> bool {
     const WORD: isize = std::mem::size_of::<usize>().cast_signed();
     let ty = obj.get_type();
     let py = obj.py();
@@ -405,7 +405,7 @@ fn state_in_dict_only(obj: &Bound<'_, PyAny>) -> bool {
 
 /// The instance `__dict__` of an object whose class is defined in Python, read through the type's
 /// own `__dict__` descriptor (never a user `__getattr__`).
-fn instance_dict<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyDict>> {
+pub(crate) fn instance_dict<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyDict>> {
     // Heap types only: builtin objects with a __dict__ (functions, modules) are handled above or
     // are opaque.
     if !python_instance(obj) {

@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::{Both, Entry, Merge, Obj};
-use crate::engine::baseline::{key_path, keyed_dict};
+use crate::engine::baseline::{Members, member_path, merge_pair};
 use crate::engine::fingerprint::{Fingerprint, fingerprint};
 use crate::engine::pyobj::{ptr, short_repr};
 use crate::engine::rule::decide;
@@ -60,7 +60,7 @@ impl<'py> Merge<'py, '_> {
         if !base.dicts.contains(qual) || self.inp.overrides.get(qual) != Override::Auto {
             return false;
         }
-        let (Some(live), Some(fresh)) = (keyed_dict(old), keyed_dict(new)) else {
+        let Some((live, fresh, members)) = merge_pair(old, new) else {
             return false;
         };
         let Some(&base_fp) = base.fps.get(qual) else {
@@ -78,14 +78,16 @@ impl<'py> Merge<'py, '_> {
             return false;
         }
         // Keys the merge can name: otherwise the dict is one value.
-        if fresh.iter().any(|(k, _)| key_path(qual, &k).is_none())
-            || live.iter().any(|(k, _)| key_path(qual, &k).is_none())
-        {
+        let unnamed = |d: &Bound<'py, PyDict>| {
+            d.iter()
+                .any(|(k, _)| member_path(qual, &k, members).is_none())
+        };
+        if unnamed(&fresh) || unnamed(&live) {
             return false;
         }
         let before = short_repr(old);
         let mut tally = Tally::default();
-        self.merge_keys(qual, live, fresh, &mut tally);
+        self.merge_keys(qual, (&live, &fresh, members), &mut tally);
         // The live dict stays: the new one's holders (a default, a fix-up) get the live one.
         self.fix.kept_data.insert(ptr(new), old.clone());
         let action = if tally.taken + tally.added + tally.removed > 0 {
@@ -99,7 +101,7 @@ impl<'py> Merge<'py, '_> {
             String::from("(dry run: see its key paths)")
         };
         let note = format!(
-            "merged key by key in place (the live dict stays): {} taken, {} added, {} removed, \
+            "merged key by key in place (the live object stays): {} taken, {} added, {} removed, \
              {} kept live, {} conflicts; see its key paths",
             tally.taken, tally.added, tally.removed, tally.kept, tally.conflicts
         );
@@ -115,8 +117,7 @@ impl<'py> Merge<'py, '_> {
     fn merge_keys(
         &mut self,
         path: &str,
-        live: &Bound<'py, PyDict>,
-        fresh: &Bound<'py, PyDict>,
+        (live, fresh, members): (&Bound<'py, PyDict>, &Bound<'py, PyDict>, Members),
         tally: &mut Tally,
     ) {
         let Some(base) = self.inp.base else {
@@ -128,7 +129,7 @@ impl<'py> Merge<'py, '_> {
             .filter(|(k, _)| !fresh.contains(k).unwrap_or(true));
         let mut keys: Vec<(Obj<'py>, String)> = Vec::new();
         for (k, _) in fresh.iter().chain(only_live) {
-            if let Some(kp) = key_path(path, &k) {
+            if let Some(kp) = member_path(path, &k, members) {
                 keys.push((k, kp));
             }
         }
@@ -140,9 +141,9 @@ impl<'py> Merge<'py, '_> {
             match (recorded, l, n) {
                 (Some(b), Some(l), Some(n)) => {
                     let nested = base.dicts.contains(&kp) && ov == Override::Auto;
-                    if nested && let (Some(ld), Some(nd)) = (keyed_dict(&l), keyed_dict(&n)) {
+                    if nested && let Some((ld, nd, inner)) = merge_pair(&l, &n) {
                         if source_changed(b, fingerprint(&n)) {
-                            self.merge_keys(&kp, ld, nd, tally);
+                            self.merge_keys(&kp, (&ld, &nd, inner), tally);
                         }
                         self.fix.kept_data.insert(ptr(&n), l.clone());
                         continue;
