@@ -711,3 +711,76 @@ fn app_reloads_every_process_of_the_script_and_shows_each_outcome() {
             .is_some()
     );
 }
+
+/// A dict merged key by key: its key paths from the dry run get rows of their own under it,
+/// each with the action, the live and source values and its own Keep toggle (a key path in
+/// the policy).
+#[test]
+fn attributes_panel_lists_key_paths_with_their_own_toggles() {
+    let mut state = balance_state();
+    state.attrs.insert(
+        "balance".into(),
+        vec![attr(
+            "WEAPONS",
+            Kind::Data,
+            "{'pistol': {...}, 'laser': {...}}",
+        )],
+    );
+    state.changed.insert("balance".into());
+    let mut preview = report(
+        8,
+        "balance",
+        Outcome::Applied,
+        vec![
+            change("WEAPONS", Kind::Data, Action::TookNew, "{...}", "{...}"),
+            change(
+                "WEAPONS['pistol']['damage']",
+                Kind::Data,
+                Action::TookNew,
+                "10",
+                "14",
+            ),
+            change(
+                "WEAPONS['laser']",
+                Kind::Data,
+                Action::KeptLive,
+                "{'damage': 99}",
+                "{'damage': 99}",
+            ),
+        ],
+    );
+    preview.dry_run = true;
+    state.previews.insert("balance".into(), preview);
+    let mut h = panel_harness(state, panels::attributes_ui);
+    h.run();
+    assert!(
+        h.query_by_label_contains("WEAPONS['pistol']['damage']")
+            .is_some()
+    );
+    assert!(h.query_by_label_contains("WEAPONS['laser']").is_some());
+    assert!(h.query_by_label("14").is_some(), "the key's source value");
+    assert_eq!(
+        h.query_all_by_label("Keep").count(),
+        3,
+        "a toggle per key path"
+    );
+    // The rows are WEAPONS, then its key paths in report order: the pistol's is second.
+    let mut ys: Vec<f32> = h
+        .query_all_by_label("Keep")
+        .map(|n| n.rect().min.y)
+        .collect();
+    ys.sort_by(f32::total_cmp);
+    h.query_all_by_label("Keep")
+        .find(|n| (n.rect().min.y - ys[1]).abs() < 0.5)
+        .expect("the pistol's toggle")
+        .click();
+    h.run();
+    assert_eq!(
+        h.state().1,
+        vec![UiCommand::Send(Command::SetPolicy {
+            module: ModuleName("balance".into()),
+            qualname: "WEAPONS['pistol']['damage']".into(),
+            choice: Override::Keep,
+        })]
+    );
+}

@@ -274,6 +274,8 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>
     let live = state.attrs.get(&module);
     let mut rows: Vec<AttrRow<'_>> = Vec::new();
     if let Some(attrs) = live {
+        let names: std::collections::HashSet<&str> =
+            attrs.iter().map(|a| a.qualname.as_str()).collect();
         for a in attrs {
             rows.push(AttrRow {
                 qualname: &a.qualname,
@@ -282,6 +284,30 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>
                 preview: preview.and_then(|p| p.change(&a.qualname)),
                 last: last.and_then(|r| r.change(&a.qualname)),
             });
+            // Its key paths (a dict or plain instance merged member by member), from the dry
+            // run if there is one, else from the last reload: each with its own toggle.
+            let (source, is_preview) = match (preview, last) {
+                (Some(p), _) => (Some(p), true),
+                (None, Some(l)) => (Some(l), false),
+                _ => (None, false),
+            };
+            let Some(report) = source else { continue };
+            let keyed = format!("{}[", a.qualname);
+            let dotted = format!("{}.", a.qualname);
+            for c in report.changes.iter().filter(|c| {
+                c.action != Action::Unchanged
+                    && (c.qualname.starts_with(&keyed)
+                        || (c.qualname.starts_with(&dotted)
+                            && !names.contains(c.qualname.as_str())))
+            }) {
+                rows.push(AttrRow {
+                    qualname: &c.qualname,
+                    kind: c.kind,
+                    live: &c.old,
+                    preview: is_preview.then_some(c),
+                    last: (!is_preview).then_some(c),
+                });
+            }
         }
     }
     if let Some(p) = preview {
@@ -328,7 +354,11 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>
         .body(|body| {
             body.rows(theme::ROW_HEIGHT, rows.len(), |mut row| {
                 let r = &rows[row.index()];
-                let conflict = r.preview.is_some_and(|c| c.action.is_conflict());
+                // Conflicts, and removed names other code still reads, stand out before a
+                // reload.
+                let conflict = r
+                    .preview
+                    .is_some_and(|c| c.action.is_conflict() || c.note.contains("still used:"));
                 let paint = |ui: &mut Ui| {
                     if conflict {
                         ui.painter()
@@ -337,7 +367,11 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>
                 };
                 row.col(|ui| {
                     paint(ui);
-                    let indent = if r.qualname.contains('.') { "    " } else { "" };
+                    let indent = if r.qualname.contains(['.', '[']) {
+                        "    "
+                    } else {
+                        ""
+                    };
                     ui.label(format!("{indent}{}", r.qualname));
                 });
                 row.col(|ui| {

@@ -305,6 +305,9 @@ def users_of(module_name, names, tracked, new_namespace):
     return {n: sorted(set(v)) for n, v in found.items() if v}
 
 
+REGISTRY_MAX = 10_000
+
+
 def rebind_registries(pairs, tracked):
     """After a reload: ``pairs`` are (throwaway, live) classes — the class statements' new
     classes and the live ones patched in their place. Registries that picked up a throwaway
@@ -341,6 +344,13 @@ def rebind_registries(pairs, tracked):
     for label, namespace in places:
         for key, value in list(namespace.items()):
             if not isinstance(key, str) or isinstance(value, type):
+                continue
+            # A registry is small; a big table of game data is not one, and walking it on
+            # every reload would make reloads grow with the program's data.
+            try:
+                if len(value) > REGISTRY_MAX:
+                    continue
+            except TypeError:
                 continue
             where = f"{label}.{key}"
             try:

@@ -125,6 +125,9 @@ pub(crate) struct Merge<'py, 'a> {
     stale_holders: StaleHolders<'py>,
 }
 
+/// Kept containers bigger than this are not looked into for replaced functions.
+const HOLDERS_MAX: usize = 10_000;
+
 /// Old functions this reload replaced (by their id, with their qualname), and the data values
 /// kept live (qualname, value): a kept dict or list holding a replaced function still calls
 /// the old code, which the report must say.
@@ -235,6 +238,10 @@ impl<'py, 'a> Merge<'py, 'a> {
             return;
         }
         for (qual, value) in &holders.kept {
+            // Handler tables are small; a big data table is not walked on every reload.
+            if value.len().is_ok_and(|n| n > HOLDERS_MAX) {
+                continue;
+            }
             let mut hits: Vec<(String, String)> = Vec::new();
             if let Ok(d) = value.cast::<PyDict>() {
                 for (k, v) in d.iter() {
