@@ -98,7 +98,11 @@ impl<'py> Merge<'py, '_> {
         let after = if self.inp.apply {
             short_repr(old)
         } else {
-            String::from("(dry run: see its key paths)")
+            // Not merged yet: what the merge would do, by its key paths below.
+            format!(
+                "merged: {} taken, {} added, {} removed, {} kept",
+                tally.taken, tally.added, tally.removed, tally.kept
+            )
         };
         let note = format!(
             "merged key by key in place (the live object stays): {} taken, {} added, {} removed, \
