@@ -40,6 +40,20 @@ pub fn key_path(path: &str, key: &Bound<'_, PyAny>) -> Option<String> {
     if !plain {
         return None;
     }
+    // Python's repr, written here for the common keys (a reload names thousands of them):
+    // a str of printable ASCII without quotes or backslashes is '...', an int its digits.
+    if let Ok(s) = key.cast::<PyString>()
+        && let Ok(s) = s.to_str()
+        && s.bytes()
+            .all(|b| (b' '..=b'~').contains(&b) && b != b'\'' && b != b'\\')
+    {
+        return Some(format!("{path}['{s}']"));
+    }
+    if key.is_exact_instance_of::<PyInt>()
+        && let Ok(i) = key.extract::<i64>()
+    {
+        return Some(format!("{path}[{i}]"));
+    }
     let repr = key.repr().ok()?;
     Some(format!("{path}[{repr}]"))
 }

@@ -305,10 +305,10 @@ def users_of(module_name, names, tracked, new_namespace):
     return {n: sorted(set(v)) for n, v in found.items() if v}
 
 
-REGISTRY_MAX = 10_000
+REGISTRY_MAX = 2_000
 
 
-def rebind_registries(pairs, tracked):
+def rebind_registries(pairs, tracked, reloaded):
     """After a reload: ``pairs`` are (throwaway, live) classes — the class statements' new
     classes and the live ones patched in their place. Registries that picked up a throwaway
     (a metaclass, ``__init_subclass__`` or a class decorator registering every class) are
@@ -321,7 +321,9 @@ def rebind_registries(pairs, tracked):
     swap = {id(t): live for t, live in pairs}
     if not swap:
         return []
-    places, seen, modules = [], set(), set(tracked)
+    # The reloaded module's own registries are its data, already merged (they hold the live
+    # classes: a class fingerprints by name, so the re-run body's registry equals the live one).
+    places, seen, modules = [], set(), set(tracked) - {reloaded}
 
     def add(label, namespace):
         if id(namespace) not in seen:
@@ -333,7 +335,8 @@ def rebind_registries(pairs, tracked):
             if k is object or k is type:
                 continue
             add(f"{k.__module__}.{k.__qualname__}", vars(k))
-            modules.add(k.__module__)
+            if k.__module__ != reloaded:
+                modules.add(k.__module__)
     for name in sorted(modules):
         module = sys.modules.get(name)
         namespace = getattr(module, "__dict__", None)

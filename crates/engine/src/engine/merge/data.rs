@@ -132,14 +132,15 @@ impl<'py> Merge<'py, '_> {
         let Both { qual, old, new } = both;
         let new_fp = fingerprint(new);
         self.next.fps.insert(qual.to_string(), new_fp);
-        self.next
-            .record_keys(qual, new, 0, &mut { crate::engine::baseline::KEYS_MAX });
         if self.merge_dict_keys(both, kind, new_fp) {
+            // The merge recorded the new value's members for the next baseline.
             self.stale_holders
                 .kept
                 .push((qual.to_string(), old.clone()));
             return false;
         }
+        self.next
+            .record_keys(qual, new, 0, &mut { crate::engine::baseline::KEYS_MAX });
         let recorded = match self.inp.base {
             Some(b) => b
                 .fps

@@ -108,7 +108,7 @@ impl Merge<'_, '_> {
         let pairs: Vec<(Obj<'_>, Obj<'_>)> = classes.to_vec();
         let done = helpers(self.py)
             .and_then(|h| h.getattr(name!(self.py, "rebind_registries")))
-            .and_then(|f| f.call1((pairs, super::super::tracker::names())))
+            .and_then(|f| f.call1((pairs, super::super::tracker::names(), self.inp.module)))
             .and_then(|r| r.extract::<Vec<String>>());
         match done {
             Ok(places) => {

@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::{Both, Entry, Merge, Obj};
-use crate::engine::baseline::{Members, member_path, merge_pair};
+use crate::engine::baseline::{KEYS_MAX, Members, member_path, merge_pair};
 use crate::engine::fingerprint::{Fingerprint, fingerprint};
 use crate::engine::pyobj::{ptr, short_repr};
 use crate::engine::rule::decide;
@@ -15,14 +15,26 @@ use crate::protocol::{Action, Kind, Override};
 
 use super::data::{same_value, shared_value};
 
+/// Key paths listed in the report per merged value; the others are counted in its own entry
+/// (a generated table may change thousands of keys at once).
+const KEY_ENTRIES_MAX: usize = 200;
+
 /// What a key-level merge did, for the dict's own entry.
 #[derive(Default)]
 struct Tally {
+    listed: usize,
+    unlisted: usize,
     taken: usize,
     kept: usize,
     added: usize,
     removed: usize,
     conflicts: usize,
+}
+
+/// Whether every member of `dict` can be named in a key path under `path`.
+fn all_named(path: &str, dict: &Bound<'_, PyDict>, members: Members) -> bool {
+    dict.iter()
+        .all(|(k, _)| member_path(path, &k, members).is_some())
 }
 
 /// Whether the source changed a value: its new fingerprint against the recorded one (a value the
@@ -88,6 +100,7 @@ impl<'py> Merge<'py, '_> {
         let before = short_repr(old);
         let mut tally = Tally::default();
         self.merge_keys(qual, (&live, &fresh, members), &mut tally);
+        self.next.dicts.insert(qual.to_string());
         // The live dict stays: the new one's holders (a default, a fix-up) get the live one.
         self.fix.kept_data.insert(ptr(new), old.clone());
         let action = if tally.taken + tally.added + tally.removed > 0 {
@@ -104,11 +117,17 @@ impl<'py> Merge<'py, '_> {
                 tally.taken, tally.added, tally.removed, tally.kept
             )
         };
-        let note = format!(
+        let mut note = format!(
             "merged key by key in place (the live object stays): {} taken, {} added, {} removed, \
              {} kept live, {} conflicts; see its key paths",
             tally.taken, tally.added, tally.removed, tally.kept, tally.conflicts
         );
+        if tally.unlisted > 0 {
+            note = format!(
+                "{note} (the first {KEY_ENTRIES_MAX} are listed, {} more are not)",
+                tally.unlisted
+            );
+        }
         self.journal.record(
             Entry::new(qual, kind, action)
                 .texts(before, after)
@@ -142,26 +161,40 @@ impl<'py> Merge<'py, '_> {
             let l = live.get_item(&k).ok().flatten();
             let n = fresh.get_item(&k).ok().flatten();
             let ov = self.inp.overrides.get(&kp);
-            match (recorded, l, n) {
+            // The next baseline is the new source's value: recorded here, each fingerprint taken
+            // once (a nested value merged below records its own members).
+            let nfp = n.as_ref().map(fingerprint);
+            if let Some(f) = nfp {
+                self.next.fps.insert(kp.clone(), f);
+            }
+            let mut members_recorded = false;
+            match (recorded, l, n.clone()) {
                 (Some(b), Some(l), Some(n)) => {
+                    let nfp = nfp.unwrap_or_else(|| fingerprint(&n));
                     let nested = base.dicts.contains(&kp) && ov == Override::Auto;
-                    if nested && let Some((ld, nd, inner)) = merge_pair(&l, &n) {
-                        if source_changed(b, fingerprint(&n)) {
+                    if nested
+                        && let Some((ld, nd, inner)) = merge_pair(&l, &n)
+                        && all_named(&kp, &ld, inner)
+                        && all_named(&kp, &nd, inner)
+                    {
+                        if source_changed(b, nfp) {
                             self.merge_keys(&kp, (&ld, &nd, inner), tally);
+                            self.next.dicts.insert(kp.clone());
+                            members_recorded = true;
                         }
                         self.fix.kept_data.insert(ptr(&n), l.clone());
-                        continue;
+                    } else {
+                        let d = decide(source_changed(b, nfp), live_changed(b, &l), ov);
+                        self.key_decided(
+                            live,
+                            (&k, &kp),
+                            (&l, &n),
+                            d.take_new,
+                            d.action,
+                            d.note,
+                            tally,
+                        );
                     }
-                    let d = decide(source_changed(b, fingerprint(&n)), live_changed(b, &l), ov);
-                    self.key_decided(
-                        live,
-                        (&k, &kp),
-                        (&l, &n),
-                        d.take_new,
-                        d.action,
-                        d.note,
-                        tally,
-                    );
                 }
                 (None, Some(l), Some(n)) => {
                     // Added by the source and by the program: the source's value, as a conflict.
@@ -184,7 +217,8 @@ impl<'py> Merge<'py, '_> {
                         self.fix.taken_items.push((live.clone(), k.clone()));
                     }
                     tally.added += 1;
-                    self.journal.record(
+                    self.record_key(
+                        tally,
                         Entry::new(&kp, Kind::Data, Action::Added)
                             .now(&n)
                             .note("new in the source"),
@@ -198,14 +232,16 @@ impl<'py> Merge<'py, '_> {
                         }
                         tally.taken += 1;
                         tally.conflicts += 1;
-                        self.journal.record(
+                        self.record_key(
+                        tally,
                             Entry::new(&kp, Kind::Data, Action::ConflictTookNew)
                                 .now(&n)
                                 .note("deleted at run time and changed in the source: took the source's value"),
                         );
                     } else {
                         tally.kept += 1;
-                        self.journal.record(
+                        self.record_key(
+                            tally,
                             Entry::new(&kp, Kind::Data, Action::KeptLive)
                                 .note("deleted at run time: stays deleted"),
                         );
@@ -219,7 +255,8 @@ impl<'py> Merge<'py, '_> {
                             live.del_item(&k).ok();
                         }
                         tally.removed += 1;
-                        self.journal.record(
+                        self.record_key(
+                            tally,
                             Entry::new(&kp, Kind::Data, Action::Removed)
                                 .was(&l)
                                 .note("no longer in the source"),
@@ -238,7 +275,8 @@ impl<'py> Merge<'py, '_> {
                                 "removed from the source, kept by override",
                             )
                         };
-                        self.journal.record(
+                        self.record_key(
+                            tally,
                             Entry::new(&kp, Kind::Data, action)
                                 .values(&l, &l)
                                 .note(note),
@@ -247,7 +285,8 @@ impl<'py> Merge<'py, '_> {
                 }
                 (None, Some(l), None) => {
                     tally.kept += 1;
-                    self.journal.record(
+                    self.record_key(
+                        tally,
                         Entry::new(&kp, Kind::Data, Action::KeptLive)
                             .values(&l, &l)
                             .note("added at run time: live state kept"),
@@ -255,6 +294,22 @@ impl<'py> Merge<'py, '_> {
                 }
                 (_, None, None) => {}
             }
+            if let Some(n) = &n
+                && !members_recorded
+            {
+                let mut budget = KEYS_MAX;
+                self.next.record_keys(&kp, n, 0, &mut budget);
+            }
+        }
+    }
+
+    /// Lists a key path's entry, up to `KEY_ENTRIES_MAX` per merged value.
+    fn record_key(&mut self, tally: &mut Tally, entry: Entry<'_, '_>) {
+        if tally.listed < KEY_ENTRIES_MAX {
+            tally.listed += 1;
+            self.journal.record(entry);
+        } else {
+            tally.unlisted += 1;
         }
     }
 
@@ -287,8 +342,10 @@ impl<'py> Merge<'py, '_> {
             }
         }
         if action != Action::Unchanged {
-            self.journal
-                .record(Entry::new(kp, Kind::Data, action).values(l, n).note(note));
+            self.record_key(
+                tally,
+                Entry::new(kp, Kind::Data, action).values(l, n).note(note),
+            );
         }
     }
 }
