@@ -43,7 +43,7 @@ pub fn key_path(path: &str, key: &Bound<'_, PyAny>) -> Option<String> {
     // Python's repr, written here for the common keys (a reload names thousands of them):
     // a str of printable ASCII without quotes or backslashes is '...', an int its digits.
     if let Ok(s) = key.cast::<PyString>()
-        && let Ok(s) = s.to_str()
+        && let Ok(s) = s.to_cow()
         && s.bytes()
             .all(|b| (b' '..=b'~').contains(&b) && b != b'\'' && b != b'\\')
     {
