@@ -401,13 +401,7 @@ impl eframe::App for InspectorApp {
 /// script and closes when done.
 #[cfg(feature = "embedded")]
 pub fn run(config: Config, capture: Option<CaptureScript>) -> Result<(), WindowError> {
-    let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("swapscope")
-            .with_inner_size([1400.0, 860.0]),
-        renderer: eframe::Renderer::Glow,
-        ..Default::default()
-    };
+    let options = native_options("swapscope");
     eframe::run_native(
         "swapscope",
         options,
@@ -490,13 +484,7 @@ fn run_remote(
             format!(" and {} more", rest.len())
         }
     );
-    let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title(title)
-            .with_inner_size([1400.0, 860.0]),
-        renderer: eframe::Renderer::Glow,
-        ..Default::default()
-    };
+    let options = native_options(&title);
     eframe::run_native(
         "swapscope",
         options,
@@ -507,6 +495,17 @@ fn run_remote(
         }),
     )
     .map_err(|e| WindowError(e.to_string()))
+}
+
+/// The window's options: glow, 1400×860, the title.
+fn native_options(title: &str) -> eframe::NativeOptions {
+    eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title(title)
+            .with_inner_size([1400.0, 860.0]),
+        renderer: eframe::Renderer::Glow,
+        ..Default::default()
+    }
 }
 
 /// The window could not be opened (no display, no OpenGL, ...).

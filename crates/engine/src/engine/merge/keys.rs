@@ -15,6 +15,9 @@ use crate::protocol::{Action, Kind, Override};
 
 use super::data::{same_value, shared_value};
 
+const DELETED_BUT_EDITED: &str =
+    "deleted at run time and changed in the source: took the source's value";
+
 /// Key paths listed in the report per merged value; the others are counted in its own entry
 /// (a generated table may change thousands of keys at once).
 const KEY_ENTRIES_MAX: usize = 200;
@@ -213,9 +216,7 @@ impl<'py> Merge<'py, '_> {
                     );
                 }
                 (None, None, Some(n)) => {
-                    if self.inp.apply && live.set_item(&k, &n).is_ok() {
-                        self.fix.taken_items.push((live.clone(), k.clone()));
-                    }
+                    self.put(live, &k, &n);
                     tally.added += 1;
                     self.record_key(
                         tally,
@@ -227,16 +228,14 @@ impl<'py> Merge<'py, '_> {
                 (Some(b), None, Some(n)) => {
                     // Deleted by the program: stays deleted unless the source changed it.
                     if source_changed(b, fingerprint(&n)) && ov != Override::Keep {
-                        if self.inp.apply && live.set_item(&k, &n).is_ok() {
-                            self.fix.taken_items.push((live.clone(), k.clone()));
-                        }
+                        self.put(live, &k, &n);
                         tally.taken += 1;
                         tally.conflicts += 1;
                         self.record_key(
-                        tally,
+                            tally,
                             Entry::new(&kp, Kind::Data, Action::ConflictTookNew)
                                 .now(&n)
-                                .note("deleted at run time and changed in the source: took the source's value"),
+                                .note(DELETED_BUT_EDITED),
                         );
                     } else {
                         tally.kept += 1;
@@ -303,6 +302,14 @@ impl<'py> Merge<'py, '_> {
         }
     }
 
+    /// Puts the source's value for `k` into the live dict (when applying); the fix-up then points
+    /// it at surviving objects.
+    fn put(&mut self, live: &Bound<'py, PyDict>, k: &Obj<'py>, n: &Obj<'py>) {
+        if self.inp.apply && live.set_item(k, n).is_ok() {
+            self.fix.taken_items.push((live.clone(), k.clone()));
+        }
+    }
+
     /// Lists a key path's entry, up to `KEY_ENTRIES_MAX` per merged value.
     fn record_key(&mut self, tally: &mut Tally, entry: Entry<'_, '_>) {
         if tally.listed < KEY_ENTRIES_MAX {
@@ -330,9 +337,7 @@ impl<'py> Merge<'py, '_> {
         }
         if take_new {
             tally.taken += 1;
-            if self.inp.apply && live.set_item(k, n).is_ok() {
-                self.fix.taken_items.push((live.clone(), k.clone()));
-            }
+            self.put(live, k, n);
         } else {
             if action != Action::Unchanged {
                 tally.kept += 1;
