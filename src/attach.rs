@@ -266,28 +266,6 @@ pub fn applied(report: &crate::protocol::ReloadReport) -> bool {
     report.outcome == Outcome::Applied
 }
 
-/// Waits up to `timeout` for an agent in process `pid` to publish itself (a program the window
-/// just launched).
-pub fn wait_for_agent(pid: u32, timeout: Duration) -> Option<AgentFile> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Ok(all) = agents()
-            && let Some(a) = all.into_iter().find(|a| a.pid == pid)
-        {
-            return Some(a);
-        }
-        if Instant::now() > deadline || !agents::alive(pid) {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// The folder agents publish in (for messages).
-pub fn agent_dir() -> Option<PathBuf> {
-    agents::agent_dir().ok()
-}
-
 /// Which programs that start after the window opened it connects to as well.
 #[derive(Clone)]
 pub enum Discover {

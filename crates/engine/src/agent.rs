@@ -164,11 +164,6 @@ impl Agent {
         serde_json::from_str(line).ok()
     }
 
-    /// How many clients are connected.
-    pub fn clients(&self) -> usize {
-        self.hub.state().clients.len()
-    }
-
     /// Removes the agent's file, stops taking connections, gives the last events a moment to
     /// reach the clients, then closes their connections.
     pub fn stop(&mut self) {

@@ -10,7 +10,7 @@ use super::{Both, Entry, Merge, Obj};
 use crate::engine::baseline::{KEYS_MAX, Members, member_path, merge_pair};
 use crate::engine::fingerprint::{Fingerprint, fingerprint};
 use crate::engine::pyobj::{ptr, short_repr};
-use crate::engine::rule::decide;
+use crate::engine::rule::{Decision, decide};
 use crate::protocol::{Action, Kind, Override};
 
 use super::data::{same_value, shared_value};
@@ -188,15 +188,7 @@ impl<'py> Merge<'py, '_> {
                         self.fix.kept_data.insert(ptr(&n), l.clone());
                     } else {
                         let d = decide(source_changed(b, nfp), live_changed(b, &l), ov);
-                        self.key_decided(
-                            live,
-                            (&k, &kp),
-                            (&l, &n),
-                            d.take_new,
-                            d.action,
-                            d.note,
-                            tally,
-                        );
+                        self.key_decided(live, (&k, &kp), (&l, &n), d, tally);
                     }
                 }
                 (None, Some(l), Some(n)) => {
@@ -205,15 +197,7 @@ impl<'py> Merge<'py, '_> {
                         continue;
                     }
                     let d = decide(true, true, ov);
-                    self.key_decided(
-                        live,
-                        (&k, &kp),
-                        (&l, &n),
-                        d.take_new,
-                        d.action,
-                        d.note,
-                        tally,
-                    );
+                    self.key_decided(live, (&k, &kp), (&l, &n), d, tally);
                 }
                 (None, None, Some(n)) => {
                     self.put(live, &k, &n);
@@ -321,15 +305,16 @@ impl<'py> Merge<'py, '_> {
     }
 
     /// Applies and reports the rule's decision for one key present on both sides.
-    #[expect(clippy::too_many_arguments, reason = "one key's full evidence, named")]
     fn key_decided(
         &mut self,
         live: &Bound<'py, PyDict>,
         (k, kp): (&Obj<'py>, &str),
         (l, n): (&Obj<'py>, &Obj<'py>),
-        take_new: bool,
-        action: Action,
-        note: &str,
+        Decision {
+            take_new,
+            action,
+            note,
+        }: Decision,
         tally: &mut Tally,
     ) {
         if matches!(action, Action::ConflictTookNew | Action::ConflictKeptLive) {
