@@ -36,7 +36,7 @@ SIZES = {"200": 200, "5k": 5000, "50k": 50000}
 LIMIT_S = 120  # a reload slower than this is reported as "over 120 s"
 if os.environ.get("SWAPSCOPE_BENCH_QUICK"):  # a smoke run of the drivers, not a measurement
     SIZES = {"200": 200}
-REPS = {"200": 21, "5k": 9, "50k": 5}
+REPS = {"200": 21, "5k": 15, "50k": 7}
 
 
 class TimeLimit(Exception):
@@ -121,6 +121,7 @@ class Bench:
         i = 0
         while i <= reps:  # one warm-up
             src = self.write(name, lines)
+            gc.collect()  # the garbage of the run before is not this run's cost
             t0 = time.perf_counter()
             try:
                 with time_limit(LIMIT_S):
@@ -136,6 +137,29 @@ class Bench:
                 reps = min(reps, 3)  # seconds per reload: three are enough for a median
             i += 1
         return times
+
+    def paired(self, name, lines, reps, action):
+        """The floor and `action` measured in alternation, a new version written before each:
+        both see the same machine state (this VM's speed drifts by ±10% within a minute), so
+        their ratio is steadier than that of two runs one after the other. Returns
+        (floor times, action times); a warm-up of each is not counted."""
+        path = self.path(name)
+
+        def floor_run(src):
+            code = compile(src, path, "exec", dont_inherit=True)
+            exec(code, {"__name__": name, "__builtins__": __builtins__})
+
+        floor_times, times = [], []
+        for i in range(reps + 1):
+            for run, out in ((floor_run, floor_times), (action, times)):
+                src = self.write(name, lines)
+                gc.collect()  # the garbage of the run before is not this run's cost
+                t0 = time.perf_counter()
+                run(src)
+                dt = time.perf_counter() - t0
+                if i:
+                    out.append(dt)
+        return floor_times, times
 
     def floor(self, name, lines, reps):
         path = self.path(name)
@@ -168,9 +192,9 @@ def swapscope_mode(b, untracked, reload_only=False):
     for size, lines in SIZES.items():
         name = f"bench_s{size}"
         b.load(name, lines)
-        floor = b.floor(name, lines, REPS[size])
+        floor, own = b.paired(name, lines, REPS[size], reload_fn(name))
         b.row("reload", size, "floor (compile + exec)", floor)
-        b.row("reload", size, "swapscope", b.timed(name, lines, REPS[size], reload_fn(name)))
+        b.row("reload", size, "swapscope", own)
         if reload_only:
             continue
         iname = f"bench_i{size}"

@@ -784,3 +784,73 @@ fn attributes_panel_lists_key_paths_with_their_own_toggles() {
         })]
     );
 }
+
+/// Issue 13, item 1: the preview is what Reload will do. A toggle changes the policy; the old
+/// dry run is withdrawn at once (never shown as what Reload does), a new one is asked for, and
+/// its answer is shown.
+#[test]
+fn app_preview_follows_a_policy_toggle() {
+    let (mut h, fake) = app_harness();
+    started(&fake);
+    h.run_steps(3);
+    fake.send(Event::Attributes {
+        module: ModuleName("balance".into()),
+        attrs: vec![attr("DIFFICULTY", Kind::Data, "1.45")],
+    });
+    fake.send(Event::FilesChanged {
+        modules: vec![ModuleName("balance".into())],
+        paths: vec![PathBuf::from("/game/balance.py")],
+    });
+    h.run_steps(3);
+    fake.drain();
+    let preview = |action| {
+        let mut r = report(
+            9,
+            "balance",
+            Outcome::Applied,
+            vec![change("DIFFICULTY", Kind::Data, action, "1.45", "2.0")],
+        );
+        r.dry_run = true;
+        Event::ReloadFinished(r)
+    };
+    fake.send(preview(Action::ConflictKeptLive));
+    h.run_steps(3);
+    assert!(h.query_by_label("would: conflict: kept live").is_some());
+    h.get_by_label("Take").click();
+    h.run_steps(2);
+    assert!(fake.drain().contains(&Command::SetPolicy {
+        module: ModuleName("balance".into()),
+        qualname: "DIFFICULTY".into(),
+        choice: Override::Take,
+    }));
+    // The worker saved the policy and says so.
+    let mut policy = swapscope::policy::Policy::default();
+    policy
+        .modules
+        .entry("balance".into())
+        .or_default()
+        .insert("DIFFICULTY".into(), Override::Take);
+    fake.send(Event::Policy {
+        policy,
+        path: PathBuf::from("/game/.swapscope-policy"),
+        error: None,
+    });
+    h.run_steps(3);
+    assert!(
+        h.query_by_label("would: conflict: kept live").is_none(),
+        "the old preview is gone"
+    );
+    assert!(
+        h.query_by_label("Working out what a reload would do…")
+            .is_some()
+    );
+    assert!(
+        fake.drain().iter().any(
+            |c| matches!(c, Command::Reload { module, dry_run: true, .. } if module.0 == "balance")
+        ),
+        "a new dry run is asked for under the new policy"
+    );
+    fake.send(preview(Action::ConflictTookNew));
+    h.run_steps(3);
+    assert!(h.query_by_label("would: conflict: took new").is_some());
+}

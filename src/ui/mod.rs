@@ -177,9 +177,13 @@ impl InspectorApp {
                 match peer.events.try_recv() {
                     Ok(event) => {
                         let started = matches!(event, Event::Started { .. });
+                        let policy = matches!(event, Event::Policy { .. });
                         peer.state.apply(event);
                         if started {
                             peer.commands.try_send(Command::ListModules).ok();
+                        }
+                        if policy {
+                            peer.previewed.clear();
                         }
                     }
                     Err(TryRecvError::Empty) => break,
@@ -199,6 +203,7 @@ impl InspectorApp {
             match self.events.try_recv() {
                 Ok(event) => {
                     let started = matches!(event, Event::Started { .. });
+                    let policy = matches!(event, Event::Policy { .. });
                     let files = if let Event::FilesChanged { modules, .. } = &event {
                         modules.iter().map(|m| m.0.clone()).collect()
                     } else {
@@ -210,6 +215,10 @@ impl InspectorApp {
                     }
                     if started {
                         self.send(Command::ListModules);
+                    }
+                    if policy {
+                        // The state dropped its previews: dry-run the changed module again.
+                        self.previewed.clear();
                     }
                 }
                 Err(TryRecvError::Empty) => break,

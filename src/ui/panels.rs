@@ -269,6 +269,9 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>
                 format!("The file on disk would not reload: {}", p.summary()),
             );
         }
+    } else if state.changed.contains(&module) && !state.auto_reload {
+        // Asked for (a save, a policy change): never the old answer in its place.
+        ui.label("Working out what a reload would do…");
     }
     let last = state.last_reload(&module);
     let live = state.attrs.get(&module);

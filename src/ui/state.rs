@@ -215,6 +215,9 @@ impl UiState {
                 path,
                 error,
             } => {
+                // What a dry run said depends on the policy: a new one makes it stale (the app
+                // asks for a new one), and a stale preview must not be shown as what Reload does.
+                self.previews.clear();
                 self.policy = policy;
                 self.policy_path = Some(path);
                 self.policy_error = error;

@@ -871,3 +871,52 @@ fn class_registries_hold_the_live_class_after_a_reload() {
         "#,
     );
 }
+
+/// Registries the reloaded module keeps itself (a metaclass's and a base class's own
+/// attributes) are its data: after a reload they hold the live classes, and a class the new
+/// source adds is registered too.
+#[test]
+fn registries_inside_the_reloaded_module_hold_the_live_classes() {
+    let p = project();
+    let source = r"
+        class Meta(type):
+            made = {}
+            def __new__(mcls, name, bases, ns):
+                cls = super().__new__(mcls, name, bases, ns)
+                Meta.made[name] = cls
+                return cls
+
+        class Base(metaclass=Meta):
+            registry = []
+            def __init_subclass__(cls, **kw):
+                super().__init_subclass__(**kw)
+                Base.registry.append(cls)
+
+        class Unit(Base):
+            def power(self):
+                return 1
+        ";
+    p.write("cls_reg_same", source);
+    p.run(
+        r"
+        import cls_reg_same as m
+        unit = m.Unit
+        assert m.Base.registry == [unit] and m.Meta.made['Unit'] is unit
+        ",
+    );
+    let edited = format!(
+        "{}\n        class Archer(Base):\n            def power(self):\n                return 5\n",
+        source.replace("return 1", "return 2")
+    );
+    p.write("cls_reg_same", &edited);
+    p.run(
+        r"
+        r = applied(swapscope.reload('cls_reg_same'))
+        assert m.Unit is unit, show(r)
+        assert m.Base.registry == [unit, m.Archer], (m.Base.registry, show(r))
+        assert m.Base.registry[0] is unit and m.Meta.made['Unit'] is unit, m.Meta.made
+        assert m.Meta.made['Archer'] is m.Archer
+        assert m.Base.registry[0]().power() == 2
+        ",
+    );
+}

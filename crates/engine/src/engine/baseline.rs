@@ -1,7 +1,7 @@
 //! Baselines: what the last load of a module produced (fingerprints of its data, the names its
 //! source defined), walked from the namespace the module body just filled.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};

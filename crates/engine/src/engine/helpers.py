@@ -6,6 +6,7 @@ decoding, statement texts and short reprs.
 """
 
 import ast
+import collections.abc
 import os
 import reprlib
 import sys
@@ -308,21 +309,24 @@ def users_of(module_name, names, tracked, new_namespace):
 REGISTRY_MAX = 2_000
 
 
+# What a registry can be: a mapping (by name), a list, a set.
+_REGISTRY_TYPES = (collections.abc.MutableMapping, list, collections.abc.MutableSet)
+
+
 def rebind_registries(pairs, tracked, reloaded):
     """After a reload: ``pairs`` are (throwaway, live) classes — the class statements' new
     classes and the live ones patched in their place. Registries that picked up a throwaway
     (a metaclass, ``__init_subclass__`` or a class decorator registering every class) are
     pointed at the live class. No heap walk: only the places such machinery keeps registries
-    are looked into, one level deep — the attributes of the classes in the metaclass's and the
-    bases' MROs, and the globals of their modules and of the tracked modules. Returns where
-    something was rebound, as ``module.NAME['key']`` labels."""
-    from collections.abc import MutableMapping, MutableSet
-
+    are looked into, one level deep — the attributes of the classes of other modules in the
+    metaclass's and the bases' MROs, and the globals of their modules and of the tracked
+    modules. Returns where something was rebound, as ``module.NAME['key']`` labels."""
     swap = {id(t): live for t, live in pairs}
     if not swap:
         return []
-    # The reloaded module's own registries are its data, already merged (they hold the live
-    # classes: a class fingerprints by name, so the re-run body's registry equals the live one).
+    # The reloaded module's own registries (its globals, its classes' attributes) are its data,
+    # already merged: the re-run body registered into the new namespace's objects, and the live
+    # ones, kept by the data rule (a class fingerprints by name), hold the live classes.
     places, seen, modules = [], set(), set(tracked) - {reloaded}
 
     def add(label, namespace):
@@ -332,11 +336,10 @@ def rebind_registries(pairs, tracked, reloaded):
 
     for _, live in pairs:
         for k in type(live).__mro__ + live.__mro__[1:]:
-            if k is object or k is type:
+            if k is object or k is type or k.__module__ == reloaded:
                 continue
             add(f"{k.__module__}.{k.__qualname__}", vars(k))
-            if k.__module__ != reloaded:
-                modules.add(k.__module__)
+            modules.add(k.__module__)
     for name in sorted(modules):
         module = sys.modules.get(name)
         namespace = getattr(module, "__dict__", None)
@@ -346,18 +349,18 @@ def rebind_registries(pairs, tracked, reloaded):
     done = []
     for label, namespace in places:
         for key, value in list(namespace.items()):
-            if not isinstance(key, str) or isinstance(value, type):
+            if not isinstance(key, str) or not isinstance(value, _REGISTRY_TYPES):
                 continue
             # A registry is small; a big table of game data is not one, and walking it on
             # every reload would make reloads grow with the program's data.
             try:
                 if len(value) > REGISTRY_MAX:
                     continue
-            except TypeError:
+            except Exception:  # noqa: BLE001 - a user __len__ may raise anything
                 continue
             where = f"{label}.{key}"
             try:
-                if isinstance(value, MutableMapping):
+                if isinstance(value, collections.abc.MutableMapping):
                     for k2, v2 in list(value.items()):
                         if id(v2) in swap:
                             value[k2] = swap[id(v2)]
@@ -370,7 +373,7 @@ def rebind_registries(pairs, tracked, reloaded):
                         if id(v2) in swap:
                             value[i] = swap[id(v2)]
                             done.append(f"{where}[{i}]")
-                elif isinstance(value, MutableSet):
+                elif isinstance(value, collections.abc.MutableSet):
                     for v2 in [v for v in value if id(v) in swap]:
                         value.discard(v2)
                         value.add(swap[id(v2)])

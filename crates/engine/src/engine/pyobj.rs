@@ -1,7 +1,8 @@
 //! Small helpers on Python objects that every part of the engine uses: identity keys, short
 //! reprs, class dict access that bypasses metaclasses, the engine's Python helpers module.
 //!
-//! A leaf: it imports nothing else from the engine but `names`, so any engine file may use it.
+//! A leaf: it imports nothing else from the engine but `names` and `classify` (leaves too), so
+//! any engine file may use it.
 
 use std::ffi::CString;
 
@@ -66,11 +67,49 @@ pub(crate) fn repr_within(o: &Bound<'_, PyAny>, limit: usize) -> String {
     {
         return format!("<{kind} {q}>");
     }
+    if let Some(text) = plain_repr(o).or_else(|| descriptor_repr(o)) {
+        return text;
+    }
     helpers(o.py())
         .and_then(|h| h.getattr(name!(h.py(), "short_repr")))
         .and_then(|f| f.call1((o, limit)))
         .and_then(|r| r.extract::<String>())
         .unwrap_or_else(|_| "<?>".into())
+}
+
+/// The repr of a plain scalar, as `helpers.short_repr` gives it, without a call into Python:
+/// `None`, a bool, an int of at most 40 characters, a float or str of at most 60 (reprlib's
+/// limits; longer ones are shortened there, in its own way).
+fn plain_repr(o: &Bound<'_, PyAny>) -> Option<String> {
+    use pyo3::types::{PyBool, PyFloat, PyInt, PyString};
+    let limit = if o.is_none() || o.is_exact_instance_of::<PyBool>() {
+        usize::MAX
+    } else if o.is_exact_instance_of::<PyInt>() {
+        40
+    } else if o.is_exact_instance_of::<PyFloat>() || o.is_exact_instance_of::<PyString>() {
+        60
+    } else {
+        return None;
+    };
+    let text = o.repr().ok()?.to_cow().ok()?.into_owned();
+    (text.chars().count() <= limit).then_some(text)
+}
+
+/// A classmethod, staticmethod or property named by its function's qualname
+/// (`<property Unit.doubled>`): Python's own repr shows an address, noise in a report.
+fn descriptor_repr(o: &Bound<'_, PyAny>) -> Option<String> {
+    use crate::engine::classify::{ObjKind, classify};
+    let (kind, f) = match classify(o) {
+        ObjKind::ClassMethod(f) => ("classmethod", f),
+        ObjKind::StaticMethod(f) => ("staticmethod", f),
+        ObjKind::Property(acc) => ("property", acc.into_iter().next()?.1),
+        _ => return None,
+    };
+    let q = f
+        .getattr(name!(o.py(), "__qualname__"))
+        .and_then(|q| q.extract::<String>())
+        .ok()?;
+    Some(format!("<{kind} {q}>"))
 }
 
 /// Sets a class attribute through `type.__setattr__`: an Enum metaclass refuses setattr of

@@ -2,7 +2,7 @@
 //! a value the reload replaced (`from balance import DAMAGE`), and `propagate`, which copies the
 //! new value into them.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use pyo3::prelude::*;
 use pyo3::types::PyModule;

@@ -4,7 +4,7 @@
 //! methods patched, class data by the data rule, members gone removed, dataclass machinery
 //! regenerated, enum members kept (`enums.rs`).
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet, HashSetExt};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple, PyType};
@@ -81,7 +81,11 @@ impl<'py> Merge<'py, '_> {
         let old_items: HashMap<&str, &Obj<'py>> =
             old_list.iter().map(|(k, v)| (k.as_str(), v)).collect();
         for (k, v) in &new_list {
-            if let Some(o) = old_items.get(k.as_str()) {
+            // Nested classes only (the path is built for those alone: a class has many members).
+            if let Some(o) = old_items.get(k.as_str())
+                && v.is_instance_of::<PyType>()
+                && o.is_instance_of::<PyType>()
+            {
                 self.map_class_pair(Both::new(&format!("{qual}.{k}"), o, v), depth + 1)?;
             }
         }
@@ -144,11 +148,12 @@ impl<'py> Merge<'py, '_> {
                 ns.as_deref().unwrap_or("(none)")
             )));
         }
+        let py = old.py();
         for attr in [
-            "__basicsize__",
-            "__itemsize__",
-            "__dictoffset__",
-            "__weakrefoffset__",
+            name!(py, "__basicsize__"),
+            name!(py, "__itemsize__"),
+            name!(py, "__dictoffset__"),
+            name!(py, "__weakrefoffset__"),
         ] {
             if !old.getattr(attr)?.eq(new.getattr(attr)?)? {
                 return Ok(Some(format!("its instance layout changed ({attr})")));
@@ -268,11 +273,13 @@ impl<'py> Merge<'py, '_> {
             tn == "member_descriptor" || tn == "getset_descriptor"
         };
         for (k, n) in &new_items {
-            let mq = format!("{qual}.{k}");
             if skip(k, n) {
                 // The docstring follows the source: the value in the new class's own dict (a
                 // descriptor there stays a descriptor, not the value it gives on the class).
-                if k == "__doc__" && self.inp.apply {
+                // The same object (None, an interned text) needs no setting.
+                let same = old_map.get(k.as_str()).is_some_and(|o| o.is(n));
+                if k == "__doc__" && self.inp.apply && !same {
+                    let mq = format!("{qual}.{k}");
                     match type_setattr(old, k, n) {
                         // A descriptor the new body made is of a throwaway class: fixed up.
                         Ok(()) => self.fix.taken.push((old.clone().into_any(), k.clone())),
@@ -285,6 +292,7 @@ impl<'py> Merge<'py, '_> {
                 }
                 continue;
             }
+            let mq = format!("{qual}.{k}");
             self.next.defined.insert(mq.clone());
             if DATACLASS_MACHINERY.contains(&k.as_str()) {
                 self.merge_dataclass_machinery(&mq, old, k, old_map.get(k.as_str()).copied(), n)?;
@@ -313,7 +321,8 @@ impl<'py> Merge<'py, '_> {
                 type_delattr(old, k)?;
             }
         }
-        if self.inp.apply {
+        // `type.__abstractmethods__` reads the class's own dict: set there or not at all.
+        if self.inp.apply && old_map.contains_key("__abstractmethods__") {
             self.refresh_abstract_methods(old)?;
         }
         Ok(())

@@ -2,7 +2,7 @@
 //! fingerprint, the live value, the new one, the defining statements' texts — gathered here and
 //! judged by the pure `rule::decide_data`.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};

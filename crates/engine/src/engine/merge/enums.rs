@@ -2,7 +2,7 @@
 //! class, removed members leave it (held references keep them), value changes apply to plain
 //! enums and are refused, with the reason, for int/str-based ones.
 
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyType};

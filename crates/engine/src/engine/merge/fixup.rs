@@ -3,7 +3,7 @@
 //! instance the body created, a list of classes). Those references are pointed at the surviving
 //! old objects. A reference that cannot be repaired is reported `not_applied`, never skipped.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
@@ -161,12 +161,12 @@ impl<'py> Fixer<'_, 'py> {
         let Ok(Some(value)) = dict.get_item(key) else {
             return;
         };
-        let what = short_repr(key);
+        let what = || short_repr(key);
         let Some(fixed) = self.fix_value(&value, &what, 0) else {
             return;
         };
         if let Err(e) = dict.set_item(key, fixed) {
-            self.failed(&what, &value, &e);
+            self.failed(&what(), &value, &e);
         }
     }
 
@@ -187,7 +187,7 @@ impl<'py> Fixer<'_, 'py> {
         let Some(value) = value else {
             return;
         };
-        let Some(fixed) = self.fix_value(&value, name, 0) else {
+        let Some(fixed) = self.fix_value(&value, &|| name.to_string(), 0) else {
             return;
         };
         let done = if let Ok(d) = owner.cast::<PyDict>() {
@@ -262,11 +262,12 @@ impl<'py> Fixer<'_, 'py> {
             let Ok(v) = f.getattr(attr) else {
                 continue;
             };
-            let what = format!("{}.{attr}", label(f));
+            // Named only when something is to be reported: a reload fixes thousands.
+            let what = || format!("{}.{attr}", label(f));
             if let Some(fixed) = self.fix_value(&v, &what, 0)
                 && let Err(e) = f.setattr(attr, fixed)
             {
-                self.failed(&what, f, &e);
+                self.failed(&what(), f, &e);
             }
         }
     }
@@ -328,11 +329,11 @@ impl<'py> Fixer<'_, 'py> {
             let Ok(c) = cell.getattr(name!(py, "cell_contents")) else {
                 continue;
             };
-            let what = format!("{} (closure)", label(f));
+            let what = || format!("{} (closure)", label(f));
             if let Some(fixed) = self.fix_value(&c, &what, 0)
                 && let Err(e) = cell.setattr(name!(py, "cell_contents"), fixed)
             {
-                self.failed(&what, f, &e);
+                self.failed(&what(), f, &e);
             }
         }
     }
@@ -359,7 +360,12 @@ impl<'py> Fixer<'_, 'py> {
     /// A value with throwaway objects replaced by the surviving ones: `Some` when the value itself
     /// must be replaced; containers are fixed in place (lists, dicts) or rebuilt (tuples).
     /// `what` names where the value lives, for the report.
-    fn fix_value(&mut self, v: &Obj<'py>, what: &str, depth: usize) -> Option<Obj<'py>> {
+    fn fix_value(
+        &mut self,
+        v: &Obj<'py>,
+        what: &dyn Fn() -> String,
+        depth: usize,
+    ) -> Option<Obj<'py>> {
         if self.budget == 0 || depth > 4 {
             return None;
         }
@@ -371,7 +377,7 @@ impl<'py> Fixer<'_, 'py> {
         if let Some(old_cls) = self.ids.old_of(&ty) {
             // An instance the new module body made of a throwaway class: give it the real class.
             if let Err(e) = v.setattr(name!(v.py(), "__class__"), old_cls) {
-                self.failed(what, v, &e);
+                self.failed(&what(), v, &e);
             }
             return None;
         }
@@ -381,7 +387,7 @@ impl<'py> Fixer<'_, 'py> {
                     && let Some(f) = self.fix_value(&item, what, depth + 1)
                     && let Err(e) = l.set_item(i, f)
                 {
-                    self.failed(what, v, &e);
+                    self.failed(&what(), v, &e);
                 }
             }
         } else if let Ok(d) = v.cast::<PyDict>() {
@@ -390,7 +396,7 @@ impl<'py> Fixer<'_, 'py> {
                 if let Some(f) = self.fix_value(&item, what, depth + 1)
                     && let Err(e) = d.set_item(k, f)
                 {
-                    self.failed(what, v, &e);
+                    self.failed(&what(), v, &e);
                 }
             }
         } else if let Ok(t) = v.cast_exact::<PyTuple>() {
@@ -403,7 +409,7 @@ impl<'py> Fixer<'_, 'py> {
                     t.iter().zip(fixed).map(|(i, f)| f.unwrap_or(i)).collect();
                 match PyTuple::new(v.py(), items) {
                     Ok(t) => return Some(t.into_any()),
-                    Err(e) => self.failed(what, v, &e),
+                    Err(e) => self.failed(&what(), v, &e),
                 }
             }
         }

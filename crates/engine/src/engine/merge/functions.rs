@@ -3,7 +3,7 @@
 //! contents merged; `functools.wraps` chains and `lru_cache` wrappers are patched through
 //! `__wrapped__`; classmethods, staticmethods and properties through their functions.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
@@ -210,10 +210,14 @@ impl<'py> Merge<'py, '_> {
                 self.fix.patched_code.push(old.clone());
             }
         }
-        for attr in [name!(py, "__defaults__"), name!(py, "__kwdefaults__")] {
-            if !same_value(&old.getattr(attr)?, &new.getattr(attr)?) {
-                changed = true;
-            }
+        // Read once: compared here, kept for the fix-up, set below.
+        let (defaults, kwdefaults) = (name!(py, "__defaults__"), name!(py, "__kwdefaults__"));
+        let old_defaults = (old.getattr(defaults)?, old.getattr(kwdefaults)?);
+        let new_defaults = (new.getattr(defaults)?, new.getattr(kwdefaults)?);
+        if !same_value(&old_defaults.0, &new_defaults.0)
+            || !same_value(&old_defaults.1, &new_defaults.1)
+        {
+            changed = true;
         }
         // __wrapped__ (functools.wraps): patch the inner function, keep the old object.
         let dict_name = name!(py, "__dict__");
@@ -266,22 +270,31 @@ impl<'py> Merge<'py, '_> {
         }
         if self.inp.apply {
             // The defaults it had, for the fix-up (a default that was a kept global stays it).
-            let before = Defaults {
-                positional: old.getattr(name!(py, "__defaults__"))?,
-                keyword: old.getattr(name!(py, "__kwdefaults__"))?,
-            };
             old.setattr(name!(py, "__code__"), &nc)?;
-            for attr in [
-                name!(py, "__defaults__"),
-                name!(py, "__kwdefaults__"),
-                name!(py, "__doc__"),
-                name!(py, "__annotations__"),
+            for (attr, was, value) in [
+                (defaults, &old_defaults.0, &new_defaults.0),
+                (kwdefaults, &old_defaults.1, &new_defaults.1),
             ] {
-                let value = new.getattr(attr)?;
-                if !old.getattr(attr)?.is(&value) {
+                if !was.is(value) {
                     old.setattr(attr, value)?;
                 }
             }
+            for attr in [name!(py, "__doc__"), name!(py, "__annotations__")] {
+                let (was, value) = (old.getattr(attr)?, new.getattr(attr)?);
+                // Reading `__annotations__` of a function without any makes an empty dict.
+                let both_empty = || {
+                    was.cast::<PyDict>().is_ok_and(PyDictMethods::is_empty)
+                        && value.cast::<PyDict>().is_ok_and(PyDictMethods::is_empty)
+                };
+                if !was.is(&value) && !both_empty() {
+                    old.setattr(attr, value)?;
+                }
+            }
+            let (positional, keyword) = old_defaults;
+            let before = Defaults {
+                positional,
+                keyword,
+            };
             if !plain {
                 old.setattr(dict_name, new_dict)?;
             }

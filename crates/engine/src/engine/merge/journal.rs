@@ -1,6 +1,6 @@
 //! The report entries a merge writes, one per attribute (and key path), in the order met.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use super::Obj;
 use crate::engine::pyobj::short_repr;

@@ -34,10 +34,26 @@ struct Tally {
     conflicts: usize,
 }
 
-/// Whether every member of `dict` can be named in a key path under `path`.
-fn all_named(path: &str, dict: &Bound<'_, PyDict>, members: Members) -> bool {
-    dict.iter()
-        .all(|(k, _)| member_path(path, &k, members).is_some())
+/// The keys of a merge under `path` with their key paths: the source's keys in its order, then
+/// the keys only the program has. None when a key cannot be named (then the dict is one value).
+fn named_keys<'py>(
+    path: &str,
+    live: &Bound<'py, PyDict>,
+    fresh: &Bound<'py, PyDict>,
+    members: Members,
+) -> Option<Vec<(Obj<'py>, String)>> {
+    let mut keys = Vec::with_capacity(fresh.len());
+    for (k, _) in fresh.iter() {
+        let kp = member_path(path, &k, members)?;
+        keys.push((k, kp));
+    }
+    for (k, _) in live.iter() {
+        if !fresh.contains(&k).unwrap_or(true) {
+            let kp = member_path(path, &k, members)?;
+            keys.push((k, kp));
+        }
+    }
+    Some(keys)
 }
 
 /// Whether the source changed a value: its new fingerprint against the recorded one (a value the
@@ -93,16 +109,12 @@ impl<'py> Merge<'py, '_> {
             return false;
         }
         // Keys the merge can name: otherwise the dict is one value.
-        let unnamed = |d: &Bound<'py, PyDict>| {
-            d.iter()
-                .any(|(k, _)| member_path(qual, &k, members).is_none())
-        };
-        if unnamed(&fresh) || unnamed(&live) {
+        let Some(keys) = named_keys(qual, &live, &fresh, members) else {
             return false;
-        }
+        };
         let before = short_repr(old);
         let mut tally = Tally::default();
-        self.merge_keys(qual, (&live, &fresh, members), &mut tally);
+        self.merge_keys((&live, &fresh), keys, &mut tally);
         self.next.dicts.insert(qual.to_string());
         // The live dict stays: the new one's holders (a default, a fix-up) get the live one.
         self.fix.kept_data.insert(ptr(new), old.clone());
@@ -139,26 +151,17 @@ impl<'py> Merge<'py, '_> {
         true
     }
 
-    /// Merges `fresh` (the new source's dict at `path`) into `live`, key by key.
+    /// Merges `fresh` (the new source's dict) into `live`, key by key: `keys` as
+    /// [`named_keys`] gives them.
     fn merge_keys(
         &mut self,
-        path: &str,
-        (live, fresh, members): (&Bound<'py, PyDict>, &Bound<'py, PyDict>, Members),
+        (live, fresh): (&Bound<'py, PyDict>, &Bound<'py, PyDict>),
+        keys: Vec<(Obj<'py>, String)>,
         tally: &mut Tally,
     ) {
         let Some(base) = self.inp.base else {
             return;
         };
-        // The source's keys in its order, then the keys only the program has.
-        let only_live = live
-            .iter()
-            .filter(|(k, _)| !fresh.contains(k).unwrap_or(true));
-        let mut keys: Vec<(Obj<'py>, String)> = Vec::new();
-        for (k, _) in fresh.iter().chain(only_live) {
-            if let Some(kp) = member_path(path, &k, members) {
-                keys.push((k, kp));
-            }
-        }
         for (k, kp) in keys {
             let recorded = base.fps.get(&kp).copied();
             let l = live.get_item(&k).ok().flatten();
@@ -177,11 +180,10 @@ impl<'py> Merge<'py, '_> {
                     let nested = base.dicts.contains(&kp) && ov == Override::Auto;
                     if nested
                         && let Some((ld, nd, inner)) = merge_pair(&l, &n)
-                        && all_named(&kp, &ld, inner)
-                        && all_named(&kp, &nd, inner)
+                        && let Some(inner_keys) = named_keys(&kp, &ld, &nd, inner)
                     {
                         if source_changed(b, nfp) {
-                            self.merge_keys(&kp, (&ld, &nd, inner), tally);
+                            self.merge_keys((&ld, &nd), inner_keys, tally);
                             self.next.dicts.insert(kp.clone());
                             members_recorded = true;
                         }

@@ -13,7 +13,7 @@ mod functions;
 mod journal;
 mod keys;
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
