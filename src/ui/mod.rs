@@ -1,7 +1,10 @@
 //! The inspector window (eframe, glow). Renders state built only from `Event`s and sends
 //! `Command`s; it never calls Python and never blocks on a channel.
 
+pub mod attributes;
 pub mod capture;
+pub mod console;
+pub mod history;
 pub mod panels;
 pub mod peers;
 pub mod source;
@@ -366,7 +369,7 @@ impl InspectorApp {
             .default_size(150.0)
             .show(ui, |ui| {
                 ui.strong("Console");
-                panels::console_ui(ui, state);
+                console::console_ui(ui, state);
             });
         egui::Panel::left("modules")
             .resizable(true)
@@ -378,13 +381,13 @@ impl InspectorApp {
             .show(ui, |ui| {
                 let h = ui.available_height();
                 ui.allocate_ui(egui::vec2(ui.available_width(), h * 0.35), |ui| {
-                    panels::history_ui(ui, state, &mut commands);
+                    history::history_ui(ui, state, &mut commands);
                 });
                 ui.separator();
-                panels::report_ui(ui, state, &mut commands);
+                history::report_ui(ui, state, &mut commands);
             });
         egui::CentralPanel::default()
-            .show(ui, |ui| panels::attributes_ui(ui, state, &mut commands));
+            .show(ui, |ui| attributes::attributes_ui(ui, state, &mut commands));
         commands
     }
 }

@@ -4,7 +4,8 @@
     reason = "each case sets the few fields it needs on a default state"
 )]
 //! The inspector with `egui_kittest`: each panel on fake state, the whole app on fake channel
-//! ends, and one end-to-end run of the demo on the real runtime. No display needed.
+//! ends, and one end-to-end run of the demo on the real runtime. No display needed. One binary:
+//! the areas added later are submodules that share the helpers here.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -18,7 +19,7 @@ use swapscope::engine::{
 };
 use swapscope::runtime::{Command, Event, ModuleName};
 use swapscope::ui::state::UiState;
-use swapscope::ui::{InspectorApp, UiCommand, panels};
+use swapscope::ui::{InspectorApp, UiCommand, attributes, history, panels};
 
 const SIZE: [f32; 2] = [1400.0, 900.0];
 
@@ -166,7 +167,7 @@ fn attributes_panel_shows_preview_and_conflict_and_flips_policy() {
     );
     preview.dry_run = true;
     state.previews.insert("balance".into(), preview);
-    let mut h = panel_harness(state, panels::attributes_ui);
+    let mut h = panel_harness(state, attributes::attributes_ui);
     h.run();
     assert!(h.query_by_label("1.45").is_some(), "live value");
     assert!(
@@ -204,7 +205,7 @@ fn attributes_panel_shows_what_the_last_reload_did() {
             "",
         )],
     )));
-    let mut h = panel_harness(state, panels::attributes_ui);
+    let mut h = panel_harness(state, attributes::attributes_ui);
     h.run();
     assert!(h.query_by_label("did: code swapped").is_some());
 }
@@ -240,7 +241,7 @@ fn report_panel_shows_function_diff_and_propagates_stale_copies() {
         old: Some("class Player:\n    def fire(self):\n        return 1\n".into()),
         new: Some("class Player:\n    def fire(self):\n        return 2\n".into()),
     });
-    let mut h = panel_harness(state, panels::report_ui);
+    let mut h = panel_harness(state, history::report_ui);
     h.run();
     assert!(
         h.query_by_label("-         return 1").is_some(),
@@ -277,7 +278,7 @@ fn report_panel_shows_a_failed_reload_with_place_and_line() {
             .into(),
     });
     state.apply(Event::ReloadFinished(r));
-    let mut h = panel_harness(state, panels::report_ui);
+    let mut h = panel_harness(state, history::report_ui);
     h.run();
     assert!(
         h.query_by_label("/game/balance.py:14: SyntaxError: '(' was never closed")
@@ -305,7 +306,7 @@ fn history_lists_reloads_newest_first_and_selects() {
         Outcome::RolledBack,
         Vec::new(),
     )));
-    let mut h = panel_harness(state, panels::history_ui);
+    let mut h = panel_harness(state, history::history_ui);
     h.run();
     assert_eq!(h.query_all_by_label_contains(" UTC ").count(), 2);
     let newest = h.get_by_label_contains("players  rolled back").rect().min.y;
@@ -751,7 +752,7 @@ fn attributes_panel_lists_key_paths_with_their_own_toggles() {
     );
     preview.dry_run = true;
     state.previews.insert("balance".into(), preview);
-    let mut h = panel_harness(state, panels::attributes_ui);
+    let mut h = panel_harness(state, attributes::attributes_ui);
     h.run();
     assert!(
         h.query_by_label_contains("WEAPONS['pistol']['damage']")
