@@ -133,15 +133,17 @@ fn ui_frames() -> (f64, f64, usize) {
         .collect();
     let selected = modules[0].name.clone();
     let attrs: Vec<AttrInfo> = (0..5_000)
-        .map(|i| AttrInfo {
-            name: format!("ATTR_{i}"),
-            qualname: format!("ATTR_{i}"),
-            kind: if i % 3 == 0 {
-                Kind::Function
-            } else {
-                Kind::Data
-            },
-            repr: format!("{{'cost': {i}, 'weight': {}}}", i % 13),
+        .map(|i| {
+            AttrInfo::new(
+                format!("ATTR_{i}"),
+                format!("ATTR_{i}"),
+                if i % 3 == 0 {
+                    Kind::Function
+                } else {
+                    Kind::Data
+                },
+                format!("{{'cost': {i}, 'weight': {}}}", i % 13),
+            )
         })
         .collect();
     let send = |e: Event| ev_tx.send(e).expect("app alive");

@@ -142,6 +142,7 @@ fn print_events(
             | Event::Attributes { .. }
             | Event::Policy { .. }
             | Event::ReloadSources { .. }
+            | Event::HotfixFinished(_)
             | Event::SavesApplied { .. }
             | Event::Replayed
             | Event::ClosureScan(_)

@@ -172,7 +172,24 @@ fn open_attached(
 #[cfg(feature = "gui")]
 fn open_launched(launched: swapscope::attach::Launched) -> anyhow::Result<i32> {
     swapscope::ui::run_launched(launched)?;
-    Ok(0)
+    restart_if_asked()
+}
+
+/// After the window closed: when the user asked for "Restart script", runs swapscope again with
+/// the same command line in this process (the program and its window start over). Embedded
+/// Python cannot be started twice in one process, and a launched program has been ended by now.
+#[cfg(feature = "gui")]
+fn restart_if_asked() -> anyhow::Result<i32> {
+    use std::os::unix::process::CommandExt;
+    if !swapscope::ui::restart_requested() {
+        return Ok(0);
+    }
+    let exe = std::env::current_exe()
+        .map_err(|e| anyhow::anyhow!("cannot restart: where is this program? {e}"))?;
+    let e = std::process::Command::new(&exe)
+        .args(std::env::args_os().skip(1))
+        .exec();
+    Err(anyhow::anyhow!("cannot restart {}: {e}", exe.display()))
 }
 
 #[cfg(not(feature = "gui"))]
@@ -263,7 +280,7 @@ fn run_embedded(cli: Cli, script: PathBuf, args: Vec<String>) -> anyhow::Result<
 #[cfg(all(feature = "gui", feature = "embedded"))]
 fn open_window(config: swapscope::runtime::Config) -> anyhow::Result<i32> {
     swapscope::ui::run(config, None)?;
-    Ok(0)
+    restart_if_asked()
 }
 
 #[cfg(all(not(feature = "gui"), feature = "embedded"))]

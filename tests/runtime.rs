@@ -695,3 +695,371 @@ fn a_reload_waits_for_a_save_still_being_written() {
     assert_eq!(s.stop(), 0, "{}", s.story());
     assert_switched_keeping_count(&s.steps(), "v1", "v2", 1);
 }
+
+/// The window's Undo (`Command::Undo`) on the real runtime: the running script goes back to the
+/// version before the last reload (same objects, live count kept), reported with `undo`; with
+/// nothing left to undo the runtime refuses and says why.
+#[test]
+fn undo_command_puts_back_the_previous_version_in_the_running_script() {
+    let module = "rt_undo_counter";
+    let mut s = Session::start(
+        &[
+            (&format!("{module}.py"), &counter_module("alpha")),
+            ("rt_undo_main.py", &looping_script(module, false)),
+        ],
+        "rt_undo_main.py",
+        captured(),
+    );
+    s.wait_stdout("alpha count=3\n", LONG);
+    std::fs::write(s.path(&format!("{module}.py")), counter_module("beta")).expect("write");
+    s.send(reload_cmd(module));
+    let report = s.wait_report(module, LONG);
+    assert_eq!(report.outcome, Outcome::Applied, "{}", s.story());
+    assert!(!report.undo);
+    s.wait_stdout("beta count=", LONG);
+    s.send(Command::Undo(ModuleName(module.into())));
+    let report = s.wait_report(module, LONG);
+    assert_eq!(report.outcome, Outcome::Applied, "{}", s.story());
+    assert!(report.undo, "{}", s.story());
+    let deadline = Instant::now() + LONG;
+    while s.stdout.rfind("alpha count=") < s.stdout.rfind("beta count=") {
+        assert!(Instant::now() < deadline, "still beta\n{}", s.story());
+        s.next(Duration::from_millis(100));
+    }
+    let steps = s.steps();
+    let counts: Vec<u32> = steps.iter().map(|(_, c)| *c).collect();
+    let expected: Vec<u32> = (1..).take(counts.len()).collect();
+    assert_eq!(counts, expected, "the live count goes on: {steps:?}");
+    let versions: Vec<&str> = steps.iter().map(|(v, _)| v.as_str()).collect();
+    let mut phases = versions.clone();
+    phases.dedup();
+    assert_eq!(phases, ["alpha", "beta", "alpha"], "{steps:?}");
+    s.send(Command::Undo(ModuleName(module.into())));
+    let refused = s.wait_for(
+        "refusal",
+        LONG,
+        |e| matches!(e, Event::ReloadRefused { module: m, .. } if m.0 == module),
+    );
+    let Event::ReloadRefused { reason, .. } = refused else {
+        unreachable!()
+    };
+    assert!(reason.contains("nothing to undo"), "{reason}");
+    assert_eq!(s.stop(), 0, "{}", s.story());
+}
+
+/// "Reload all changed" (`Command::ReloadModules`) queues every module before the script's next
+/// safe point, which applies them all at once: not one module per iteration of a slow loop.
+#[test]
+fn reloading_several_modules_lands_at_one_safe_point() {
+    let names: Vec<String> = (0..5).map(|i| format!("rt_many_{i}")).collect();
+    let files: Vec<(String, String)> = names
+        .iter()
+        .map(|n| (format!("{n}.py"), "V = 1\n".to_string()))
+        .collect();
+    let imports = names.join(", ");
+    let script = format!(
+        "{LOOP_PRELUDE}{}",
+        dedent(&format!(
+            r#"
+            import swapscope
+            import {imports}
+            print("ready", flush=True)
+            while running():
+                n = swapscope.safepoint()
+                if n:
+                    print(f"applied {{n}} at once", flush=True)
+                time.sleep(0.1)
+            "#
+        ))
+    );
+    let mut all: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(f, t)| (f.as_str(), t.as_str()))
+        .collect();
+    all.push(("rt_many_main.py", &script));
+    let mut s = Session::start(&all, "rt_many_main.py", captured());
+    s.wait_stdout("ready\n", LONG);
+    for n in &names {
+        std::fs::write(s.path(&format!("{n}.py")), "V = 2\n").expect("write");
+    }
+    s.send(Command::ReloadModules(
+        names.iter().cloned().map(ModuleName).collect(),
+    ));
+    for n in &names {
+        let report = s.wait_report(n, LONG);
+        assert_eq!(report.outcome, Outcome::Applied, "{}", s.story());
+    }
+    s.wait_stdout("applied ", LONG);
+    assert!(
+        s.stdout.contains("applied 5 at once"),
+        "one safe point applied all five\n{}",
+        s.story()
+    );
+    assert_eq!(s.stop(), 0, "{}", s.story());
+}
+
+/// The hotfix console (issue 13): snippets run in a live module's namespace on the real
+/// runtime, each answered by `Event::HotfixFinished`.
+mod hotfix_console {
+    use super::*;
+    use swapscope::engine::Action;
+    use swapscope::protocol::HotfixReport;
+
+    fn hotfix(s: &mut Session, module: &str, code: &str) -> HotfixReport {
+        s.send(Command::Hotfix {
+            module: ModuleName(module.into()),
+            code: code.into(),
+        });
+        match s.wait_for("a hotfix report", LONG, |e| {
+            matches!(e, Event::HotfixFinished(_))
+        }) {
+            Event::HotfixFinished(h) => h,
+            _ => unreachable!(),
+        }
+    }
+
+    const BALANCE: &str = "DAMAGE = 10\ndef fire():\n    return DAMAGE\n";
+
+    /// A script holding `fire` itself (as an event bus would) and printing what it returns
+    /// whenever that changes; no safe points.
+    fn script(module: &str) -> String {
+        format!(
+            "{LOOP_PRELUDE}{}",
+            dedent(&format!(
+                r#"
+                import {module} as b
+                held = b.fire
+                print(f"script on {{threading.get_ident()}}", flush=True)
+                last = None
+                while running():
+                    if held() != last:
+                        last = held()
+                        print(f"fire {{last}}", flush=True)
+                    time.sleep(0.02)
+                "#
+            ))
+        )
+    }
+
+    /// Values come back, assignments change the live module and are listed old → new, output is
+    /// the snippet's own, an exception changes nothing and names its line, a redefined function
+    /// keeps its identity (the script's held reference runs the fix), and without safe points
+    /// it all runs at once on the worker.
+    #[test]
+    fn hotfixes_run_in_the_live_module_and_report_what_they_changed() {
+        let module = "rt_hotfix_balance";
+        let mut s = Session::start(
+            &[
+                (&format!("{module}.py"), BALANCE),
+                ("rt_hotfix_main.py", &script(module)),
+            ],
+            "rt_hotfix_main.py",
+            captured(),
+        );
+        s.wait_stdout("fire 10\n", LONG);
+
+        let h = hotfix(&mut s, module, "DAMAGE * 2");
+        assert_eq!(h.report.outcome, Outcome::Applied, "{h:?}");
+        assert_eq!(h.hotfix.value.as_deref(), Some("20"));
+        assert!(h.report.changes.is_empty(), "{h:?}");
+        assert_eq!(h.report.module, module);
+
+        let h = hotfix(&mut s, module, "DAMAGE = 14");
+        assert_eq!(h.report.outcome, Outcome::Applied, "{h:?}");
+        assert_eq!(h.hotfix.value, None, "an assignment has no value");
+        let c = h.report.change("DAMAGE").expect("DAMAGE listed");
+        assert_eq!(
+            (c.action, c.old.as_str(), c.new.as_str()),
+            (Action::TookNew, "10", "14")
+        );
+        assert_eq!(h.report.changes.len(), 1, "{h:?}");
+        s.wait_stdout("fire 14\n", LONG);
+
+        let h = hotfix(
+            &mut s,
+            module,
+            "import sys; print('rt-hotfix out'); print('rt-hotfix err', file=sys.stderr)",
+        );
+        assert!(h.hotfix.output.contains("rt-hotfix out\n"), "{h:?}");
+        assert!(h.hotfix.output.contains("rt-hotfix err\n"), "{h:?}");
+        assert_eq!(
+            h.report.change("sys").map(|c| c.action),
+            Some(Action::Added),
+            "{h:?}"
+        );
+
+        let h = hotfix(
+            &mut s,
+            module,
+            "DAMAGE = 99\nNEW_NAME = 1\n1 / 0\nDAMAGE = 5",
+        );
+        assert_eq!(h.report.outcome, Outcome::RolledBack, "{h:?}");
+        let e = h.report.error.as_ref().expect("the exception");
+        assert_eq!(e.line, Some(3), "{e:?}");
+        assert!(e.message.contains("ZeroDivisionError"), "{e:?}");
+        assert_eq!(e.text.as_deref(), Some("1 / 0"));
+        assert!(e.traceback.contains("<hotfix"), "{}", e.traceback);
+        assert!(
+            !e.traceback.contains("hotfix.py"),
+            "the traceback is the snippet's only: {}",
+            e.traceback
+        );
+        assert!(h.report.changes.is_empty(), "names put back: {h:?}");
+        let h = hotfix(&mut s, module, "(DAMAGE, 'NEW_NAME' in globals())");
+        assert_eq!(h.hotfix.value.as_deref(), Some("(14, False)"));
+
+        let h = hotfix(&mut s, module, "DAMAGE = = 3");
+        assert_eq!(h.report.outcome, Outcome::Failed, "{h:?}");
+        assert_eq!(h.report.error.as_ref().and_then(|e| e.line), Some(1));
+
+        let h = hotfix(&mut s, module, "def fire():\n    return DAMAGE + 1000");
+        assert_eq!(h.report.outcome, Outcome::Applied, "{h:?}");
+        assert_eq!(
+            h.report.change("fire").map(|c| c.action),
+            Some(Action::CodeSwapped),
+            "{h:?}"
+        );
+        s.wait_stdout("fire 1014\n", LONG);
+
+        let h = hotfix(&mut s, "rt_hotfix_no_such_module", "1");
+        assert_eq!(h.report.outcome, Outcome::Failed, "{h:?}");
+        assert!(
+            h.report
+                .error
+                .as_ref()
+                .is_some_and(|e| e.message.contains("no module named")),
+            "{h:?}"
+        );
+
+        let h = hotfix(
+            &mut s,
+            "__main__",
+            "import threading; threading.get_ident()",
+        );
+        assert_eq!(h.report.outcome, Outcome::Applied, "{h:?}");
+        let script_thread = s.idents("script on ")[0].to_string();
+        assert_ne!(
+            h.hotfix.value.as_deref(),
+            Some(script_thread.as_str()),
+            "no safe points: it ran on the worker"
+        );
+        assert!(
+            !s.stdout.contains("rt-hotfix"),
+            "the snippet's output is in its report, not the console"
+        );
+        assert_eq!(s.stop(), 0, "{}", s.story());
+    }
+
+    /// With safe points the snippet runs at one, on the script's own thread (between two
+    /// iterations of its loop, like a reload).
+    #[test]
+    fn a_hotfix_runs_at_the_scripts_next_safe_point() {
+        let module = "rt_hotfix_sp_balance";
+        let script = format!(
+            "{LOOP_PRELUDE}{}",
+            dedent(&format!(
+                r#"
+                import swapscope
+                import {module} as b
+                print(f"script on {{threading.get_ident()}}", flush=True)
+                while running():
+                    b.IN_LOOP = True
+                    swapscope.safepoint()
+                    b.IN_LOOP = False
+                    time.sleep(0.02)
+                "#
+            ))
+        );
+        let mut s = Session::start(
+            &[
+                (&format!("{module}.py"), BALANCE),
+                ("rt_hotfix_sp_main.py", &script),
+            ],
+            "rt_hotfix_sp_main.py",
+            captured(),
+        );
+        s.wait_stdout("script on ", LONG);
+        // Give the loop time to call safepoint() at least once, so the runtime waits for it.
+        std::thread::sleep(Duration::from_millis(200));
+        let h = hotfix(
+            &mut s,
+            module,
+            "import threading; (threading.get_ident(), IN_LOOP)",
+        );
+        assert_eq!(h.report.outcome, Outcome::Applied, "{h:?}");
+        let script_thread = s.idents("script on ")[0];
+        assert_eq!(
+            h.hotfix.value,
+            Some(format!("({script_thread}, True)")),
+            "ran on the script's thread, inside its safepoint() call"
+        );
+        assert_eq!(s.stop(), 0, "{}", s.story());
+    }
+}
+
+/// "Edit a value in place" (`Command::EditValue`): the literal is rewritten in the file — only
+/// it: comments and layout stay — and the module is reloaded, so the running script uses the
+/// new value; a value computed in the source is refused with the reason, and the file stays.
+#[test]
+fn editing_a_value_rewrites_its_literal_and_reloads() {
+    let balance = dedent(
+        r#"
+        DAMAGE = 10  # base damage, tuned by design
+        WEAPONS = {
+            "rifle": {"damage": 20, "range": 3.5},  # long range
+        }
+        BOSS = DAMAGE * 5
+        "#,
+    );
+    let script = format!(
+        "{LOOP_PRELUDE}{}",
+        dedent(
+            r#"
+            import rt_edit_balance as b
+            while running():
+                print(f"damage={b.DAMAGE} rifle={b.WEAPONS['rifle']['damage']}", flush=True)
+                time.sleep(0.05)
+            "#
+        )
+    );
+    let mut s = Session::start(
+        &[
+            ("rt_edit_balance.py", &balance),
+            ("rt_edit_main.py", &script),
+        ],
+        "rt_edit_main.py",
+        captured(),
+    );
+    s.wait_stdout("damage=10 rifle=20\n", LONG);
+    let edit = |qualname: &str, literal: &str| Command::EditValue {
+        module: ModuleName("rt_edit_balance".into()),
+        qualname: qualname.into(),
+        literal: literal.into(),
+    };
+    s.send(edit("WEAPONS['rifle']['damage']", "25"));
+    let report = s.wait_report("rt_edit_balance", LONG);
+    assert_eq!(report.outcome, Outcome::Applied, "{}", s.story());
+    s.wait_stdout("damage=10 rifle=25\n", LONG);
+    let file = s.path("rt_edit_balance.py");
+    let text = std::fs::read_to_string(&file).expect("read");
+    assert_eq!(
+        text,
+        balance.replace("\"damage\": 20", "\"damage\": 25"),
+        "only the literal changed"
+    );
+    s.send(edit("BOSS", "3"));
+    let problem = s.wait_for("refusal", LONG, |e| matches!(e, Event::Problem(_)));
+    let Event::Problem(why) = problem else {
+        unreachable!()
+    };
+    assert!(
+        why.contains("BOSS") && why.contains("not a literal") && why.contains("line 6"),
+        "{why}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).expect("read"),
+        text,
+        "a refused edit leaves the file"
+    );
+    assert_eq!(s.stop(), 0, "{}", s.story());
+}

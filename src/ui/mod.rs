@@ -5,11 +5,16 @@ pub mod attributes;
 pub mod capture;
 pub mod console;
 pub mod history;
+pub mod hotfix;
+pub mod modules;
 pub mod panels;
 pub mod peers;
+pub mod plot;
+pub mod settings;
 pub mod source;
 pub mod state;
 pub mod theme;
+pub mod wake;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -34,19 +39,39 @@ pub enum UiCommand {
     /// Show another attached process (by pid).
     SelectProcess(u32),
     ToggleGroup(Group),
+    /// Open or close a package of the modules tree.
+    TogglePackage(Group, String),
     SetFilter(String),
     Dismiss(usize),
     ReloadSelected,
+    /// Reload this module although its dry run said the reload breaks other modules.
+    ReloadConfirmed(String),
+    /// Close the "reload anyway?" question without reloading.
+    CancelReload,
+    /// Plot this number of a module over time: (module, qualname or key path).
+    Plot(String, String),
+    /// Close the plot.
+    ClosePlot,
+    /// Put back the selected module's version before its last reload.
+    UndoSelected,
+    /// Reload the module binding the new classes whose change cannot be made in place
+    /// (`replace_incompatible`): existing instances keep the old class.
+    ReplaceClasses(String),
+    /// Close the window and start swapscope again with the same command line: the script
+    /// runs from the start (its state is lost; that is what a restart is).
+    RestartScript,
     ReloadChanged,
 }
 
 /// How long one frame may spend draining events before it draws.
 const EVENT_BUDGET: Duration = Duration::from_millis(10);
-/// How long after an event the window repaints: events arriving meanwhile share the frame.
-const WAKE_COALESCE: Duration = Duration::from_millis(30);
 /// How often the live values of the selected module and the module list are refreshed.
 const REFRESH_ATTRS: Duration = Duration::from_millis(700);
 const REFRESH_MODULES: Duration = Duration::from_secs(3);
+/// The longest wait between refreshes: each that finds what the window already shows doubles
+/// the wait up to this (a script that exited or sits idle costs a frame every few seconds).
+const REFRESH_ATTRS_IDLE: Duration = Duration::from_secs(4);
+const REFRESH_MODULES_IDLE: Duration = Duration::from_secs(12);
 
 /// The app: its state and its ends of the runtime's channels.
 pub struct InspectorApp {
@@ -55,6 +80,9 @@ pub struct InspectorApp {
     events: Receiver<Event>,
     last_attrs: Option<Instant>,
     last_modules: Option<Instant>,
+    /// The current waits between refreshes (see `REFRESH_ATTRS_IDLE`).
+    attrs_every: Duration,
+    modules_every: Duration,
     /// Changed modules whose dry run was already requested.
     previewed: HashSet<String>,
     /// Commands the panels emitted (kept for tests and for the capture script).
@@ -71,6 +99,15 @@ pub struct InspectorApp {
     incoming: Option<Receiver<crate::attach::Remote>>,
     /// The process not shown whose events are read first next frame.
     pump_from: usize,
+    /// The zoom of the last frame drawn, for `App::save` (which gets no context).
+    zoom: f32,
+    /// What the window remembers between runs (see `settings`), as loaded or last saved.
+    settings: settings::Settings,
+    /// The switches `restore` read, to send once the runtime said `Started`.
+    restore_pending: Option<settings::Settings>,
+    /// `restore` ran, so the settings are saved on exit (never in tests or the screenshot
+    /// session, which must not touch the user's settings).
+    remember: bool,
 }
 
 impl InspectorApp {
@@ -82,6 +119,8 @@ impl InspectorApp {
             events,
             last_attrs: None,
             last_modules: None,
+            attrs_every: REFRESH_ATTRS,
+            modules_every: REFRESH_MODULES,
             previewed: HashSet::new(),
             sent: Vec::new(),
             capture: None,
@@ -92,6 +131,10 @@ impl InspectorApp {
             others: Vec::new(),
             incoming: None,
             pump_from: 0,
+            zoom: 1.0,
+            settings: settings::Settings::default(),
+            restore_pending: None,
+            remember: false,
         }
     }
 
@@ -155,6 +198,8 @@ impl InspectorApp {
         std::mem::swap(&mut self.last_modules, &mut peer.last_modules);
         std::mem::swap(&mut self.previewed, &mut peer.previewed);
         self.last_attrs = None;
+        self.attrs_every = REFRESH_ATTRS;
+        self.modules_every = REFRESH_MODULES;
     }
 
     /// Folds the events of the programs not shown into their states (and keeps their module
@@ -212,12 +257,16 @@ impl InspectorApp {
                     } else {
                         Vec::new()
                     };
+                    self.pace_refreshes(&event);
                     self.state.apply(event);
                     for f in files {
                         self.previewed.remove(&f);
                     }
                     if started {
                         self.send(Command::ListModules);
+                        if let Some(saved) = self.restore_pending.take() {
+                            self.send_restored(saved);
+                        }
                     }
                     if policy {
                         // The state dropped its previews: dry-run the changed module again.
@@ -238,14 +287,15 @@ impl InspectorApp {
         if !self.state.worker_alive || self.state.python_version.is_none() {
             return;
         }
-        let due =
-            |last: Option<Instant>, every: Duration| last.is_none_or(|t| t.elapsed() >= every);
-        if due(self.last_modules, REFRESH_MODULES) {
+        let due = |last: Option<Instant>, every: Duration| {
+            last.is_none_or(|t| t.elapsed() + wake::EARLY >= every)
+        };
+        if due(self.last_modules, self.modules_every) {
             self.last_modules = Some(Instant::now());
             self.send(Command::ListModules);
         }
         if let Some(selected) = self.state.selected.clone() {
-            if due(self.last_attrs, REFRESH_ATTRS) {
+            if due(self.last_attrs, self.attrs_every) {
                 self.last_attrs = Some(Instant::now());
                 self.send(Command::Inspect(ModuleName(selected.clone())));
             }
@@ -261,7 +311,90 @@ impl InspectorApp {
                 });
             }
         }
-        ctx.request_repaint_after(REFRESH_ATTRS);
+        // The next refresh waits for the console's tick, so the two share a frame.
+        let left = |last: Option<Instant>, every: Duration| {
+            last.map_or(Duration::ZERO, |t| every.saturating_sub(t.elapsed()))
+        };
+        let mut wait = left(self.last_modules, self.modules_every);
+        if self.state.selected.is_some() {
+            wait = wait.min(left(self.last_attrs, self.attrs_every));
+        }
+        ctx.request_repaint_after(wake::until_tick(wait));
+    }
+
+    /// A refresh that found what the window already shows doubles the wait for the next one (up
+    /// to the idle rate); one that found a change brings back the normal rate.
+    fn pace_refreshes(&mut self, event: &Event) {
+        let next = |same: bool, every: Duration, normal: Duration, idle: Duration| {
+            if same { (every * 2).min(idle) } else { normal }
+        };
+        match event {
+            Event::Attributes { module, attrs }
+                if self.state.selected.as_deref() == Some(module.0.as_str()) =>
+            {
+                // A plot samples at the normal rate: its line must show when a value moved.
+                let same = self.state.attrs.get(&module.0) == Some(attrs)
+                    && self.state.plots.shown.is_none();
+                self.attrs_every = next(same, self.attrs_every, REFRESH_ATTRS, REFRESH_ATTRS_IDLE);
+            }
+            Event::Modules(list) => {
+                let same = self.state.modules == *list;
+                self.modules_every = next(
+                    same,
+                    self.modules_every,
+                    REFRESH_MODULES,
+                    REFRESH_MODULES_IDLE,
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// Applies what an earlier run saved (`storage` is eframe's, or a test's): the zoom at
+    /// once; auto-reload and the closure scan once the runtime said `Started`, and only when the
+    /// window started the program (`can_restart`, so set it first): attached to a program
+    /// someone else started, the window does not change how it reloads behind its back. A saved
+    /// switch is only ever turned on: a saved "off" leaves the program's own start-up choice
+    /// (`--auto` on the command line) alone. From now on the settings are saved on exit.
+    pub fn restore(&mut self, ctx: &egui::Context, storage: Option<&dyn eframe::Storage>) {
+        self.remember = true;
+        let Some(saved) = storage.and_then(settings::Settings::load) else {
+            return;
+        };
+        ctx.set_zoom_factor(saved.zoom);
+        self.zoom = saved.zoom;
+        self.settings = saved;
+        if self.state.can_restart && (saved.auto_reload || saved.closure_scan) {
+            self.restore_pending = Some(saved);
+        }
+    }
+
+    /// Writes the settings into `storage` (eframe calls `App::save` on exit and every 30 s).
+    /// The switches are taken from the program only once the restored ones were sent, and only
+    /// from a program the window started (see `restore`); otherwise the saved ones are kept.
+    pub fn save_settings(&mut self, storage: &mut dyn eframe::Storage) {
+        if !self.remember {
+            return;
+        }
+        self.settings.zoom = self.zoom;
+        if self.state.can_restart
+            && self.restore_pending.is_none()
+            && self.state.python_version.is_some()
+        {
+            self.settings.auto_reload = self.state.auto_reload;
+            self.settings.closure_scan = self.state.closure_scan;
+        }
+        self.settings.store(storage);
+    }
+
+    /// Sends the switches `restore` read that the program does not have on yet.
+    fn send_restored(&mut self, saved: settings::Settings) {
+        if saved.auto_reload && !self.state.auto_reload {
+            self.send(Command::SetAutoReload(true));
+        }
+        if saved.closure_scan && !self.state.closure_scan {
+            self.send(Command::SetClosureScan(true));
+        }
     }
 
     fn send(&mut self, cmd: Command) {
@@ -284,13 +417,21 @@ impl InspectorApp {
                 UiCommand::Send(cmd) => self.send(cmd),
                 UiCommand::SelectModule(name) => {
                     self.last_attrs = None;
+                    self.attrs_every = REFRESH_ATTRS;
+                    self.state.auto_selected = false;
                     self.state.selected = Some(name);
                 }
-                UiCommand::SelectReport(id) => self.state.selected_report = Some(id),
+                UiCommand::SelectReport(id) => self.state.select_report(id),
                 UiCommand::SelectProcess(pid) => self.show_process(pid),
                 UiCommand::ToggleGroup(g) => {
                     if !self.state.expanded.remove(&g) {
                         self.state.expanded.insert(g);
+                    }
+                }
+                UiCommand::TogglePackage(g, name) => {
+                    let toggled = self.state.toggled_packages.entry(g).or_default();
+                    if !toggled.remove(&name) {
+                        toggled.insert(name);
                     }
                 }
                 UiCommand::SetFilter(f) => self.state.filter = f,
@@ -307,13 +448,59 @@ impl InspectorApp {
                         .and_then(|s| self.state.module(s))
                         .filter(|m| panels::reloadable(m))
                         .map(|m| m.name.clone());
+                    // A dry run that says the reload removes a name other modules still read
+                    // asks first (the game would die at the next read).
                     if let Some(name) = tracked {
-                        self.request_reload(&name);
+                        let harmful = self
+                            .state
+                            .previews
+                            .get(&name)
+                            .is_some_and(|p| !p.hazards().is_empty());
+                        if harmful {
+                            self.state.confirm_reload = Some(name);
+                        } else {
+                            self.request_reload(&name);
+                        }
+                    }
+                }
+                UiCommand::ReloadConfirmed(name) => {
+                    self.state.confirm_reload = None;
+                    self.request_reload(&name);
+                }
+                UiCommand::CancelReload => self.state.confirm_reload = None,
+                UiCommand::Plot(module, qualname) => {
+                    self.state.plots.shown = Some((module, qualname));
+                }
+                UiCommand::ClosePlot => self.state.plots.shown = None,
+                UiCommand::ReplaceClasses(name) => {
+                    self.state.follow_newest = true;
+                    self.state.busy.insert(name.clone());
+                    self.send(Command::Reload {
+                        module: ModuleName(name),
+                        overrides: Overrides::default(),
+                        dry_run: false,
+                        replace_incompatible: true,
+                    });
+                }
+                UiCommand::RestartScript => {
+                    if self.state.can_restart {
+                        RESTART.store(true, std::sync::atomic::Ordering::SeqCst);
+                        self.state.restart_requested = true;
+                    }
+                }
+                UiCommand::UndoSelected => {
+                    if let Some(name) = self.state.selected.clone()
+                        && self.state.undo_steps(&name) > 0
+                    {
+                        self.state.follow_newest = true;
+                        self.state.busy.insert(name.clone());
+                        self.send(Command::Undo(ModuleName(name)));
                     }
                 }
                 UiCommand::ReloadChanged => {
-                    for name in self.state.changed.clone() {
-                        self.request_reload(&name);
+                    let names = self.state.reloadable_changed();
+                    if !names.is_empty() {
+                        self.request_reloads(&names);
                     }
                 }
             }
@@ -323,12 +510,23 @@ impl InspectorApp {
     /// Reloads a module in the process shown and in every live process running the same script
     /// (each reports on its own; one failing changes nothing in the others).
     fn request_reload(&mut self, name: &str) {
-        self.state.busy.insert(name.to_string());
-        let command = Command::Reload {
-            module: ModuleName(name.to_string()),
-            overrides: Overrides::default(),
-            dry_run: false,
-            replace_incompatible: false,
+        self.request_reloads(&[name.to_string()]);
+    }
+
+    /// Reloads modules together (one command: the script's next safe point applies them all),
+    /// in the process shown and in every live process running the same script.
+    fn request_reloads(&mut self, names: &[String]) {
+        // The user asked for this reload: its report is what they want to read next.
+        self.state.follow_newest = true;
+        self.state.busy.extend(names.iter().cloned());
+        let command = match names {
+            [name] => Command::Reload {
+                module: ModuleName(name.clone()),
+                overrides: Overrides::default(),
+                dry_run: false,
+                replace_incompatible: false,
+            },
+            _ => Command::ReloadModules(names.iter().cloned().map(ModuleName).collect()),
         };
         if let Some(script) = self.label.as_ref().map(|l| l.script.clone()) {
             for peer in &mut self.others {
@@ -337,7 +535,7 @@ impl InspectorApp {
                     && peer.state.worker_alive
                     && peer.commands.try_send(command.clone()).is_ok()
                 {
-                    peer.state.busy.insert(name.to_string());
+                    peer.state.busy.extend(names.iter().cloned());
                 }
             }
         }
@@ -351,11 +549,17 @@ impl InspectorApp {
             self.fonts_installed = true;
             theme::install_fonts(ui.ctx());
         }
+        self.zoom = ui.ctx().zoom_factor();
         if ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::R)) {
             commands.push(UiCommand::ReloadSelected);
         }
+        // Up, Down and Enter in the modules list, taken before a text field drawn first can
+        // let go of them.
+        modules::claim_keys(ui.ctx(), &self.state);
         let state = &self.state;
         let processes = self.processes();
+        panels::confirm_ui(ui.ctx(), state, &mut commands);
+        plot::plot_ui(ui.ctx(), state, &mut commands);
         egui::Panel::top("toolbar").show(ui, |ui| {
             panels::toolbar_ui(ui, state, &mut commands);
             if !processes.is_empty() {
@@ -364,20 +568,26 @@ impl InspectorApp {
             panels::notifications_ui(ui, state, &mut commands);
         });
         egui::Panel::bottom("status").show(ui, |ui| panels::status_ui(ui, state));
+        // On a small window (or at a high zoom) the console and side panels give way, so the
+        // attribute table keeps room for its rows and toggles (issue 13).
+        let room = ui.available_size();
         egui::Panel::bottom("console")
             .resizable(true)
             .default_size(150.0)
+            .max_size((room.y * 0.3).max(60.0))
             .show(ui, |ui| {
-                ui.strong("Console");
+                hotfix::hotfix_panel(ui, state, &mut commands);
                 console::console_ui(ui, state);
             });
         egui::Panel::left("modules")
             .resizable(true)
             .default_size(210.0)
-            .show(ui, |ui| panels::modules_ui(ui, state, &mut commands));
+            .max_size((room.x * 0.2).max(120.0))
+            .show(ui, |ui| modules::modules_ui(ui, state, &mut commands));
         egui::Panel::right("reports")
             .resizable(true)
             .default_size(400.0)
+            .max_size((room.x * 0.32).max(180.0))
             .show(ui, |ui| {
                 let h = ui.available_height();
                 ui.allocate_ui(egui::vec2(ui.available_width(), h * 0.35), |ui| {
@@ -406,23 +616,56 @@ impl eframe::App for InspectorApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let commands = self.draw(ui);
         self.run_commands(commands);
+        if self.state.restart_requested {
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+        }
     }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        self.save_settings(storage);
+    }
+}
+
+/// Set when the user asked for a restart: the caller of [`run`] or [`run_launched`] starts
+/// swapscope again once the window is closed (see `main.rs`).
+static RESTART: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether the window closed because the user asked to restart the script.
+pub fn restart_requested() -> bool {
+    RESTART.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 /// Opens the window running `config` on the real runtime. With `capture`, runs the screenshot
 /// script and closes when done.
 #[cfg(feature = "embedded")]
 pub fn run(config: Config, capture: Option<CaptureScript>) -> Result<(), WindowError> {
-    let options = native_options("swapscope");
+    let mut options = native_options("swapscope");
+    if capture.is_some() {
+        // The screenshots show the window as it opens by default: no size, panels or zoom of an
+        // earlier session, and this one is kept in the demo's temporary copy, not the user's
+        // storage.
+        options.persistence_path = config
+            .script
+            .parent()
+            .map(|dir| dir.join("swapscope-window.ron"));
+    }
+    // The runtime starts with `--auto` as asked but does not report it: the checkbox (and
+    // `restore`) must know.
+    let auto_reload = config.auto_reload;
     eframe::run_native(
         "swapscope",
         options,
         Box::new(move |cc| {
-            let ctx = cc.egui_ctx.clone();
-            // A burst of events (a chatty script prints many lines) becomes one frame.
-            let waker = move || ctx.request_repaint_after(WAKE_COALESCE);
-            let runtime = Runtime::start(config, Some(Arc::new(waker)));
-            let mut app = InspectorApp::new(runtime.commands.clone(), runtime.events.clone());
+            let runtime = Runtime::start(config, None);
+            // Events wake the window through the relay, only as soon as what they change needs
+            // (a chatty script's lines share a few frames a second).
+            let events = wake::relay(runtime.events.clone(), cc.egui_ctx.clone());
+            let mut app = InspectorApp::new(runtime.commands.clone(), events);
+            app.state.can_restart = capture.is_none();
+            app.state.auto_reload = auto_reload;
+            if capture.is_none() {
+                app.restore(&cc.egui_ctx, cc.storage);
+            }
             app.capture = capture;
             app.runtime = Some(runtime);
             Ok(Box::new(app))
@@ -456,25 +699,28 @@ fn run_remote(
     discover: Option<crate::attach::Discover>,
     output_of: Option<&mut std::process::Child>,
 ) -> Result<(), WindowError> {
+    let launched = output_of.is_some();
     let Some((first, rest)) = agents.split_first() else {
         return Err(WindowError("no program to attach to".into()));
     };
-    // The connection is made first, so a refusal is an error here, not a blank window; it
-    // wakes the window once the window exists.
+    // The connection is made first, so a refusal is an error here, not a blank window. The
+    // program shown wakes the window through a relay once the window exists (see `wake`); the
+    // others, shown only in the processes strip, at the next tick.
     let context: Arc<std::sync::OnceLock<egui::Context>> = Arc::default();
     let wake_context = Arc::clone(&context);
     let waker = move || {
         if let Some(ctx) = wake_context.get() {
-            ctx.request_repaint_after(WAKE_COALESCE);
+            wake::wake(ctx, wake::Urgency::Paced);
         }
     };
     let waker: crate::attach::Waker = Arc::new(waker);
-    let remote = crate::attach::connect(first, Some(Arc::clone(&waker)))
-        .map_err(|e| WindowError(e.to_string()))?;
+    let remote = crate::attach::connect(first, None).map_err(|e| WindowError(e.to_string()))?;
     if let Some(child) = output_of {
-        crate::attach::forward_output(child, &remote.inject, Some(Arc::clone(&waker)));
+        crate::attach::forward_output(child, &remote.inject, None);
     }
     let mut app = InspectorApp::attached(remote);
+    // A program the window launched can be launched again; one it attached to cannot.
+    app.state.can_restart = launched;
     for agent in rest {
         match crate::attach::connect(agent, Some(Arc::clone(&waker))) {
             Ok(r) => app.add_peer(r),
@@ -502,6 +748,9 @@ fn run_remote(
         options,
         Box::new(move |cc| {
             context.set(cc.egui_ctx.clone()).ok();
+            let mut app = app;
+            app.restore(&cc.egui_ctx, cc.storage);
+            app.events = wake::relay(app.events.clone(), cc.egui_ctx.clone());
             cc.egui_ctx.request_repaint();
             Ok(Box::new(app))
         }),
@@ -509,11 +758,14 @@ fn run_remote(
     .map_err(|e| WindowError(e.to_string()))
 }
 
-/// The window's options: glow, 1400×860, the title.
+/// The window's options: glow, 1400×860 (until eframe restores the size of the last session),
+/// the title. The app id names the folder of the storage file (see `settings`) whatever the
+/// title says.
 fn native_options(title: &str) -> eframe::NativeOptions {
     eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title(title)
+            .with_app_id("swapscope")
             .with_inner_size([1400.0, 860.0]),
         renderer: eframe::Renderer::Glow,
         ..Default::default()

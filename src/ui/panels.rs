@@ -8,40 +8,204 @@ use super::state::{ScriptState, UiState};
 use super::theme;
 use crate::protocol::{Command, Group, Outcome};
 
-fn group_label(g: Group) -> &'static str {
-    match g {
-        Group::Project => "Project",
-        Group::SitePackages => "site-packages",
-        Group::Stdlib => "Standard library",
-        Group::Builtin => "Builtin and extension",
-    }
-}
-
-/// A row of the modules list: a group header or a module.
-enum Row<'a> {
-    Header(Group, usize),
-    Module(&'a crate::protocol::ModuleInfo),
-}
-
 /// True for a module the Reload button can reload (tracked, not the running script).
 pub fn reloadable(m: &crate::protocol::ModuleInfo) -> bool {
     m.group == Group::Project && m.name != "__main__"
 }
 
-/// Toolbar: reload buttons, auto-reload switch, busy indicator.
+/// Why the file of `module` cannot be reloaded in place — a class change its dry run (or, when
+/// it is still changed, its last reload) found incompatible — or None.
+pub fn incompatible_reason(state: &UiState, module: &str) -> Option<String> {
+    let pending = state.changed.contains(module);
+    let report = match state.previews.get(module) {
+        Some(p) => p,
+        None if pending => state.last_reload(module)?,
+        None => return None,
+    };
+    if report.outcome != Outcome::Incompatible {
+        return None;
+    }
+    Some(report.error.as_ref().map_or_else(
+        || "A class cannot take the change in place".to_string(),
+        |e| {
+            // The engine's message ends with advice for the Python API; the button is the
+            // window's way to follow it.
+            let text = e
+                .message
+                .split("; restart the program")
+                .next()
+                .unwrap_or(&e.message);
+            text.trim_end_matches('.').to_string()
+        },
+    ))
+}
+
+/// Whether the script's own file (`__main__`) changed on disk since it started.
+fn main_changed(state: &UiState) -> bool {
+    state.changed.contains("__main__")
+        || state.module("__main__").is_some_and(|m| m.changed_on_disk)
+}
+
+/// Why the script needs a restart to pick up what the user did, or None.
+pub fn restart_reason(state: &UiState) -> Option<&'static str> {
+    match &state.script_state {
+        ScriptState::Exited(_) => Some("the script has ended"),
+        ScriptState::FailedToStart(_) => Some("the script failed to start"),
+        _ if main_changed(state) => Some("the script's own file changed"),
+        _ => None,
+    }
+}
+
+/// What the dry run of `module` says a reload would break: names it removes that other modules
+/// still read (`XP_PER_KILL, still used by players.py:12`), or None.
+pub fn hazard_text(state: &UiState, module: &str) -> Option<String> {
+    let preview = state.previews.get(module)?;
+    let hazards = preview.hazards();
+    let (name, places) = hazards.first()?;
+    let more = match hazards.len() {
+        1 => String::new(),
+        n => format!(" (and {} more names)", n - 1),
+    };
+    Some(format!(
+        "Reload would remove {name}, still used by {places}{more}: the game fails at the next \
+         read"
+    ))
+}
+
+/// The "reload anyway?" question for a reload whose dry run said it breaks other modules.
+pub fn confirm_ui(ctx: &egui::Context, state: &UiState, commands: &mut Vec<UiCommand>) {
+    let Some(module) = state.confirm_reload.as_deref() else {
+        return;
+    };
+    let modal = egui::Modal::new(egui::Id::unique("confirm_reload")).show(ctx, |ui| {
+        ui.heading(format!("Reload {module} anyway?"));
+        if let Some(text) = hazard_text(state, module) {
+            ui.colored_label(theme::ERROR, text);
+        }
+        ui.label(
+            "Undo puts the current version back afterwards. To keep the name, restore it in \
+             the source or set it to Keep.",
+        );
+        ui.horizontal(|ui| {
+            if ui.button("Reload anyway").clicked() {
+                commands.push(UiCommand::ReloadConfirmed(module.to_string()));
+            }
+            if ui.button("Cancel").clicked() {
+                commands.push(UiCommand::CancelReload);
+            }
+        });
+    });
+    if modal.should_close() {
+        commands.push(UiCommand::CancelReload);
+    }
+}
+
+/// Why the selected module cannot be reloaded now, for a disabled button's hover text.
+pub fn reload_blocker(state: &UiState) -> Option<String> {
+    if !state.worker_alive {
+        return Some("The Python worker has stopped: nothing can be reloaded.".into());
+    }
+    let Some(name) = state.selected.as_deref() else {
+        return Some("Select a module on the left first.".into());
+    };
+    let Some(m) = state.module(name) else {
+        return Some(format!("{name} is not loaded (any more)."));
+    };
+    if m.name == "__main__" {
+        return Some(
+            "__main__ is the running script: reloading it would run its body and main loop \
+             again. Move the code to reload into a module the script imports."
+                .into(),
+        );
+    }
+    if m.group != Group::Project {
+        return Some(format!(
+            "{} is not under a watched folder (standard library, site-packages or an \
+             extension): swapscope does not track it, so it cannot be reloaded from here.",
+            m.name
+        ));
+    }
+    None
+}
+
+/// Toolbar: reload and undo buttons, a warning when the dry run says the reload breaks other
+/// modules, auto-reload switch, busy indicator.
 pub fn toolbar_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
     ui.horizontal(|ui| {
         let selected = state.selected.as_deref().and_then(|s| state.module(s));
-        let can_reload = selected.is_some_and(reloadable) && state.worker_alive;
+        let blocker = reload_blocker(state);
         let label = selected.map_or_else(|| "Reload".to_string(), |m| format!("Reload {}", m.name));
         if ui
-            .add_enabled(can_reload, egui::Button::new(label))
+            .add_enabled(blocker.is_none(), egui::Button::new(label))
             .on_hover_text("Reload the selected module in place (Ctrl+R)")
+            .on_disabled_hover_text(blocker.as_deref().unwrap_or_default())
             .clicked()
         {
             commands.push(UiCommand::ReloadSelected);
         }
-        let changed = state.changed.len();
+        let steps = selected.map_or(0, |m| state.undo_steps(&m.name));
+        let undo_blocker = if let Some(b) = &blocker {
+            Some(b.clone())
+        } else if steps == 0 {
+            Some(
+                "Nothing to undo: no reload of this module was applied in this session (or \
+                 all were undone)."
+                    .to_string(),
+            )
+        } else {
+            None
+        };
+        if ui
+            .add_enabled(undo_blocker.is_none(), egui::Button::new("Undo"))
+            .on_hover_text(format!(
+                "Put back the version before the last reload, in place (live state stays; the \
+                 file is not touched: Reload brings the newer version back). {steps} step(s) \
+                 available."
+            ))
+            .on_disabled_hover_text(undo_blocker.as_deref().unwrap_or_default())
+            .clicked()
+        {
+            commands.push(UiCommand::UndoSelected);
+        }
+        if state.can_restart {
+            let reason = restart_reason(state);
+            let button = match reason {
+                Some(_) => egui::Button::new(
+                    RichText::new("Restart script (restart needed)").color(theme::CHANGED),
+                ),
+                None => egui::Button::new("Restart script"),
+            };
+            let hover = format!(
+                "{}Closes the window and runs swapscope again with the same command line: the \
+                 script starts over (its state is lost).",
+                reason.map_or_else(String::new, |r| format!("Needed: {r}. "))
+            );
+            if ui.add(button).on_hover_text(hover).clicked() {
+                commands.push(UiCommand::RestartScript);
+            }
+        }
+        if let Some(m) = selected
+            && blocker.is_none()
+            && let Some(reason) = incompatible_reason(state, &m.name)
+        {
+            let hover = format!(
+                "{reason}. Replace binds the new class under the module's name: new instances \
+                 are of the new class; existing instances keep the old class and its old code \
+                 (isinstance checks against the new class fail for them). Restart the script \
+                 to have every instance of the new class."
+            );
+            if ui
+                .button(RichText::new("Replace class").color(theme::CHANGED))
+                .on_hover_text(hover)
+                .clicked()
+            {
+                commands.push(UiCommand::ReplaceClasses(m.name.clone()));
+            }
+        }
+        if let Some(text) = selected.and_then(|m| hazard_text(state, &m.name)) {
+            ui.colored_label(theme::ERROR, format!("⚠ {text}"));
+        }
+        let changed = state.reloadable_changed().len();
         if ui
             .add_enabled(
                 changed > 0 && state.worker_alive,
@@ -73,6 +237,27 @@ pub fn toolbar_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
             ui.label(format!("reloading {}…", names.join(", ")));
         }
     });
+    // First steps, until the first reload: what to do, in one line.
+    if state.history.is_empty() && state.worker_alive && state.project_listed() {
+        let file = state
+            .selected
+            .as_deref()
+            .and_then(|s| state.module(s))
+            .filter(|m| m.name != "__main__")
+            .and_then(|m| m.file.as_deref())
+            .and_then(|f| std::path::Path::new(f).file_name())
+            .map_or_else(
+                || "a project file".to_string(),
+                |f| f.to_string_lossy().into_owned(),
+            );
+        ui.label(
+            RichText::new(format!(
+                "Edit {file} in your editor and save it, then click Reload (or turn on \
+                 Auto-reload on save)."
+            ))
+            .color(theme::MUTED),
+        );
+    }
 }
 
 /// The attached processes: one button each (pid, script, Python, its latest outcome); the one
@@ -139,87 +324,22 @@ pub fn processes_ui(
     });
 }
 
-/// Problems of the app itself, each dismissable.
+/// Problems of the app itself and news of what worked, each dismissable.
 pub fn notifications_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
     for (i, n) in state.notifications.iter().enumerate().rev().take(3) {
+        // Success is news, not a warning: green with a tick.
+        let (icon, color) = match n.level {
+            super::state::Level::Problem => ("⚠", theme::ERROR),
+            super::state::Level::Success => ("✔", theme::OK),
+        };
         ui.horizontal(|ui| {
-            ui.colored_label(theme::ERROR, "⚠");
-            ui.label(RichText::new(&n.text).color(theme::ERROR));
+            ui.colored_label(color, icon);
+            ui.label(RichText::new(&n.text).color(color));
             if ui.small_button("Dismiss").clicked() {
                 commands.push(UiCommand::Dismiss(i));
             }
         });
     }
-}
-
-/// Every loaded module, project first, other groups collapsed; only visible rows are laid out.
-pub fn modules_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
-    ui.heading("Modules");
-    let mut filter = state.filter.clone();
-    if ui
-        .add(egui::TextEdit::singleline(&mut filter).hint_text("filter modules"))
-        .changed()
-    {
-        commands.push(UiCommand::SetFilter(filter));
-    }
-    ui.separator();
-    let grouped = state.grouped();
-    let mut rows: Vec<Row<'_>> = Vec::new();
-    for (group, list) in &grouped {
-        rows.push(Row::Header(*group, list.len()));
-        if state.expanded.contains(group) || !state.filter.is_empty() {
-            rows.extend(list.iter().map(|m| Row::Module(m)));
-        }
-    }
-    egui::ScrollArea::vertical()
-        .id_salt("modules")
-        .auto_shrink([false, false])
-        .show_rows(ui, theme::ROW_HEIGHT, rows.len(), |ui, range| {
-            for row in &rows[range] {
-                match row {
-                    Row::Header(group, n) => {
-                        let open = state.expanded.contains(group);
-                        let arrow = if open { "⏷" } else { "⏵" };
-                        if ui
-                            .selectable_label(
-                                false,
-                                RichText::new(format!("{arrow} {} ({n})", group_label(*group)))
-                                    .strong(),
-                            )
-                            .clicked()
-                        {
-                            commands.push(UiCommand::ToggleGroup(*group));
-                        }
-                    }
-                    Row::Module(m) => {
-                        ui.horizontal(|ui| {
-                            ui.add_space(12.0);
-                            let selected = state.selected.as_deref() == Some(m.name.as_str());
-                            let r = ui.selectable_label(selected, &m.name);
-                            if r.clicked() {
-                                commands.push(UiCommand::SelectModule(m.name.clone()));
-                            }
-                            if state.changed.contains(&m.name) {
-                                ui.label(RichText::new("●").monospace().color(theme::CHANGED))
-                                    .on_hover_text("changed on disk since loaded");
-                            }
-                            if let Some(outcome) = m.last_outcome {
-                                let mark = if outcome == Outcome::Applied {
-                                    "✔"
-                                } else {
-                                    "✖"
-                                };
-                                ui.colored_label(theme::outcome_color(outcome), mark)
-                                    .on_hover_text(format!(
-                                        "last reload: {}",
-                                        theme::outcome_label(outcome)
-                                    ));
-                            }
-                        });
-                    }
-                }
-            }
-        });
 }
 
 /// Python version, watched folders, script state, policy file.
@@ -277,5 +397,36 @@ pub fn status_ui(ui: &mut Ui, state: &UiState) {
             ui.separator();
             ui.label(RichText::new(format!("policy: {}", p.display())).color(theme::MUTED));
         }
+        ui.separator();
+        zoom_ui(ui);
     });
+}
+
+/// The zoom, where users look for it: smaller, the current size (click for 100%), larger. The
+/// keyboard's Ctrl+= / Ctrl+- / Ctrl+0 (egui's own) do the same; the zoom is remembered between
+/// runs (see `settings`).
+fn zoom_ui(ui: &mut Ui) {
+    let ctx = ui.ctx().clone();
+    let zoom = ctx.zoom_factor();
+    if ui
+        .add_enabled(zoom > 0.5, egui::Button::new("A−").small())
+        .on_hover_text("Smaller text and controls (Ctrl+-)")
+        .clicked()
+    {
+        egui::gui_zoom::zoom_out(&ctx);
+    }
+    if ui
+        .add(egui::Button::new(format!("{:.0}%", zoom * 100.0)).small())
+        .on_hover_text("Zoom: click for 100% (Ctrl+0)")
+        .clicked()
+    {
+        ctx.set_zoom_factor(1.0);
+    }
+    if ui
+        .add_enabled(zoom < 3.0, egui::Button::new("A+").small())
+        .on_hover_text("Larger text and controls (Ctrl+=)")
+        .clicked()
+    {
+        egui::gui_zoom::zoom_in(&ctx);
+    }
 }

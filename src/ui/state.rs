@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use crate::policy::Policy;
-use crate::protocol::{AttrInfo, Group, ModuleInfo, Override, ReloadReport};
+use crate::protocol::{AttrInfo, Group, Hotfix, HotfixReport, ModuleInfo, Override, ReloadReport};
 use crate::protocol::{Event, Stream};
 
 /// How many console lines are kept.
@@ -31,20 +31,44 @@ pub enum ScriptState {
 #[derive(Clone, Debug)]
 pub struct HistoryEntry {
     pub report: ReloadReport,
+    /// The reload's place in this session's history (1, 2, 3 …), as the window shows it. The
+    /// report's own `id` is not shown: the runtime numbers dry runs from the same counter, and
+    /// the window dry-runs every changed module it shows, so ids skip (#2, #4, #6).
+    pub number: u64,
     pub at: SystemTime,
+    /// How many stale copies a Propagate from this report updated, once it succeeded.
+    pub propagated: Option<usize>,
     pub old_source: Option<String>,
     pub new_source: Option<String>,
+    /// Set for a hotfix (a snippet run from the hotfix console), not a reload: the snippet, its
+    /// output and value. Its `report` then lists the names it changed.
+    pub hotfix: Option<Hotfix>,
 }
 
-/// A problem of the app itself (not of a reload).
+/// A banner: a problem of the app itself (not of a reload), or the news that something the
+/// user asked for worked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Notification {
     pub text: String,
     pub at: SystemTime,
+    pub level: Level,
+}
+
+/// What a banner tells, which decides its colour and whether it stacks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// Something went wrong: kept until dismissed, each one its own banner.
+    Problem,
+    /// Something asked for worked: only the newest is kept, so repeating it does not stack.
+    Success,
 }
 
 /// The whole state of the inspector.
 #[derive(Debug)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent switches of the window, each set by its own event or button"
+)]
 pub struct UiState {
     pub python_version: Option<String>,
     pub script: Option<PathBuf>,
@@ -59,6 +83,10 @@ pub struct UiState {
     pub filter: String,
     /// Groups shown expanded in the modules panel.
     pub expanded: BTreeSet<Group>,
+    /// Packages of the modules tree the user opened or closed, by group: project packages start
+    /// open (they are what a designer edits), the others closed (site-packages can hold
+    /// thousands of modules). See `modules::package_open`.
+    pub toggled_packages: BTreeMap<Group, BTreeSet<String>>,
     /// Live attribute snapshots, by module.
     pub attrs: HashMap<String, Vec<AttrInfo>>,
     /// The latest dry-run report of a changed module: what a reload would do.
@@ -67,6 +95,10 @@ pub struct UiState {
     /// Reloads dropped from the front of `history` (see `HISTORY_LEN`).
     pub history_dropped: usize,
     pub selected_report: Option<u64>,
+    /// The report panel shows each new reload as it lands. False once the user picked an older
+    /// report: an auto-reload must not take the panel away from the one being read (see
+    /// `select_report`).
+    pub follow_newest: bool,
     pub console: VecDeque<(Stream, String)>,
     pub notifications: Vec<Notification>,
     pub auto_reload: bool,
@@ -77,6 +109,20 @@ pub struct UiState {
     pub policy: Policy,
     pub policy_path: Option<PathBuf>,
     pub policy_error: Option<String>,
+    /// Per module, how many earlier versions an undo can put back.
+    pub undo: HashMap<String, usize>,
+    /// A module whose reload waits for "reload anyway?" (its dry run said it breaks others).
+    pub confirm_reload: Option<String>,
+    /// The window started the script (embedded, or `--python`), so it can start it again;
+    /// attached to a program someone else started, it cannot.
+    pub can_restart: bool,
+    /// The user asked for a restart: the window closes and swapscope starts again.
+    pub restart_requested: bool,
+    /// The selection is the window's stand-in (`__main__` before the project's modules were
+    /// imported), to be replaced by the first project module; false once the user chose.
+    pub auto_selected: bool,
+    /// Numbers of the selected module recorded over time, and the one plotted.
+    pub plots: super::plot::Plots,
 }
 
 impl Default for UiState {
@@ -92,11 +138,13 @@ impl Default for UiState {
             selected: None,
             filter: String::new(),
             expanded: [Group::Project].into_iter().collect(),
+            toggled_packages: BTreeMap::new(),
             attrs: HashMap::new(),
             previews: HashMap::new(),
             history: Vec::new(),
             history_dropped: 0,
             selected_report: None,
+            follow_newest: true,
             console: VecDeque::new(),
             notifications: Vec::new(),
             auto_reload: false,
@@ -105,6 +153,12 @@ impl Default for UiState {
             policy: Policy::default(),
             policy_path: None,
             policy_error: None,
+            undo: HashMap::new(),
+            confirm_reload: None,
+            can_restart: false,
+            restart_requested: false,
+            auto_selected: false,
+            plots: super::plot::Plots::default(),
         }
     }
 }
@@ -133,11 +187,19 @@ impl UiState {
                         self.changed.insert(m.name.clone());
                     }
                 }
-                if self.selected.is_none() {
-                    self.selected = list
+                // The first module a designer would edit: a project module other than the
+                // script itself (the list may hold only `__main__` while the script starts).
+                if self.selected.is_none() || self.auto_selected {
+                    let editable = |m: &&ModuleInfo| m.group == Group::Project;
+                    let pick = list
                         .iter()
-                        .find(|m| m.group == Group::Project)
-                        .map(|m| m.name.clone());
+                        .filter(editable)
+                        .find(|m| m.name != "__main__")
+                        .or_else(|| list.iter().find(editable));
+                    if let Some(m) = pick {
+                        self.selected = Some(m.name.clone());
+                        self.auto_selected = m.name == "__main__";
+                    }
                 }
                 self.modules = list;
             }
@@ -151,6 +213,11 @@ impl UiState {
                 self.busy.insert(module.0);
             }
             Event::ReloadFinished(report) => self.finish(report),
+            Event::HotfixFinished(HotfixReport { report, hotfix }) => {
+                // Not a reload: the file, the undo steps and the module's outcome stay as they
+                // were; it only joins the history.
+                self.record(report, Some(hotfix));
+            }
             Event::ReloadSources { id, old, new } => {
                 if let Some(h) = self.history.iter_mut().rev().find(|h| h.report.id == id) {
                     h.old_source = old;
@@ -179,8 +246,19 @@ impl UiState {
                 self.notify(reason);
             }
             Event::Propagated { module, count } => {
-                self.notify(format!(
-                    "propagated {count} stale copies of {module}'s values"
+                // The newest report of the module that listed stale copies is the one the
+                // button was on (a reload without stale copies has no button).
+                if let Some(h) = self
+                    .history
+                    .iter_mut()
+                    .rev()
+                    .find(|h| h.report.module == module.0 && !h.report.stale_refs.is_empty())
+                {
+                    h.propagated = Some(count);
+                }
+                let copies = if count == 1 { "copy" } else { "copies" };
+                self.notify_success(format!(
+                    "propagated the new values of {module} to {count} stale {copies}"
                 ));
             }
             Event::Output { stream, text } => self.push_output(stream, &text),
@@ -191,7 +269,7 @@ impl UiState {
                     .history
                     .iter_mut()
                     .rev()
-                    .find(|h| h.report.module == module.0)
+                    .find(|h| h.report.module == module.0 && h.hotfix.is_none())
                 {
                     h.report.saves += saves;
                 }
@@ -208,6 +286,7 @@ impl UiState {
                 self.worker_alive = false;
             }
             Event::Attributes { module, attrs } => {
+                self.plots.sample(&module.0, &attrs, SystemTime::now());
                 self.attrs.insert(module.0, attrs);
             }
             Event::Policy {
@@ -225,6 +304,30 @@ impl UiState {
         }
     }
 
+    /// The changed modules a reload can reach (not `__main__`, not untracked ones).
+    pub fn reloadable_changed(&self) -> Vec<String> {
+        self.changed
+            .iter()
+            .filter(|name| {
+                self.module(name)
+                    .is_some_and(|m| m.group == Group::Project && m.name != "__main__")
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Whether the project's own modules (other than the script) are listed yet.
+    pub fn project_listed(&self) -> bool {
+        self.modules
+            .iter()
+            .any(|m| m.group == Group::Project && m.name != "__main__")
+    }
+
+    /// How many earlier versions of `module` an undo can put back.
+    pub fn undo_steps(&self, module: &str) -> usize {
+        self.undo.get(module).copied().unwrap_or(0)
+    }
+
     fn finish(&mut self, report: ReloadReport) {
         self.busy.remove(&report.module);
         if report.dry_run {
@@ -232,21 +335,54 @@ impl UiState {
             return;
         }
         if report.outcome == crate::protocol::Outcome::Applied {
-            self.changed.remove(&report.module);
+            // What an undo can put back, as the runtime counts it (see `UNDO_STEPS`).
+            let steps = self.undo.entry(report.module.clone()).or_default();
+            *steps = if report.undo {
+                steps.saturating_sub(1)
+            } else {
+                (*steps + 1).min(crate::protocol::UNDO_STEPS)
+            };
+            // An undo runs an earlier text: the file on disk is now the newer one, a change
+            // that a Reload brings back.
+            if report.undo {
+                self.changed.insert(report.module.clone());
+            } else {
+                self.changed.remove(&report.module);
+            }
             self.previews.remove(&report.module);
         }
         if let Some(m) = self.modules.iter_mut().find(|m| m.name == report.module) {
             m.last_outcome = Some(report.outcome);
             if report.outcome == crate::protocol::Outcome::Applied {
-                m.changed_on_disk = false;
+                m.changed_on_disk = report.undo;
             }
         }
-        self.selected_report = Some(report.id);
+        self.record(report, None);
+    }
+
+    /// Adds a reload (or a hotfix) to the history, numbered, and shows it if the report panel
+    /// follows the newest.
+    fn record(&mut self, report: ReloadReport, hotfix: Option<Hotfix>) {
+        // A selection that left the history (dropped as too old) follows again.
+        if self.follow_newest
+            || self
+                .selected_report
+                .and_then(|id| self.report(id))
+                .is_none()
+        {
+            self.follow_newest = true;
+            self.selected_report = Some(report.id);
+        }
+        // Counted here, not taken from the report: dry runs never reach the history.
+        let number = (self.history_dropped + self.history.len()) as u64 + 1;
         self.history.push(HistoryEntry {
             report,
+            number,
             at: SystemTime::now(),
+            propagated: None,
             old_source: None,
             new_source: None,
+            hotfix,
         });
         if self.history.len() > HISTORY_LEN {
             let excess = self.history.len() - HISTORY_LEN;
@@ -274,14 +410,34 @@ impl UiState {
         }
     }
 
+    /// Shows a problem as a banner (they stack until dismissed).
     pub fn notify(&mut self, text: String) {
+        self.push_notification(text, Level::Problem);
+    }
+
+    /// Shows that something the user asked for worked. It replaces the previous success
+    /// banner: a second Propagate is news that replaces the first, not a second banner.
+    pub fn notify_success(&mut self, text: String) {
+        self.notifications.retain(|n| n.level != Level::Success);
+        self.push_notification(text, Level::Success);
+    }
+
+    fn push_notification(&mut self, text: String, level: Level) {
         self.notifications.push(Notification {
             text,
             at: SystemTime::now(),
+            level,
         });
         if self.notifications.len() > NOTIFICATIONS_KEPT {
             self.notifications.remove(0);
         }
+    }
+
+    /// The user picked a report in the history. Picking an older one pins the panel to it (new
+    /// reloads are listed but not shown); picking the newest follows each new one again.
+    pub fn select_report(&mut self, id: u64) {
+        self.selected_report = Some(id);
+        self.follow_newest = self.history.last().is_some_and(|h| h.report.id == id);
     }
 
     /// The worker's channel closed: say so, once.
@@ -315,11 +471,12 @@ impl UiState {
         self.history.iter().find(|h| h.report.id == id)
     }
 
-    /// The last (real) reload of `module`, if any.
+    /// The last (real) reload of `module`, if any (hotfixes are not reloads).
     pub fn last_reload(&self, module: &str) -> Option<&ReloadReport> {
         self.history
             .iter()
             .rev()
+            .filter(|h| h.hotfix.is_none())
             .map(|h| &h.report)
             .find(|r| r.module == module)
     }
@@ -344,6 +501,7 @@ mod tests {
             duration_ms: 1.0,
             dry_run: false,
             saves: 1,
+            undo: false,
             changes: Vec::new(),
             stale_refs: Vec::new(),
         }

@@ -159,3 +159,75 @@ fn api_on_reload_calls_listeners_with_every_report() {
         ",
     );
 }
+
+/// `undo(module)` puts back the version before the last applied reload, in place and step by
+/// step: the same function and class objects run the earlier code, data the program changed at
+/// run time stays, the file is not touched (the module then reads as changed on disk), and an
+/// undo with nothing left raises `ValueError`.
+#[test]
+fn api_undo_puts_back_earlier_versions_in_place() {
+    let p = project();
+    p.run(RAISES);
+    let version = |damage: u32, power: u32| {
+        format!(
+            "
+            DAMAGE = {damage}
+            STATE = {{'kills': 0}}
+
+            def power():
+                return {power}
+
+            class Unit:
+                def hit(self):
+                    return DAMAGE + power()
+            "
+        )
+    };
+    p.write("api_undo_m", &version(10, 1));
+    p.run(
+        r"
+        import api_undo_m as m
+        power, Unit, state = m.power, m.Unit, m.STATE
+        unit = Unit()
+        assert unit.hit() == 11
+        msg = raises(ValueError, swapscope.undo, 'api_undo_m')
+        assert 'nothing to undo' in msg, msg
+        ",
+    );
+    p.write("api_undo_m", &version(14, 2));
+    p.run("applied(swapscope.reload('api_undo_m')); assert unit.hit() == 16");
+    p.write("api_undo_m", &version(20, 3));
+    let v3 = std::fs::read_to_string(p.path("api_undo_m")).expect("read v3");
+    p.run(
+        r"
+        applied(swapscope.reload('api_undo_m'))
+        assert unit.hit() == 23
+        m.STATE['kills'] = 7
+        r = applied(swapscope.undo(m))
+        assert r['undo'] is True, show(r)
+        assert m.power is power and m.Unit is Unit and m.STATE is state
+        assert unit.hit() == 16 and m.DAMAGE == 14, (unit.hit(), show(r))
+        assert m.STATE == {'kills': 7}, m.STATE
+        changed = [x for x in swapscope.modules() if x['name'] == 'api_undo_m']
+        assert changed and changed[0]['changed_on_disk'], changed
+        r = applied(swapscope.undo('api_undo_m'))
+        assert unit.hit() == 11 and m.power is power, show(r)
+        msg = raises(ValueError, swapscope.undo, 'api_undo_m')
+        assert 'nothing to undo' in msg and 'api_undo_m' in msg, msg
+        ",
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.path("api_undo_m")).expect("read file"),
+        v3,
+        "undo does not write the file"
+    );
+    // A reload from the file after undos brings the newest version back (and is undoable).
+    p.run(
+        r"
+        applied(swapscope.reload('api_undo_m'))
+        assert unit.hit() == 23
+        applied(swapscope.undo('api_undo_m'))
+        assert unit.hit() == 11
+        ",
+    );
+}

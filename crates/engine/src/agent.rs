@@ -260,6 +260,7 @@ impl Replay {
             Event::Modules(_) => &mut self.modules,
             Event::ScriptExited { .. } => &mut self.exited,
             Event::ReloadFinished(_)
+            | Event::HotfixFinished(_)
             | Event::ReloadSources { .. }
             | Event::ReloadRefused { .. }
             | Event::SavesApplied { .. }

@@ -94,16 +94,7 @@ pub mod swapscope_module {
         replace_incompatible: bool,
         closures: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let name = if let Ok(m) = module.cast::<PyModule>() {
-            m.name()?.to_string()
-        } else if let Ok(s) = module.cast::<PyString>() {
-            s.to_string()
-        } else {
-            return Err(PyTypeError::new_err(format!(
-                "reload() takes a module or a module name, got {}",
-                module.get_type().name()?
-            )));
-        };
+        let name = module_name("reload", module)?;
         let overrides = Overrides {
             keep: keep
                 .map(|k| names("keep", k))
@@ -120,11 +111,46 @@ pub mod swapscope_module {
             replace_incompatible,
             saves: 0,
             closures,
+            ..ReloadOptions::default()
         };
         guarded("reload", || {
             let report = ReloadService::get().reload(py, &name, &opts)?;
             engine::report_dict(py, &report)
         })
+    }
+
+    /// undo(module) -> dict
+    ///
+    /// Puts back the version the module had before its last applied reload, in place (the same
+    /// objects, the earlier code; data by the same rule as a reload), and returns the report
+    /// (`"undo": True`). Called again, it goes one more step back (up to 20). The file on disk
+    /// is not touched: saving it again, or `reload()`, brings the newer version back. Raises
+    /// ValueError when there is nothing to undo.
+    #[pyfunction]
+    pub fn undo<'py>(py: Python<'py>, module: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let name = module_name("undo", module)?;
+        let opts = ReloadOptions {
+            undo: true,
+            ..ReloadOptions::default()
+        };
+        guarded("undo", || {
+            let report = ReloadService::get().reload(py, &name, &opts)?;
+            engine::report_dict(py, &report)
+        })
+    }
+
+    /// A module argument: a module object or its name.
+    fn module_name(function: &str, module: &Bound<'_, PyAny>) -> PyResult<String> {
+        if let Ok(m) = module.cast::<PyModule>() {
+            Ok(m.name()?.to_string())
+        } else if let Ok(s) = module.cast::<PyString>() {
+            Ok(s.to_string())
+        } else {
+            Err(PyTypeError::new_err(format!(
+                "{function}() takes a module or a module name, got {}",
+                module.get_type().name()?
+            )))
+        }
     }
 
     /// serve(*, watch=(), auto=False) -> None
@@ -210,6 +236,7 @@ pub mod swapscope_module {
 pub fn add_api(m: &Bound<'_, PyModule>) -> PyResult<()> {
     use pyo3::wrap_pyfunction;
     m.add_function(wrap_pyfunction!(swapscope_module::reload, m)?)?;
+    m.add_function(wrap_pyfunction!(swapscope_module::undo, m)?)?;
     m.add_function(wrap_pyfunction!(swapscope_module::safepoint, m)?)?;
     m.add_function(wrap_pyfunction!(swapscope_module::modules, m)?)?;
     m.add_function(wrap_pyfunction!(swapscope_module::on_reload, m)?)?;

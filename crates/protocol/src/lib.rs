@@ -19,7 +19,10 @@ use serde::{Deserialize, Serialize};
 pub use crate::policy::Policy;
 pub use listing::{AttrInfo, Group, ModuleInfo};
 pub use overrides::{Override, Overrides};
-pub use report::{Action, Change, Counts, ErrorInfo, Kind, Outcome, ReloadReport, StaleRef};
+pub use report::{
+    Action, Change, Counts, ErrorInfo, Hotfix, HotfixReport, Kind, Outcome, ReloadReport,
+    STILL_USED, StaleRef,
+};
 
 /// A module's dotted name.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -31,6 +34,9 @@ impl std::fmt::Display for ModuleName {
     }
 }
 
+/// Earlier versions of a module the runtime keeps for `Command::Undo`: the newest this many.
+pub const UNDO_STEPS: usize = 20;
+
 /// What the UI asks the runtime to do.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Command {
@@ -41,6 +47,19 @@ pub enum Command {
         dry_run: bool,
         replace_incompatible: bool,
     },
+    /// Put back the version of a module before its last applied reload (or before the undo
+    /// before that: several steps), in place, with its own report. The file is not touched.
+    Undo(ModuleName),
+    /// Write `literal` as the value of `qualname` (`DAMAGE`, `WEAPONS['rifle']['damage']`) in the
+    /// module's source file — only that literal changes — then reload the module.
+    EditValue {
+        module: ModuleName,
+        qualname: String,
+        literal: String,
+    },
+    /// Reload these modules together: all at the same safe point when the script has them
+    /// ("Reload all changed"), each with its own report.
+    ReloadModules(Vec<ModuleName>),
     /// Reload the tracked modules whose files are these (from the watcher, auto mode).
     ReloadFiles(Vec<PathBuf>),
     /// Files changed on disk (from the watcher, with their saves counted): report them, and
@@ -66,6 +85,10 @@ pub enum Command {
         module: ModuleName,
         stale: Vec<StaleRef>,
     },
+    /// Run a few lines of Python in a module's namespace (`__main__` or a loaded module), at the
+    /// script's next safe point if it has them, as reloads run: the hotfix console. Answered by
+    /// `Event::HotfixFinished`, whatever happens.
+    Hotfix { module: ModuleName, code: String },
     /// Stop the worker.
     Shutdown,
 }
@@ -75,6 +98,11 @@ impl Command {
     pub fn describe(&self) -> String {
         match self {
             Command::Reload { module, .. } => format!("reloading {module}"),
+            Command::Undo(module) => format!("undoing the last reload of {module}"),
+            Command::ReloadModules(modules) => format!("reloading {} module(s)", modules.len()),
+            Command::EditValue {
+                module, qualname, ..
+            } => format!("editing {qualname} in {module}"),
             Command::ReloadFiles(paths) => format!("reloading {} file(s)", paths.len()),
             Command::FilesChanged(files) => {
                 format!("handling changes of {} file(s)", files.len())
@@ -85,6 +113,7 @@ impl Command {
             Command::Inspect(module) => format!("inspecting {module}"),
             Command::SetPolicy { module, .. } => format!("saving the policy of {module}"),
             Command::Propagate { module, .. } => format!("propagating {module}"),
+            Command::Hotfix { module, .. } => format!("running a hotfix in {module}"),
             Command::Shutdown => "shutting down".into(),
         }
     }
@@ -119,6 +148,8 @@ pub enum Event {
         module: ModuleName,
     },
     ReloadFinished(ReloadReport),
+    /// A hotfix snippet ran (or could not): its value, output, exception and what it changed.
+    HotfixFinished(HotfixReport),
     /// The reloaded module's source before and after an applied reload (follows its report).
     ReloadSources {
         id: u64,

@@ -133,6 +133,10 @@ pub struct StaleRef {
     pub value: String,
 }
 
+/// How a report's note starts the list of places that still read a removed name (`players.py:12,
+/// ...`): the engine writes it, [`ReloadReport::hazards`] reads it.
+pub const STILL_USED: &str = "still used: ";
+
 /// Everything one reload did, in DESIGN.md's shape.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReloadReport {
@@ -150,6 +154,9 @@ pub struct ReloadReport {
     /// call, a deleted file).
     #[serde(default)]
     pub saves: u32,
+    /// True when this reload put back the version before the last one (an undo), not the file.
+    #[serde(default)]
+    pub undo: bool,
     pub changes: Vec<Change>,
     pub stale_refs: Vec<StaleRef>,
 }
@@ -197,6 +204,21 @@ impl ReloadReport {
         self.changes.iter().find(|c| c.qualname == qualname)
     }
 
+    /// Names this reload removes (or would remove) while other tracked modules still read them:
+    /// the game dies with `AttributeError` at the next read. Each with where it is still used.
+    pub fn hazards(&self) -> Vec<(&str, &str)> {
+        self.changes
+            .iter()
+            .filter(|c| c.action == Action::Removed)
+            .filter_map(|c| {
+                let at = c.note.find(STILL_USED)?;
+                let rest = &c.note[at + STILL_USED.len()..];
+                let places = rest.split(';').next().unwrap_or(rest);
+                Some((c.qualname.as_str(), places))
+            })
+            .collect()
+    }
+
     /// One line for a log or a status bar: `reloaded "balance": 2 taken, 1 kept (3.1 ms)`.
     pub fn summary(&self) -> String {
         let saves = if self.saves > 1 {
@@ -228,6 +250,8 @@ impl ReloadReport {
                 }
                 let verb = if self.dry_run {
                     "would reload"
+                } else if self.undo {
+                    "put back the previous version of"
                 } else {
                     "reloaded"
                 };
@@ -257,6 +281,69 @@ impl ReloadReport {
                 )
             }
         }
+    }
+}
+
+/// What a hotfix snippet said beyond what its report's changes and error say: the snippet, what
+/// it printed, and the value of its last line when that was an expression (as a Python console
+/// shows it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hotfix {
+    pub code: String,
+    /// Its stdout and stderr, interleaved as written (cut at a limit the engine names).
+    #[serde(default)]
+    pub output: String,
+    /// `repr()` of the last line's value, when the last line is an expression that is not
+    /// `None`.
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+/// One hotfix: a report in the reload history's shape, so the history lists it among the
+/// reloads (`outcome` applied, `rolled_back` when it raised, `failed` when it did not compile
+/// or the module is not loaded; `changes` are the module's names it added, rebound, removed or
+/// changed in place), and the snippet's own results.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HotfixReport {
+    pub report: ReloadReport,
+    pub hotfix: Hotfix,
+}
+
+impl HotfixReport {
+    /// One line for a log or a status bar: `hotfix in "balance": DAMAGE 10 → 14 (0.2 ms)`.
+    pub fn summary(&self) -> String {
+        let r = &self.report;
+        if let Some(e) = &r.error {
+            let place = e.line.map_or_else(String::new, |l| format!(" (line {l})"));
+            let what = if r.outcome == Outcome::RolledBack {
+                "the module's names were put back"
+            } else {
+                "nothing ran"
+            };
+            return format!(
+                "hotfix in {:?} failed: {}{place}; {what}",
+                r.module,
+                e.message.lines().next().unwrap_or_default()
+            );
+        }
+        let changed: Vec<String> = r
+            .changes
+            .iter()
+            .take(3)
+            .map(|c| match c.action {
+                Action::Added => format!("{} added", c.qualname),
+                Action::Removed => format!("{} removed", c.qualname),
+                Action::CodeSwapped => format!("{} code swapped", c.qualname),
+                _ => format!("{} {} → {}", c.qualname, c.old, c.new),
+            })
+            .collect();
+        let more = r.changes.len().saturating_sub(changed.len());
+        let what = match (changed.is_empty(), more) {
+            (true, _) => "no names changed".to_string(),
+            (false, 0) => changed.join(", "),
+            (false, more) => format!("{} and {more} more", changed.join(", ")),
+        };
+        format!("hotfix in {:?}: {what} ({:.1} ms)", r.module, r.duration_ms)
     }
 }
 
@@ -293,6 +380,7 @@ mod tests {
             duration_ms: 2.0,
             dry_run: false,
             saves: 3,
+            undo: false,
             changes: Vec::new(),
             stale_refs: Vec::new(),
         };
@@ -312,6 +400,55 @@ mod tests {
             r.summary(),
             "failed to reload \"balance\": invalid syntax (balance.py:4); the module keeps its \
              old code"
+        );
+    }
+
+    /// A hotfix crosses the socket in attach mode: it survives JSON, and a report from an agent
+    /// that does not send output or value yet still reads.
+    #[test]
+    fn hotfix_report_round_trips_and_summarises() {
+        let h = HotfixReport {
+            report: ReloadReport {
+                id: 1 << 40,
+                module: "balance".into(),
+                file: "/game/balance.py".into(),
+                outcome: Outcome::Applied,
+                error: None,
+                duration_ms: 0.25,
+                dry_run: false,
+                saves: 0,
+                undo: false,
+                changes: vec![Change {
+                    name: "DAMAGE".into(),
+                    qualname: "DAMAGE".into(),
+                    kind: Kind::Data,
+                    action: Action::TookNew,
+                    old: "10".into(),
+                    new: "14".into(),
+                    note: String::new(),
+                }],
+                stale_refs: Vec::new(),
+            },
+            hotfix: Hotfix {
+                code: "DAMAGE = 14".into(),
+                output: String::new(),
+                value: None,
+            },
+        };
+        let json = serde_json::to_string(&h).expect("serialises");
+        assert_eq!(
+            serde_json::from_str::<HotfixReport>(&json).expect("parses"),
+            h
+        );
+        let bare = json.replace(r#","output":"","value":null"#, "");
+        assert_ne!(bare, json);
+        assert_eq!(
+            serde_json::from_str::<HotfixReport>(&bare).expect("parses"),
+            h
+        );
+        assert_eq!(
+            h.summary(),
+            "hotfix in \"balance\": DAMAGE 10 → 14 (0.2 ms)"
         );
     }
 

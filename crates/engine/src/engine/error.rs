@@ -14,6 +14,11 @@ pub enum EngineError {
     UnknownModule(String),
     #[error("cannot reload {name:?}: {reason}")]
     NotReloadable { name: String, reason: String },
+    /// `undo` with no earlier version kept (no applied reload since the start, or all undone).
+    #[error(
+        "nothing to undo for {0:?}: no reload of it was applied in this session (or all were undone)"
+    )]
+    NothingToUndo(String),
     #[error(
         "invalid overrides: {names:?} are both in keep and take; name each attribute in one of them"
     )]
@@ -45,9 +50,9 @@ impl From<EngineError> for PyErr {
     fn from(e: EngineError) -> PyErr {
         match e {
             EngineError::UnknownModule(_) => PyKeyError::new_err(e.to_string()),
-            EngineError::NotReloadable { .. } | EngineError::ContradictoryOverrides { .. } => {
-                PyValueError::new_err(e.to_string())
-            }
+            EngineError::NotReloadable { .. }
+            | EngineError::NothingToUndo(_)
+            | EngineError::ContradictoryOverrides { .. } => PyValueError::new_err(e.to_string()),
             EngineError::Interrupted(_) => PyKeyboardInterrupt::new_err(e.to_string()),
             EngineError::Python { .. } | EngineError::Panicked(_) => {
                 PyRuntimeError::new_err(e.to_string())

@@ -177,6 +177,134 @@ def statements(source):
     return out
 
 
+class EditRefused(ValueError):
+    """Why a value cannot be edited in the source: the message says where and what to do."""
+
+
+def _path_steps(qualname):
+    """``WEAPONS['rifle']['damage']`` -> ``['WEAPONS', ('key', 'rifle'), ('key', 'damage')]``;
+    ``Player.MAX_HP`` -> ``['Player', ('attr', 'MAX_HP')]``."""
+    try:
+        node = ast.parse(qualname, mode="eval").body
+    except SyntaxError:
+        raise EditRefused(f"{qualname!r} is not a name or key path") from None
+    steps = []
+    while not isinstance(node, ast.Name):
+        if isinstance(node, ast.Subscript):
+            try:
+                steps.append(("key", ast.literal_eval(node.slice)))
+            except ValueError:
+                raise EditRefused(f"{qualname!r}: a key must be a literal") from None
+            node = node.value
+        elif isinstance(node, ast.Attribute):
+            steps.append(("attr", node.attr))
+            node = node.value
+        else:
+            raise EditRefused(f"{qualname!r} is not a name or key path")
+    return [node.id] + steps[::-1]
+
+
+def _assigned_value(body, name, where):
+    """The value node of the one plain assignment of ``name`` in ``body`` (a module's or a class
+    body's statements)."""
+    found = []
+    for node in body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in node.targets
+        ):
+            if len(node.targets) != 1:
+                raise EditRefused(f"{name} is assigned together with other names (line {node.lineno})")
+            found.append(node.value)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            if node.target.id == name and node.value is not None:
+                found.append(node.value)
+        elif isinstance(node, ast.ClassDef) and node.name == name:
+            found.append(node)
+        elif name in set(_bound_names(node)):
+            raise EditRefused(f"{name} is set by a statement that is not a plain assignment (line {node.lineno}) in {where}")
+    if not found:
+        raise EditRefused(f"{name} is not assigned in {where}")
+    if len(found) > 1:
+        lines = ", ".join(str(n.lineno) for n in found)
+        raise EditRefused(f"{name} is assigned more than once in {where} (lines {lines}): edit it in your editor")
+    return found[0]
+
+
+def _is_literal(node):
+    try:
+        ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False
+    return True
+
+
+def edit_literal(source, qualname, new_text):
+    """The source with the literal that gives ``qualname`` (``DAMAGE``, ``Player.MAX_HP``,
+    ``WEAPONS['rifle']['damage']``, ``LEVELS[2]``) replaced by ``new_text``: only that literal's
+    characters change (formatting and comments stay). Raises EditRefused with the reason and
+    the line when the value is not a literal written in the source, or ``new_text`` is not one.
+    Returns (new source, line of the edit)."""
+    try:
+        new_node = ast.parse(new_text.strip(), mode="eval").body
+    except SyntaxError as e:
+        raise EditRefused(f"{new_text!r} is not a Python literal ({e.msg})") from None
+    if not _is_literal(new_node):
+        raise EditRefused(f"{new_text!r} is not a literal (a number, string, True/False/None, or a list, tuple, dict or set of them)")
+    new_value = ast.literal_eval(new_node)
+    tree = ast.parse(source)
+    steps = _path_steps(qualname)
+    node = _assigned_value(tree.body, steps[0], "the module")
+    for kind, key in steps[1:]:
+        if isinstance(node, ast.ClassDef) and kind == "attr":
+            node = _assigned_value(node.body, key, f"class {node.name}")
+        elif isinstance(node, ast.Dict) and kind == "key":
+            matches = [v for k, v in zip(node.keys, node.values) if k is not None and _is_literal(k) and ast.literal_eval(k) == key]
+            if len(matches) != 1:
+                raise EditRefused(f"{qualname}: the key {key!r} is not written in the dict literal at line {node.lineno}")
+            node = matches[0]
+        elif isinstance(node, (ast.List, ast.Tuple)) and kind == "key" and isinstance(key, int):
+            if any(isinstance(e, ast.Starred) for e in node.elts) or not -len(node.elts) <= key < len(node.elts):
+                raise EditRefused(f"{qualname}: no item {key} written in the list at line {node.lineno}")
+            node = node.elts[key]
+        else:
+            what = "a class" if isinstance(node, ast.ClassDef) else f"`{ast.unparse(node)[:40]}`"
+            raise EditRefused(f"{qualname}: its value at line {node.lineno} is {what}, not a literal written in the source; edit it in your editor")
+    if isinstance(node, ast.ClassDef) or not _is_literal(node):
+        text = "a class" if isinstance(node, ast.ClassDef) else f"`{ast.unparse(node)[:40]}`"
+        raise EditRefused(f"{qualname} is computed ({text}, line {node.lineno}), not a literal in the source; edit it in your editor")
+    # Columns are UTF-8 byte offsets: cut the bytes of the literal's lines.
+    lines = source.encode("utf-8").splitlines(keepends=True)
+    first, last = node.lineno - 1, node.end_lineno - 1
+    head = b"".join(lines[:first]) + lines[first][: node.col_offset]
+    tail = lines[last][node.end_col_offset :] + b"".join(lines[last + 1 :])
+    text = new_text.strip()
+    if isinstance(new_node, ast.Tuple) and not text.startswith("("):
+        text = f"({text})"
+    result = (head + text.encode("utf-8") + tail).decode("utf-8")
+    # The edit must read back as the value asked for, at the same place.
+    try:
+        check = edit_check(result, steps)
+    except (SyntaxError, EditRefused) as e:
+        raise EditRefused(f"{qualname}: the edited source would not parse or read back ({e}); nothing was written") from None
+    if check != new_value:
+        raise EditRefused(f"{qualname}: the edited source reads back {check!r}, not {new_value!r}; nothing was written")
+    return result, node.lineno
+
+
+def edit_check(source, steps):
+    """The literal value at ``steps`` (see ``_path_steps``) in ``source``."""
+    tree = ast.parse(source)
+    node = _assigned_value(tree.body, steps[0], "the module")
+    for kind, key in steps[1:]:
+        if isinstance(node, ast.ClassDef):
+            node = _assigned_value(node.body, key, f"class {node.name}")
+        elif isinstance(node, ast.Dict):
+            node = next(v for k, v in zip(node.keys, node.values) if k is not None and _is_literal(k) and ast.literal_eval(k) == key)
+        else:
+            node = node.elts[key]
+    return ast.literal_eval(node)
+
+
 _repr = reprlib.Repr()
 _repr.maxstring = 60
 _repr.maxother = 60

@@ -12,12 +12,14 @@
 //! - `rule.rs`: the three-way data rule, pure; `fingerprint.rs`, `classify.rs`: what a value is;
 //! - `stale.rs`: copies of replaced values in other modules, and `propagate`;
 //! - `tracker.rs` (the import hook and the registry), `baseline.rs`, `source.rs` (files);
+//! - `hotfix.rs`: a snippet run in a module's namespace (the window's hotfix console);
 //! - `modules.rs`: listings for the window; `pyobj.rs`, `names.rs`: leaf helpers.
 
 mod baseline;
 mod classify;
 mod error;
 pub mod fingerprint;
+mod hotfix;
 mod merge;
 mod modules;
 pub(crate) mod names;
@@ -30,6 +32,7 @@ mod stale;
 pub mod tracker;
 
 pub use error::EngineError;
+pub use hotfix::{FIRST_HOTFIX_ID, HotfixRun, hotfix};
 pub use modules::{attributes, modules};
 pub use pyobj::PyFailure;
 pub use reload::{ReloadOptions, reload};

@@ -29,6 +29,7 @@ pub fn report_dict<'py>(py: Python<'py>, r: &ReloadReport) -> PyResult<Bound<'py
     d.set_item(name!(py, "duration_ms"), r.duration_ms)?;
     d.set_item(name!(py, "dry_run"), r.dry_run)?;
     d.set_item(name!(py, "saves"), r.saves)?;
+    d.set_item(name!(py, "undo"), r.undo)?;
     let changes = PyList::empty(py);
     for c in &r.changes {
         let cd = PyDict::new(py);

@@ -143,6 +143,25 @@ pub fn decode<'py>(py: Python<'py>, data: &[u8], path: &Path) -> Result<String, 
     text.ok_or(err)
 }
 
+/// `text` with the literal that gives `qualname` replaced by `literal` (see
+/// `helpers.edit_literal`), and the line of that literal; or why not, in words.
+pub(crate) fn edit_literal(
+    py: Python<'_>,
+    text: &str,
+    qualname: &str,
+    literal: &str,
+) -> Result<(String, usize), String> {
+    helpers(py)
+        .and_then(|h| h.getattr(name!(py, "edit_literal")))
+        .and_then(|f| f.call1((text, qualname, literal)))
+        .and_then(|r| r.extract::<(String, usize)>())
+        .map_err(|e| {
+            e.value(py)
+                .str()
+                .map_or_else(|_| e.to_string(), |s| s.to_string())
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::plain_utf8;

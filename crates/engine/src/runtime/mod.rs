@@ -4,6 +4,7 @@
 //!
 //! This is the only place that attaches to Python for the app; the UI never does.
 
+mod edit;
 pub mod environment;
 mod service;
 mod worker;

@@ -19,7 +19,7 @@ use pyo3::prelude::*;
 
 use crate::engine::{self, EngineError, ReloadOptions, ReloadReport, tracker};
 use crate::policy::PolicyFile;
-use crate::protocol::{Event, ModuleName, Outcome};
+use crate::protocol::{Event, ModuleName, Outcome, UNDO_STEPS};
 
 /// Wakes the UI when an event was sent (`ctx.request_repaint()` in the GUI).
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
@@ -60,8 +60,15 @@ const DIFF_SOURCE_MAX: usize = 2 * 1024 * 1024;
 struct Job {
     id: u64,
     module: String,
-    opts: ReloadOptions,
+    work: Work,
     done: Sender<()>,
+}
+
+/// What a queued job does in its module at the safe point.
+enum Work {
+    Reload(ReloadOptions),
+    /// A hotfix snippet (`Command::Hotfix`): it runs where reloads run, for the same reason.
+    Hotfix(String),
 }
 
 /// Reloads waiting for the script's next `swapscope.safepoint()`.
@@ -150,6 +157,9 @@ pub struct ReloadService {
     connection: RwLock<Option<Arc<Connection>>>,
     /// Python callables registered with `swapscope.on_reload`.
     listeners: Mutex<Vec<Py<PyAny>>>,
+    /// Per module, the source texts it had before each applied reload, oldest first: what an
+    /// undo puts back (texts are shared with the tracker, not copied).
+    versions: Mutex<std::collections::HashMap<String, Vec<Arc<str>>>>,
 }
 
 impl ReloadService {
@@ -159,6 +169,7 @@ impl ReloadService {
         SERVICE.get_or_init(|| ReloadService {
             connection: RwLock::new(None),
             listeners: Mutex::new(Vec::new()),
+            versions: Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -175,6 +186,15 @@ impl ReloadService {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    fn versions(&self) -> MutexGuard<'_, std::collections::HashMap<String, Vec<Arc<str>>>> {
+        self.versions.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// How many earlier versions of `module` an undo can put back.
+    pub fn undo_steps(&self, module: &str) -> usize {
+        self.versions().get(module).map_or(0, Vec::len)
     }
 
     fn listeners(&self) -> MutexGuard<'_, Vec<Py<PyAny>>> {
@@ -224,7 +244,36 @@ impl ReloadService {
             None => opts,
         };
         let old = tracker::get(name).and_then(|t| t.source.clone());
+        // An undo reloads the newest earlier version; it is taken off the list only when the
+        // undo applied, so that a failed one can be tried again.
+        let undoing;
+        let opts = if opts.undo && !opts.dry_run {
+            let earlier = self
+                .versions()
+                .get(name)
+                .and_then(|v| v.last().cloned())
+                .ok_or_else(|| EngineError::NothingToUndo(name.to_string()))?;
+            undoing = ReloadOptions {
+                source: Some(earlier),
+                ..opts.clone()
+            };
+            &undoing
+        } else {
+            opts
+        };
         let report = with_switch_interval(py, || engine::reload(py, name, opts))?;
+        if !report.dry_run && report.outcome == Outcome::Applied {
+            let mut versions = self.versions();
+            let list = versions.entry(name.to_string()).or_default();
+            if report.undo {
+                list.pop();
+            } else if let Some(old) = old.clone() {
+                list.push(old);
+                if list.len() > UNDO_STEPS {
+                    list.remove(0);
+                }
+            }
+        }
         if let Some(c) = &connection {
             c.sink.send(Event::ReloadFinished(report.clone()));
             let applied = !report.dry_run && report.outcome == Outcome::Applied;
@@ -277,11 +326,25 @@ impl ReloadService {
     /// otherwise now. Waits until it ran; a reload that cannot start is sent as
     /// `Event::ReloadRefused`. Call it without the GIL.
     pub(crate) fn request(&self, module: String, opts: ReloadOptions) {
+        self.request_all(vec![(module, opts)]);
+    }
+
+    /// Reloads modules for the front end, in order, each with its options: queued together, so
+    /// that the script's next safe point applies them all (not one per iteration of its loop);
+    /// otherwise now. Waits until they ran, as [`ReloadService::request`] does.
+    pub(crate) fn request_all(&self, jobs: Vec<(String, ReloadOptions)>) {
         let Some(c) = self.connection() else {
             return;
         };
         let safepoints = &c.safepoints;
-        if !opts.dry_run && safepoints.active() {
+        let (queued, now): (Vec<_>, Vec<_>) = jobs
+            .into_iter()
+            .partition(|(_, opts)| !opts.dry_run && safepoints.active());
+        for (module, opts) in &now {
+            self.run_now(&c, module, opts);
+        }
+        let mut waiting = Vec::with_capacity(queued.len());
+        for (module, opts) in queued {
             let (done_tx, done_rx) = bounded(1);
             let id = safepoints.next_id.fetch_add(1, Ordering::Relaxed);
             // Told before it is queued: the script may apply it at once.
@@ -291,22 +354,77 @@ impl ReloadService {
             safepoints.queue().push_back(Job {
                 id,
                 module,
-                opts,
+                work: Work::Reload(opts),
                 done: done_tx,
             });
-            if done_rx.recv_timeout(SAFEPOINT_WAIT).is_ok() {
-                return;
+            waiting.push((id, done_rx));
+        }
+        let deadline = Instant::now() + SAFEPOINT_WAIT;
+        for (id, done_rx) in waiting {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if done_rx.recv_timeout(left).is_ok() {
+                continue;
             }
             // The script stopped calling safepoint(): apply it here, unless it just started there.
             match safepoints.take(id) {
-                Some(job) => self.run_now(&c, &job.module, &job.opts),
+                Some(job) => self.run_job_now(&c, &job.module, &job.work),
                 None => {
                     done_rx.recv().ok();
                 }
             }
+        }
+    }
+
+    /// Runs a hotfix snippet for the front end, as reloads run: at the script's next safe point
+    /// when it has them, otherwise now, with the switch interval raised. Waits until it ran;
+    /// its report is sent as `Event::HotfixFinished` either way. Call it without the GIL.
+    pub(crate) fn request_hotfix(&self, module: String, code: String) {
+        let Some(c) = self.connection() else {
+            return;
+        };
+        let safepoints = &c.safepoints;
+        if !safepoints.active() {
+            Python::attach(|py| self.hotfix(py, &module, &code));
             return;
         }
-        self.run_now(&c, &module, &opts);
+        let (done_tx, done_rx) = bounded(1);
+        let id = safepoints.next_id.fetch_add(1, Ordering::Relaxed);
+        safepoints.queue().push_back(Job {
+            id,
+            module,
+            work: Work::Hotfix(code),
+            done: done_tx,
+        });
+        if done_rx.recv_timeout(SAFEPOINT_WAIT).is_ok() {
+            return;
+        }
+        // The script stopped calling safepoint(): run it here, unless it just started there.
+        match safepoints.take(id) {
+            Some(job) => self.run_job_now(&c, &job.module, &job.work),
+            None => {
+                done_rx.recv().ok();
+            }
+        }
+    }
+
+    /// Runs a hotfix snippet now, on this thread, with the switch interval raised (other
+    /// threads must not see it half-run), and sends its report to the front end.
+    pub fn hotfix(&self, py: Python<'_>, module: &str, code: &str) -> engine::HotfixRun {
+        let run = with_switch_interval(py, || engine::hotfix(py, module, code));
+        if let Some(c) = self.connection() {
+            c.sink.send(Event::HotfixFinished(run.report.clone()));
+        }
+        run
+    }
+
+    /// A queued job the script's safe point did not take in time, run here.
+    fn run_job_now(&self, c: &Connection, module: &str, work: &Work) {
+        match work {
+            Work::Reload(opts) => self.run_now(c, module, opts),
+            Work::Hotfix(code) => {
+                Python::attach(|py| self.hotfix(py, module, code));
+            }
+        }
     }
 
     fn run_now(&self, c: &Connection, module: &str, opts: &ReloadOptions) {
@@ -334,10 +452,27 @@ impl ReloadService {
             let Some(job) = safepoints.queue().pop_front() else {
                 break;
             };
+            let opts = match &job.work {
+                Work::Reload(opts) => opts,
+                Work::Hotfix(code) => {
+                    let run = self.hotfix(py, &job.module, code);
+                    job.done.send(()).ok();
+                    n += 1;
+                    if run.interrupted {
+                        // The user's Ctrl+C (or a snippet that raised KeyboardInterrupt) goes on
+                        // to the program, as for a reload; the other jobs stay queued.
+                        return Err(pyo3::exceptions::PyKeyboardInterrupt::new_err(format!(
+                            "the hotfix in {:?} was interrupted",
+                            job.module
+                        )));
+                    }
+                    continue;
+                }
+            };
             if safepoints.anything_being_written() {
                 py.detach(|| wait_for_save(&safepoints.writing, &job.module));
             }
-            let result = self.reload(py, &job.module, &job.opts);
+            let result = self.reload(py, &job.module, opts);
             job.done.send(()).ok();
             match result {
                 Ok(_) => {}

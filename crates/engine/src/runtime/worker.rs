@@ -359,14 +359,20 @@ fn handle(
                 paths: saves.paths(),
             });
             if settings.auto {
-                for module in modules {
-                    let opts = ReloadOptions {
-                        saves: saves.of(&module.0),
-                        closures: settings.closures,
-                        ..ReloadOptions::default()
-                    };
-                    service.request(module.0, opts);
-                }
+                // All at one safe point: a save of several files (a formatter, a `git
+                // checkout`) lands in one iteration of the script's loop.
+                let jobs = modules
+                    .into_iter()
+                    .map(|module| {
+                        let opts = ReloadOptions {
+                            saves: saves.of(&module.0),
+                            closures: settings.closures,
+                            ..ReloadOptions::default()
+                        };
+                        (module.0, opts)
+                    })
+                    .collect();
+                service.request_all(jobs);
             }
         }
         Command::ListModules => {
@@ -388,17 +394,50 @@ fn handle(
                 replace_incompatible,
                 saves: 0,
                 closures: settings.closures,
+                ..ReloadOptions::default()
+            };
+            service.request(module.0, opts);
+        }
+        Command::Undo(module) => {
+            let opts = ReloadOptions {
+                undo: true,
+                closures: settings.closures,
+                ..ReloadOptions::default()
             };
             service.request(module.0, opts);
         }
         Command::ReloadFiles(paths) => {
-            for module in modules_for(&paths) {
+            let opts = ReloadOptions {
+                closures: settings.closures,
+                ..ReloadOptions::default()
+            };
+            let jobs = modules_for(&paths)
+                .into_iter()
+                .map(|m| (m.0, opts.clone()))
+                .collect();
+            service.request_all(jobs);
+        }
+        Command::EditValue {
+            module,
+            qualname,
+            literal,
+        } => match super::edit::edit_value(&module.0, &qualname, &literal) {
+            Ok(_) => {
                 let opts = ReloadOptions {
                     closures: settings.closures,
                     ..ReloadOptions::default()
                 };
                 service.request(module.0, opts);
             }
+            Err(why) => sink.send(Event::Problem(why)),
+        },
+        Command::ReloadModules(modules) => {
+            let opts = ReloadOptions {
+                closures: settings.closures,
+                ..ReloadOptions::default()
+            };
+            let jobs = modules.into_iter().map(|m| (m.0, opts.clone())).collect();
+            service.request_all(jobs);
         }
         Command::Propagate { module, stale } => {
             let result = Python::attach(|py| engine::propagate(py, &module.0, &stale));
@@ -407,6 +446,7 @@ fn handle(
                 Err(e) => sink.send(Event::Problem(format!("cannot propagate {module}: {e}"))),
             }
         }
+        Command::Hotfix { module, code } => service.request_hotfix(module.0, code),
     }
 }
 

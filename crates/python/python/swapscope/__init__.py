@@ -4,8 +4,8 @@ Attach mode: this package runs swapscope's engine inside your own interpreter. S
 with ``python -m swapscope game.py [ARGS]``, or call ``swapscope.serve()`` from a program that
 starts itself (a server, a notebook); then ``swapscope attach`` connects the window.
 
-The API is the same as in the window's embedded mode: ``reload``, ``safepoint``, ``modules``,
-``propagate``, ``on_reload`` / ``off_reload``.
+The API is the same as in the window's embedded mode: ``reload``, ``undo``, ``safepoint``,
+``modules``, ``propagate``, ``on_reload`` / ``off_reload``.
 """
 
 import atexit as _atexit
@@ -21,6 +21,7 @@ from swapscope._native import (
     propagate,
     reload,
     safepoint,
+    undo,
 )
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "reload",
     "safepoint",
     "serve",
+    "undo",
 ]
 
 _stop_registered = False

@@ -313,7 +313,8 @@ impl<'py, 'a> Merge<'py, 'a> {
             self.journal.note_for(
                 &name,
                 format!(
-                    "still used: {}{tail}; those reads will fail with AttributeError or NameError",
+                    "{}{}{tail}; those reads will fail with AttributeError or NameError",
+                    crate::protocol::STILL_USED,
                     shown.join(", ")
                 ),
             );

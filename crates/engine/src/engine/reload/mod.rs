@@ -22,6 +22,10 @@ use namespace::RestoreOnExit;
 
 /// How to reload.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent options of one call, as `swapscope.reload()` takes them"
+)]
 pub struct ReloadOptions {
     pub overrides: Overrides,
     /// Report what a reload would do; change nothing.
@@ -33,6 +37,11 @@ pub struct ReloadOptions {
     /// Also give closures made before the reload by a patched function (`h =
     /// make_handler()`) the new code: a scan of every object the garbage collector tracks.
     pub closures: bool,
+    /// Put back the version before the last applied reload (see `ReloadService`, which keeps
+    /// the versions and fills `source`).
+    pub undo: bool,
+    /// The text to reload from instead of the file (an undo's earlier version).
+    pub source: Option<Arc<str>>,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -81,6 +90,7 @@ fn reload_unguarded(
         duration_ms: 0.0,
         dry_run: opts.dry_run,
         saves: opts.saves,
+        undo: opts.undo,
         changes: Vec::new(),
         stale_refs: Vec::new(),
     };
@@ -98,7 +108,7 @@ fn reload_unguarded(
     // 1. Read, decode and compile. The modification time is taken first: a save landing during
     // the reload then leaves the file newer than the record, so it is seen as a change.
     let mtime_read = super::source::mtime(&path);
-    let new = match source::load(py, &module, &path, &report.file) {
+    let new = match source::load(py, &module, &path, &report.file, opts.source.as_deref()) {
         Ok(new) => new,
         Err(error) => return Ok(ended(report, Outcome::Failed, error)),
     };
@@ -239,7 +249,13 @@ fn reload_unguarded(
         report.stale_refs = super::stale::stale_refs(py, name, &done.replaced_globals, &added);
         tracker::store(TrackedModule {
             name: name.to_string(),
-            mtime: mtime_read,
+            // Reloaded from an earlier text: the file on disk is not the source now, and the
+            // comparison by content must say so.
+            mtime: if opts.source.is_some() {
+                None
+            } else {
+                mtime_read
+            },
             path,
             source: Some(Arc::from(new.text)),
             baseline: Some(done.baseline),

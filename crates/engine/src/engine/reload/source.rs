@@ -66,20 +66,28 @@ pub(super) struct NewSource<'py> {
     pub code: Bound<'py, PyAny>,
 }
 
-/// Reads, decodes and compiles `path`, never through the `.pyc` cache. An error is the report's
-/// error for a `failed` outcome: the module is not touched.
+/// Reads, decodes and compiles `path` (or compiles `earlier`, a version kept for an undo), never
+/// through the `.pyc` cache. An error is the report's error for a `failed` outcome: the module is
+/// not touched.
 pub(super) fn load<'py>(
     py: Python<'py>,
     module: &Bound<'py, PyModule>,
     path: &std::path::Path,
     file: &str,
+    earlier: Option<&str>,
 ) -> Result<NewSource<'py>, ErrorInfo> {
-    let data = crate::engine::source::read_source(path).map_err(|e| ErrorInfo {
-        file: file.to_string(),
-        message: format!("cannot read the source file: {e}; check that it exists and is readable"),
-        ..ErrorInfo::default()
-    })?;
-    let text = crate::engine::source::decode(py, &data, path).map_err(|e| error_info(&e, file))?;
+    let text = if let Some(text) = earlier {
+        text.to_string()
+    } else {
+        let data = crate::engine::source::read_source(path).map_err(|e| ErrorInfo {
+            file: file.to_string(),
+            message: format!(
+                "cannot read the source file: {e}; check that it exists and is readable"
+            ),
+            ..ErrorInfo::default()
+        })?;
+        crate::engine::source::decode(py, &data, path).map_err(|e| error_info(&e, file))?
+    };
     if text.trim().is_empty() && defines_names(module) {
         // An editor or tool that truncates before writing; a designer does not empty a module
         // by saving nothing. Running it would remove every name the game uses.
