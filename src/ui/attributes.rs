@@ -643,6 +643,15 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>
             .default_size((h * 0.35).max(90.0))
             .size_range(60.0..=(h * 0.75).max(60.0))
             .show(ui, |ui| {
+                // Above the value: the value's scroll area takes the rest of the panel.
+                value_actions(
+                    ui,
+                    (&module, s),
+                    live.get(s).copied(),
+                    state,
+                    no_policy.is_none(),
+                    commands,
+                );
                 value_view(
                     ui,
                     s,
@@ -949,6 +958,66 @@ impl Cells<'_, '_> {
             }
         }
     }
+}
+
+/// What the value view offers for a number or string of a module a reload reaches: plot it over
+/// time, and edit it in the source (the literal is rewritten in the file, then the module is
+/// reloaded; refused, with the reason, when the value is not a literal there).
+fn value_actions(
+    ui: &mut Ui,
+    (module, path): (&str, &str),
+    node: Option<&AttrInfo>,
+    state: &UiState,
+    reloadable: bool,
+    commands: &mut Vec<UiCommand>,
+) {
+    let Some(node) = node.filter(|n| n.kind == Kind::Data && n.children.is_empty()) else {
+        return;
+    };
+    ui.horizontal(|ui| {
+        if state.plots.has(module, path)
+            && ui
+                .button("Plot")
+                .on_hover_text("Plot this number over time, with the reloads of the module marked")
+                .clicked()
+        {
+            commands.push(UiCommand::Plot(module.to_string(), path.to_string()));
+        }
+        if !reloadable {
+            return;
+        }
+        let id = Id::unique(("edit value", module, path));
+        let mut draft: String = ui
+            .ctx()
+            .data(|d| d.get_temp(id))
+            .unwrap_or_else(|| node.repr.clone());
+        let label = ui.label("Set in source:");
+        let edit = ui
+            .add(
+                egui::TextEdit::singleline(&mut draft)
+                    .desired_width(160.0)
+                    .font(egui::TextStyle::Monospace),
+            )
+            .labelled_by(label.id);
+        let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        let write = ui
+            .button("Write and reload")
+            .on_hover_text(
+                "Rewrites only this literal in the module's file (formatting and comments \
+                 stay), then reloads the module; Undo puts the old version back",
+            )
+            .clicked();
+        if (enter || write) && !draft.trim().is_empty() {
+            commands.push(UiCommand::Send(Command::EditValue {
+                module: ModuleName(module.to_string()),
+                qualname: path.to_string(),
+                literal: draft.trim().to_string(),
+            }));
+            ui.ctx().data_mut(|d| d.remove::<String>(id));
+        } else {
+            ui.ctx().data_mut(|d| d.insert_temp(id, draft));
+        }
+    });
 }
 
 /// The selected row whole: its path, the live value, the source value, what a reload would do

@@ -11,7 +11,14 @@ use super::InspectorApp;
 use crate::protocol::Outcome;
 
 /// The screenshots the script takes, in order.
-pub const SHOTS: [&str; 3] = ["main.png", "report.png", "failed.png"];
+pub const SHOTS: [&str; 6] = [
+    "main.png",
+    "report.png",
+    "failed.png",
+    "plot.png",
+    "warning.png",
+    "undo.png",
+];
 
 /// Gives up if a step waits longer than this.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -28,6 +35,16 @@ enum Step {
     BreakBalance,
     WaitFailed,
     ShotFailed,
+    FixBalance,
+    WaitFixed,
+    ShotPlot,
+    RemoveXp,
+    WaitHazard,
+    ShotWarning,
+    RestoreXp,
+    WaitRestored,
+    WaitUndo,
+    ShotUndo,
     Close,
 }
 
@@ -40,6 +57,8 @@ pub struct CaptureScript {
     /// Screenshots written so far (set by the screenshot callbacks).
     written: Arc<AtomicUsize>,
     requested: bool,
+    /// History entries before the reload a step waits for.
+    since_reports: usize,
     /// Why the script stopped early, if it did.
     pub error: Arc<Mutex<Option<String>>>,
 }
@@ -74,6 +93,16 @@ fn save_png(path: &Path, image: &egui::ColorImage) -> Result<(), String> {
     writer.write_image_data(&bytes).map_err(|e| e.to_string())
 }
 
+/// The id of an applied reload of `module` among the history entries after the first `since`.
+fn applied_since(app: &InspectorApp, module: &str, since: usize) -> Option<u64> {
+    app.state
+        .history
+        .iter()
+        .skip(since)
+        .find(|h| h.report.module == module && h.report.outcome == Outcome::Applied)
+        .map(|h| h.report.id)
+}
+
 impl CaptureScript {
     /// A script that edits the demo copy in `demo_dir` and writes PNGs to `out_dir`.
     pub fn new(out_dir: PathBuf, demo_dir: PathBuf) -> Self {
@@ -84,6 +113,7 @@ impl CaptureScript {
             since: Instant::now(),
             written: Arc::new(AtomicUsize::new(0)),
             requested: false,
+            since_reports: 0,
             error: Arc::new(Mutex::new(None)),
         }
     }
@@ -180,6 +210,7 @@ impl CaptureScript {
                 Ok(())
             }
             Step::BreakBalance => edit(&balance, "def damage_of(weapon, level):", "def damage_of(weapon, level:").map(|()| {
+                self.since_reports = app.state.history.len();
                 app.run_commands(vec![super::UiCommand::SelectModule("balance".into()), super::UiCommand::ReloadSelected]);
                 self.next(Step::WaitFailed);
             }),
@@ -192,7 +223,92 @@ impl CaptureScript {
                 Ok(())
             }
             Step::ShotFailed => {
-                self.shot(ctx, 2, Step::Close);
+                self.shot(ctx, 2, Step::FixBalance);
+                Ok(())
+            }
+            Step::FixBalance => edit(
+                &balance,
+                "def damage_of(weapon, level:",
+                "def damage_of(weapon, level):",
+            )
+            .map(|()| {
+                app.run_commands(vec![
+                    super::UiCommand::SelectModule("balance".into()),
+                    super::UiCommand::ReloadSelected,
+                    super::UiCommand::Plot("balance".into(), "DIFFICULTY".into()),
+                ]);
+                self.next(Step::WaitFixed);
+            }),
+            Step::WaitFixed => {
+                // The plot needs some samples on both sides of the reload mark.
+                let fixed = applied_since(app, "balance", self.since_reports);
+                if fixed.is_some() && self.since.elapsed() > Duration::from_secs(6) {
+                    self.next(Step::ShotPlot);
+                }
+                Ok(())
+            }
+            Step::ShotPlot => {
+                self.shot(ctx, 3, Step::RemoveXp);
+                Ok(())
+            }
+            Step::RemoveXp => edit(&balance, "XP_PER_KILL = 30\n", "").map(|()| {
+                app.run_commands(vec![super::UiCommand::ClosePlot]);
+                self.next(Step::WaitHazard);
+            }),
+            Step::WaitHazard => {
+                let warned = app
+                    .state
+                    .previews
+                    .get("balance")
+                    .is_some_and(|p| !p.hazards().is_empty());
+                if warned {
+                    app.run_commands(vec![super::UiCommand::ReloadSelected]);
+                    self.next(Step::ShotWarning);
+                }
+                Ok(())
+            }
+            Step::ShotWarning => {
+                self.shot(ctx, 4, Step::RestoreXp);
+                Ok(())
+            }
+            Step::RestoreXp => edit(
+                &balance,
+                "XP_PER_LEVEL = 100",
+                "XP_PER_KILL = 30\nXP_PER_LEVEL = 100",
+            )
+            .and_then(|()| edit(&balance, "DIFFICULTY = 2.0", "DIFFICULTY = 1.5"))
+            .map(|()| {
+                self.since_reports = app.state.history.len();
+                app.run_commands(vec![
+                    super::UiCommand::CancelReload,
+                    super::UiCommand::ReloadSelected,
+                ]);
+                self.next(Step::WaitRestored);
+            }),
+            Step::WaitRestored => {
+                if applied_since(app, "balance", self.since_reports).is_some() {
+                    self.since_reports = app.state.history.len();
+                    app.run_commands(vec![super::UiCommand::UndoSelected]);
+                    self.next(Step::WaitUndo);
+                }
+                Ok(())
+            }
+            Step::WaitUndo => {
+                let undone = app
+                    .state
+                    .history
+                    .iter()
+                    .skip(self.since_reports)
+                    .find(|h| h.report.module == "balance" && h.report.undo)
+                    .map(|h| h.report.id);
+                if let Some(id) = undone {
+                    app.run_commands(vec![super::UiCommand::SelectReport(id)]);
+                    self.next(Step::ShotUndo);
+                }
+                Ok(())
+            }
+            Step::ShotUndo => {
+                self.shot(ctx, 5, Step::Close);
                 Ok(())
             }
             Step::Close => {

@@ -220,7 +220,13 @@ pub fn history_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
             for h in &entries[range] {
                 let r = &h.report;
                 let selected = state.selected_report == Some(r.id);
-                let label = RichText::new(row_text(h)).color(theme::outcome_color(r.outcome));
+                // On the selection's blue no red or green reads (2.2:1): the selected row is in
+                // the strong text colour; its outcome is in its words ("failed").
+                let label = if selected {
+                    RichText::new(row_text(h)).strong()
+                } else {
+                    RichText::new(row_text(h)).color(theme::outcome_color(r.outcome))
+                };
                 if ui.selectable_label(selected, label).clicked() {
                     commands.push(UiCommand::SelectReport(r.id));
                 }

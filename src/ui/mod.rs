@@ -338,13 +338,22 @@ impl InspectorApp {
                 self.attrs_every = next(same, self.attrs_every, REFRESH_ATTRS, REFRESH_ATTRS_IDLE);
             }
             Event::Modules(list) => {
+                // While the script has not imported its own modules yet (it starts after the
+                // window), ask every tick: a designer's modules appear at once, not 3 s later.
+                let waiting = !list
+                    .iter()
+                    .any(|m| m.group == Group::Project && m.name != "__main__");
                 let same = self.state.modules == *list;
-                self.modules_every = next(
-                    same,
-                    self.modules_every,
-                    REFRESH_MODULES,
-                    REFRESH_MODULES_IDLE,
-                );
+                self.modules_every = if waiting {
+                    wake::TICK
+                } else {
+                    next(
+                        same,
+                        self.modules_every,
+                        REFRESH_MODULES,
+                        REFRESH_MODULES_IDLE,
+                    )
+                };
             }
             _ => {}
         }

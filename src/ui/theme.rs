@@ -161,6 +161,11 @@ mod tests {
     use super::*;
 
     /// `top` drawn over `under` (egui's colours are premultiplied).
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "the mix of two channels stays within 0..=255"
+    )]
     fn over(top: Color32, under: Color32) -> Color32 {
         let a = f32::from(top.a()) / 255.0;
         let mix = |t: u8, u: u8| (f32::from(t) + f32::from(u) * (1.0 - a)).round().min(255.0) as u8;

@@ -72,3 +72,44 @@ fn a_plotted_number_follows_the_live_value_and_marks_reloads() {
             .is_none()
     );
 }
+
+/// The value view of a number offers Plot and "Set in source": typing a new value and Enter
+/// asks the runtime to rewrite that literal and reload (`Command::EditValue`).
+#[test]
+fn a_number_can_be_plotted_and_set_in_the_source_from_its_value_view() {
+    use swapscope::runtime::Command;
+    let (mut h, fake) = app_harness();
+    started(&fake);
+    h.run_steps(3);
+    fake.send(Event::Attributes {
+        module: ModuleName("balance".into()),
+        attrs: vec![attr("DIFFICULTY", Kind::Data, "1.0")],
+    });
+    h.run_steps(3);
+    h.get_by_label("DIFFICULTY").click();
+    h.run_steps(3);
+    h.get_by_label("Plot").click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state().state.plots.shown,
+        Some(("balance".into(), "DIFFICULTY".into()))
+    );
+    let field = || egui::accesskit::Role::TextInput;
+    h.get_by_role_and_label(field(), "Set in source:").click();
+    h.run_steps(2);
+    h.get_by_role_and_label(field(), "Set in source:")
+        .type_text("5");
+    h.run_steps(2);
+    fake.drain();
+    h.key_press(egui::Key::Enter);
+    h.run_steps(3);
+    let sent = fake.drain();
+    assert!(
+        sent.iter().any(|c| matches!(
+            c,
+            Command::EditValue { module, qualname, literal }
+                if module.0 == "balance" && qualname == "DIFFICULTY" && literal == "1.05"
+        )),
+        "typed after the live value, sent on Enter: {sent:?}"
+    );
+}
