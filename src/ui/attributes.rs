@@ -41,6 +41,106 @@ struct TreeMemory {
     open: HashMap<String, bool>,
     /// The row shown in the value view.
     selected: Option<String>,
+    /// Only rows whose path contains this (any case); the tree is searched whole, closed
+    /// branches included, and the matches listed with their full paths.
+    filter: String,
+    /// Only rows a reload would change or did change (and conflicts).
+    changed_only: bool,
+    /// The order of the module's attributes.
+    order: Order,
+}
+
+/// The order of a module's attributes (entries and members stay under their parent).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Order {
+    /// As the module defines them.
+    #[default]
+    Source,
+    /// By name.
+    Name,
+    /// Data first, then functions, then classes; by name within each.
+    Kind,
+}
+
+impl Order {
+    const ALL: [Order; 3] = [Order::Source, Order::Name, Order::Kind];
+
+    fn label(self) -> &'static str {
+        match self {
+            Order::Source => "source order",
+            Order::Name => "by name",
+            Order::Kind => "by kind",
+        }
+    }
+}
+
+/// Where a kind goes in `Order::Kind`.
+fn kind_rank(kind: Kind) -> u8 {
+    match kind {
+        Kind::Data => 0,
+        Kind::Function | Kind::Method | Kind::Classmethod | Kind::Staticmethod => 1,
+        Kind::Property => 2,
+        Kind::Class => 3,
+        Kind::Module | Kind::Other => 4,
+    }
+}
+
+/// The lines as the user asked to see them: filtered (`filter`, `changed_only`: matching rows
+/// only, each with its full path, as a flat list) or the tree with its top-level attributes in
+/// `order`.
+fn arrange<'a>(lines: Vec<Line<'a>>, memory: &TreeMemory) -> Vec<Line<'a>> {
+    let needle = memory.filter.trim().to_lowercase();
+    if !needle.is_empty() || memory.changed_only {
+        let mut rows: Vec<Line<'a>> = lines
+            .into_iter()
+            .filter_map(|l| match l {
+                Line::Row(mut r) => {
+                    let text = needle.is_empty() || r.path.to_lowercase().contains(&needle);
+                    let changed = !memory.changed_only || r.action().is_some() || r.conflict();
+                    (text && changed).then(|| {
+                        r.depth = 0;
+                        r.label = Cow::Borrowed(r.path);
+                        r.open = None;
+                        Line::Row(r)
+                    })
+                }
+                Line::More { .. } => None,
+            })
+            .collect();
+        if memory.order != Order::Source {
+            rows.sort_by(|a, b| compare(a, b, memory.order));
+        }
+        return rows;
+    }
+    if memory.order == Order::Source {
+        return lines;
+    }
+    // Top-level attributes with everything under them, sorted as groups.
+    let mut groups: Vec<Vec<Line<'a>>> = Vec::new();
+    for l in lines {
+        let top = matches!(&l, Line::Row(r) if r.depth == 0);
+        match groups.last_mut() {
+            Some(g) if !top => g.push(l),
+            _ => groups.push(vec![l]),
+        }
+    }
+    groups.sort_by(|a, b| match (a.first(), b.first()) {
+        (Some(x), Some(y)) => compare(x, y, memory.order),
+        _ => std::cmp::Ordering::Equal,
+    });
+    groups.into_iter().flatten().collect()
+}
+
+fn compare(a: &Line<'_>, b: &Line<'_>, order: Order) -> std::cmp::Ordering {
+    let key = |l: &Line<'_>| match l {
+        Line::Row(r) => (kind_rank(r.kind), r.path.to_lowercase()),
+        Line::More { .. } => (u8::MAX, String::new()),
+    };
+    let ((ka, pa), (kb, pb)) = (key(a), key(b));
+    match order {
+        Order::Kind => ka.cmp(&kb).then(pa.cmp(&pb)),
+        Order::Name | Order::Source => pa.cmp(&pb),
+    }
 }
 
 fn memory_id(module: &str) -> Id {
@@ -224,6 +324,10 @@ impl<'a> Builder<'a, '_> {
     }
 
     fn is_open(&self, path: &str, kind: Kind) -> bool {
+        // A filter searches the whole tree.
+        if !self.memory.filter.trim().is_empty() || self.memory.changed_only {
+            return true;
+        }
         self.memory
             .open
             .get(path)
@@ -620,12 +724,30 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>
     let attrs = state.attrs.get(&module).map_or(no_attrs, Vec::as_slice);
     let reports = Reports::new(preview, state.last_reload(&module));
     let id = memory_id(&module);
-    let memory: TreeMemory = ui.ctx().data(|d| d.get_temp(id)).unwrap_or_default();
+    let mut memory: TreeMemory = ui.ctx().data(|d| d.get_temp(id)).unwrap_or_default();
+    // In a narrow panel (a small window, a high zoom) the controls fold into one button, so
+    // that the table keeps its height.
+    let changed = if ui.available_width() < 520.0 {
+        let active = !memory.filter.trim().is_empty() || memory.changed_only;
+        let title = if active { "View (filtered)" } else { "View" };
+        ui.menu_button(title, |ui| view_controls(ui, &mut memory))
+            .inner
+            .unwrap_or(false)
+    } else {
+        view_controls(ui, &mut memory)
+    };
+    if changed {
+        ui.ctx().data_mut(|d| d.insert_temp(id, memory.clone()));
+    }
     let mut live = HashMap::new();
     index(attrs, &mut live);
-    let lines = build(attrs, &reports, &memory, &live);
+    let lines = arrange(build(attrs, &reports, &memory, &live), &memory);
     if lines.is_empty() {
-        ui.label("No attributes yet.");
+        if memory.filter.trim().is_empty() && !memory.changed_only {
+            ui.label("No attributes yet.");
+        } else {
+            ui.label(RichText::new("Nothing matches.").color(palette.muted));
+        }
         return;
     }
     let mut clicks = Clicks::default();
@@ -1018,6 +1140,39 @@ fn value_actions(
             ui.ctx().data_mut(|d| d.insert_temp(id, draft));
         }
     });
+}
+
+/// The filter box, the "changed only" switch and the order; true when one of them changed.
+fn view_controls(ui: &mut Ui, memory: &mut TreeMemory) -> bool {
+    let mut changed = false;
+    // Wrapped: at 150% zoom in a narrow window the controls take two lines, never the table's
+    // width.
+    ui.horizontal_wrapped(|ui| {
+        changed |= ui
+            .add(
+                egui::TextEdit::singleline(&mut memory.filter)
+                    .hint_text("filter attributes")
+                    .desired_width(120.0),
+            )
+            .changed();
+        changed |= ui
+            .checkbox(&mut memory.changed_only, "Changed only")
+            .on_hover_text("Only what a reload would change or did change, and conflicts")
+            .changed();
+        let label = ui.label("Order:");
+        egui::ComboBox::from_id_salt("attribute order")
+            .selected_text(memory.order.label())
+            .show_ui(ui, |ui| {
+                for order in Order::ALL {
+                    changed |= ui
+                        .selectable_value(&mut memory.order, order, order.label())
+                        .changed();
+                }
+            })
+            .response
+            .labelled_by(label.id);
+    });
+    changed
 }
 
 /// The selected row whole: its path, the live value, the source value, what a reload would do

@@ -598,3 +598,74 @@ def helper():
     assert_eq!(helper.kind, Kind::Function);
     assert!(helper.children.is_empty());
 }
+
+/// A 3,000-attribute module with one change: "Changed only" shows that row alone, the filter
+/// finds a name in closed branches too (listed with its full path), and "by name" sorts.
+#[test]
+fn attributes_filter_changed_only_and_order() {
+    let mut state = balance_state();
+    let mut attrs: Vec<AttrInfo> = (0..3000)
+        .map(|i| attr(&format!("K{i:04}"), Kind::Data, &i.to_string()))
+        .collect();
+    let mut weapons = attr("WEAPONS", Kind::Data, "{...}");
+    weapons
+        .children
+        .push(attr("WEAPONS['rifle']", Kind::Data, "20"));
+    attrs.insert(0, weapons);
+    attrs.push(attr("AARDVARK", Kind::Data, "1"));
+    state.attrs.insert("balance".into(), attrs);
+    state.changed.insert("balance".into());
+    let mut preview = report(
+        2,
+        "balance",
+        Outcome::Applied,
+        vec![change("K2500", Kind::Data, Action::TookNew, "2500", "7")],
+    );
+    preview.dry_run = true;
+    state.previews.insert("balance".into(), preview);
+    let mut h = panel(state, [1400.0, 900.0]);
+    h.run();
+    assert!(h.query_by_label("K2500").is_none(), "2,500 rows down");
+    h.get_by_label("Changed only").click();
+    h.run();
+    assert!(h.query_by_label("K2500").is_some(), "the one changed row");
+    assert!(h.query_by_label("K0001").is_none());
+    h.get_by_label("Changed only").click();
+    h.run();
+    h.get_by_role(egui::accesskit::Role::TextInput).click();
+    h.run_steps(2);
+    h.get_by_role(egui::accesskit::Role::TextInput)
+        .type_text("rifle");
+    h.run_steps(3);
+    assert!(
+        h.query_by_label("WEAPONS['rifle']").is_some(),
+        "found in a closed branch, with its full path"
+    );
+    assert!(h.query_by_label("K0001").is_none());
+}
+
+/// "by name" puts the module's attributes in alphabetical order.
+#[test]
+fn attributes_order_by_name() {
+    let mut state = balance_state();
+    state.attrs.insert(
+        "balance".into(),
+        vec![
+            attr("ZEBRA", Kind::Data, "1"),
+            attr("apple", Kind::Function, "<function apple>"),
+            attr("MIDDLE", Kind::Data, "2"),
+        ],
+    );
+    let mut h = panel(state, [1400.0, 900.0]);
+    h.run();
+    let top = |h: &Harness<'static, (UiState, Vec<UiCommand>)>, name: &str| {
+        h.get_by_label(name).rect().top()
+    };
+    assert!(top(&h, "ZEBRA") < top(&h, "apple"), "source order first");
+    h.get_by_label("Order:").click();
+    h.run();
+    h.get_by_label("by name").click();
+    h.run();
+    assert!(top(&h, "apple") < top(&h, "MIDDLE"));
+    assert!(top(&h, "MIDDLE") < top(&h, "ZEBRA"));
+}
