@@ -227,6 +227,13 @@ fn find<'a>(rows: &'a [Row], measure: &str, size: &str, tool: &str) -> Option<&'
 }
 
 fn main() {
+    // `SWAPSCOPE_BENCH_WINDOW=1 cargo bench`: only the window's frame times (seconds, not
+    // minutes: for working on the window).
+    if std::env::var_os("SWAPSCOPE_BENCH_WINDOW").is_some() {
+        let (p50, p99, n) = ui_frames();
+        println!("window frames: n={n} p50 {p50:.2} ms p99 {p99:.2} ms");
+        return;
+    }
     if let Err(e) = bench() {
         eprintln!("bench failed: {e}");
         std::process::exit(1);

@@ -8,7 +8,9 @@
 //! does the table scroll sideways. Each cell has at most one tooltip.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+// Built every frame for thousands of rows: a fast hash, not a DoS-resistant one (the keys are
+// the program's own names).
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use egui::{Align, Color32, Id, Label, Layout, RichText, ScrollArea, Sense, Stroke, Ui};
 use egui_extras::{Column, TableBuilder};
@@ -739,7 +741,7 @@ pub fn attributes_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>
     if changed {
         ui.ctx().data_mut(|d| d.insert_temp(id, memory.clone()));
     }
-    let mut live = HashMap::new();
+    let mut live = HashMap::with_capacity(attrs.len());
     index(attrs, &mut live);
     let lines = arrange(build(attrs, &reports, &memory, &live), &memory);
     if lines.is_empty() {

@@ -112,7 +112,7 @@ struct Tree<'a> {
 /// Dotted names in tree order: by their parts, so a package comes right before what is below
 /// it (`game`, `game.units`, `game_tools`). Comparing with the dot as the lowest byte does that
 /// without splitting.
-fn tree_order(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn tree_order(a: &str, b: &str) -> std::cmp::Ordering {
     let lowered = |c: &u8| if *c == b'.' { 0 } else { *c };
     a.as_bytes()
         .iter()
@@ -130,10 +130,8 @@ fn is_below(name: &str, package: &str) -> bool {
 impl<'a> Tree<'a> {
     fn build(modules: &[&'a ModuleInfo], state: &UiState, needle: &str) -> Self {
         let mut sorted = modules.to_vec();
-        // For names of Python identifiers (every byte above the dot) the plain order is the tree
-        // order, and the runtime lists them sorted already: this is one pass. Other names (a
-        // program can put anything in `sys.modules`) take the slower comparison.
-        sorted.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        // The state keeps the list in tree order (sorted once when it arrives, see
+        // `UiState::apply`): then this is one pass over it, not a sort per frame.
         if !sorted.is_sorted_by(|a, b| tree_order(&a.name, &b.name).is_le()) {
             sorted.sort_by(|a, b| tree_order(&a.name, &b.name));
         }
@@ -168,8 +166,7 @@ impl<'a> Tree<'a> {
             }
             // The packages between the innermost one above and the name, not loaded themselves.
             let start = path.last().map_or(0, |&top| nodes[top].name.len() + 1);
-            let dots: Vec<usize> = name[start..].match_indices('.').map(|(i, _)| i).collect();
-            for i in dots {
+            for (i, _) in name[start..].match_indices('.') {
                 push(&mut nodes, &mut path, &name[..start + i], None);
             }
             push(&mut nodes, &mut path, name, Some(m));

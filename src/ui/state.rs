@@ -181,7 +181,9 @@ impl UiState {
                 self.notify(format!("could not start: {message}"));
                 self.script_state = ScriptState::FailedToStart(message);
             }
-            Event::Modules(list) => {
+            Event::Modules(mut list) => {
+                // Sorted here, once, in the order the modules panel's tree needs.
+                list.sort_by(|a, b| super::modules::tree_order(&a.name, &b.name));
                 for m in &list {
                     if m.changed_on_disk {
                         self.changed.insert(m.name.clone());
@@ -451,8 +453,15 @@ impl UiState {
         }
     }
 
+    /// The module of that name: a binary search in the list as `Event::Modules` leaves it (in
+    /// tree order; the toolbar asks for every changed module every frame, among 10,000), else a
+    /// scan (a list set directly, in tests).
     pub fn module(&self, name: &str) -> Option<&ModuleInfo> {
-        self.modules.iter().find(|m| m.name == name)
+        let order = |m: &ModuleInfo| super::modules::tree_order(&m.name, name);
+        match self.modules.binary_search_by(order) {
+            Ok(i) => self.modules.get(i),
+            Err(_) => self.modules.iter().find(|m| m.name == name),
+        }
     }
 
     /// Modules grouped for the modules panel, filtered by `filter` (case-insensitive substring).
