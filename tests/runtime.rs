@@ -1063,3 +1063,48 @@ fn editing_a_value_rewrites_its_literal_and_reloads() {
     );
     assert_eq!(s.stop(), 0, "{}", s.story());
 }
+
+/// A name the reload removes while the script itself (`__main__`) still reads it is reported
+/// with the script's line, as for any other module: the dry run that the window shows warns.
+#[test]
+fn a_removed_name_the_script_reads_is_reported() {
+    let script = format!(
+        "{LOOP_PRELUDE}{}",
+        dedent(
+            r#"
+            import rt_main_users_balance as balance
+            def gain():
+                return balance.XP_PER_KILL
+            print("ready", flush=True)
+            while running():
+                time.sleep(0.05)
+            "#
+        )
+    );
+    let mut s = Session::start(
+        &[
+            (
+                "rt_main_users_balance.py",
+                "XP_PER_KILL = 30\nLEVEL = 100\n",
+            ),
+            ("rt_main_users.py", &script),
+        ],
+        "rt_main_users.py",
+        captured(),
+    );
+    s.wait_stdout("ready\n", LONG);
+    std::fs::write(s.path("rt_main_users_balance.py"), "LEVEL = 100\n").expect("write");
+    s.send(Command::Reload {
+        module: ModuleName("rt_main_users_balance".into()),
+        overrides: swapscope::engine::Overrides::default(),
+        dry_run: true,
+        replace_incompatible: false,
+    });
+    let report = s.wait_report("rt_main_users_balance", LONG);
+    let hazards = report.hazards();
+    assert_eq!(hazards.len(), 1, "{report:?}");
+    let (name, places) = hazards[0];
+    assert_eq!(name, "XP_PER_KILL");
+    assert!(places.contains("rt_main_users.py:"), "{places}");
+    assert_eq!(s.stop(), 0, "{}", s.story());
+}

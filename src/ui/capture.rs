@@ -42,6 +42,7 @@ enum Step {
     WaitHazard,
     ShotWarning,
     RestoreXp,
+    WaitSafePreview,
     WaitRestored,
     WaitUndo,
     ShotUndo,
@@ -278,13 +279,23 @@ impl CaptureScript {
             )
             .and_then(|()| edit(&balance, "DIFFICULTY = 2.0", "DIFFICULTY = 1.5"))
             .map(|()| {
-                self.since_reports = app.state.history.len();
-                app.run_commands(vec![
-                    super::UiCommand::CancelReload,
-                    super::UiCommand::ReloadSelected,
-                ]);
-                self.next(Step::WaitRestored);
+                app.run_commands(vec![super::UiCommand::CancelReload]);
+                self.next(Step::WaitSafePreview);
             }),
+            Step::WaitSafePreview => {
+                // The dry run of the restored file, without the warning: then Reload reloads.
+                let safe = app
+                    .state
+                    .previews
+                    .get("balance")
+                    .is_some_and(|p| p.hazards().is_empty());
+                if safe {
+                    self.since_reports = app.state.history.len();
+                    app.run_commands(vec![super::UiCommand::ReloadSelected]);
+                    self.next(Step::WaitRestored);
+                }
+                Ok(())
+            }
             Step::WaitRestored => {
                 if applied_since(app, "balance", self.since_reports).is_some() {
                     self.since_reports = app.state.history.len();

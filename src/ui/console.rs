@@ -164,7 +164,7 @@ pub fn console_ui(ui: &mut Ui, state: &UiState) {
             let text = RichText::new(line.trim_end_matches('\n')).monospace();
             let text = match stream {
                 Stream::Stdout => text,
-                Stream::Stderr => text.color(theme::STDERR),
+                Stream::Stderr => text.color(theme::stderr(ui.visuals())),
             };
             ui.add(Label::new(text).extend());
         }

@@ -186,7 +186,8 @@ pub fn history_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
     ui.heading("History");
     if state.history.is_empty() {
         ui.label(
-            RichText::new("No reloads yet. Edit a file and click Reload.").color(theme::MUTED),
+            RichText::new("No reloads yet. Edit a file and click Reload.")
+                .color(theme::muted(ui.visuals())),
         );
         return;
     }
@@ -197,7 +198,7 @@ pub fn history_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
                 state.history_dropped,
                 state.history.len()
             ))
-            .color(theme::MUTED),
+            .color(theme::muted(ui.visuals())),
         );
     }
     // Pinned to an older report: newer reloads are listed, and one click goes back to them.
@@ -225,7 +226,7 @@ pub fn history_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
                 let label = if selected {
                     RichText::new(row_text(h)).strong()
                 } else {
-                    RichText::new(row_text(h)).color(theme::outcome_color(r.outcome))
+                    RichText::new(row_text(h)).color(theme::outcome_color(ui.visuals(), r.outcome))
                 };
                 if ui.selectable_label(selected, label).clicked() {
                     commands.push(UiCommand::SelectReport(r.id));
@@ -241,12 +242,12 @@ fn diff_ui(ui: &mut Ui, old: &str, new: &str) {
             DiffLine::Added(t) => ui.label(
                 RichText::new(format!("+ {t}"))
                     .monospace()
-                    .color(theme::DIFF_ADD),
+                    .color(theme::diff_add(ui.visuals())),
             ),
             DiffLine::Removed(t) => ui.label(
                 RichText::new(format!("- {t}"))
                     .monospace()
-                    .color(theme::DIFF_DEL),
+                    .color(theme::diff_del(ui.visuals())),
             ),
         };
     }
@@ -256,7 +257,8 @@ fn diff_ui(ui: &mut Ui, old: &str, new: &str) {
 pub fn report_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
     let Some(entry) = state.selected_report.and_then(|id| state.report(id)) else {
         ui.label(
-            RichText::new("Select a reload in the history to see its report.").color(theme::MUTED),
+            RichText::new("Select a reload in the history to see its report.")
+                .color(theme::muted(ui.visuals())),
         );
         return;
     };
@@ -272,7 +274,7 @@ pub fn report_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
         r.module,
         clock(entry.at, local_offset(entry.at))
     ));
-    ui.colored_label(theme::outcome_color(r.outcome), r.summary());
+    ui.colored_label(theme::outcome_color(ui.visuals(), r.outcome), r.summary());
     egui::ScrollArea::vertical()
         .id_salt("report")
         .auto_shrink([false, false])
@@ -294,7 +296,7 @@ pub fn report_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
                     Some(n) => {
                         let copies = if n == 1 { "copy" } else { "copies" };
                         ui.colored_label(
-                            theme::OK,
+                            theme::ok(ui.visuals()),
                             format!("✔ propagated: {n} stale {copies} updated"),
                         );
                         "Propagate again"
@@ -321,7 +323,7 @@ pub fn report_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
                     .id_salt(("unchanged", r.id))
                     .show(ui, |ui| {
                         for c in unchanged {
-                            ui.label(RichText::new(&c.qualname).color(theme::MUTED));
+                            ui.label(RichText::new(&c.qualname).color(theme::muted(ui.visuals())));
                         }
                     });
             }
@@ -331,8 +333,8 @@ pub fn report_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
 fn change_ui(ui: &mut Ui, entry: &HistoryEntry, c: &Change) {
     ui.horizontal_wrapped(|ui| {
         ui.strong(&c.qualname);
-        ui.label(RichText::new(c.kind.as_str()).color(theme::MUTED));
-        let color = theme::action_color(c.action);
+        ui.label(RichText::new(c.kind.as_str()).color(theme::muted(ui.visuals())));
+        let color = theme::action_color(ui.visuals(), c.action);
         if let Some(kept) = kept_text(c, str::to_string) {
             let conflict = if c.action.is_conflict() {
                 "conflict: "
@@ -354,7 +356,7 @@ fn change_ui(ui: &mut Ui, entry: &HistoryEntry, c: &Change) {
     if !c.note.is_empty() {
         ui.label(
             RichText::new(format!("    {}", c.note))
-                .color(theme::MUTED)
+                .color(theme::muted(ui.visuals()))
                 .small(),
         );
     }
@@ -378,7 +380,7 @@ fn failure_ui(ui: &mut Ui, r: &ReloadReport, e: &crate::protocol::ErrorInfo) {
         None => e.file.clone(),
     };
     ui.colored_label(
-        theme::ERROR,
+        theme::error(ui.visuals()),
         RichText::new(format!("{place}: {}", e.message)).strong(),
     );
     if let Some(text) = &e.text {

@@ -198,7 +198,7 @@ pub fn hotfix_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
             ui.spinner();
             ui.label(
                 RichText::new("running… (at the script's next safe point, or at once)")
-                    .color(theme::MUTED),
+                    .color(theme::muted(ui.visuals())),
             );
         });
     } else if let Some((entry, hotfix)) = last_hotfix(state) {
@@ -222,13 +222,19 @@ fn cut(s: &str, max: usize) -> String {
 fn result_ui(ui: &mut Ui, entry: &HistoryEntry, hotfix: &Hotfix) {
     let r = &entry.report;
     ui.horizontal_wrapped(|ui| {
-        ui.label(RichText::new(format!("#{} {}:", entry.number, r.module)).color(theme::MUTED));
+        ui.label(
+            RichText::new(format!("#{} {}:", entry.number, r.module))
+                .color(theme::muted(ui.visuals())),
+        );
         if let Some(e) = &r.error {
             let place = e.line.map_or_else(String::new, |l| format!(" (line {l})"));
             let first = e.message.lines().next().unwrap_or_default();
-            ui.colored_label(theme::ERROR, format!("{first}{place}"));
+            ui.colored_label(theme::error(ui.visuals()), format!("{first}{place}"));
             if r.outcome == Outcome::RolledBack {
-                ui.label(RichText::new("the module's names were put back").color(theme::MUTED));
+                ui.label(
+                    RichText::new("the module's names were put back")
+                        .color(theme::muted(ui.visuals())),
+                );
             }
             return;
         }
@@ -236,7 +242,7 @@ fn result_ui(ui: &mut Ui, entry: &HistoryEntry, hotfix: &Hotfix) {
             ui.monospace(format!("= {}", cut(value, 200)));
         }
         if !r.changes.is_empty() || hotfix.value.is_none() {
-            ui.colored_label(theme::OK, what_changed(r));
+            ui.colored_label(theme::ok(ui.visuals()), what_changed(r));
         }
     });
     let traceback = r
@@ -264,7 +270,7 @@ fn result_ui(ui: &mut Ui, entry: &HistoryEntry, hotfix: &Hotfix) {
                 ui.label(
                     RichText::new(cut(traceback.trim_end(), SHOWN_MAX))
                         .monospace()
-                        .color(theme::STDERR),
+                        .color(theme::stderr(ui.visuals())),
                 );
             }
         });
@@ -318,7 +324,7 @@ pub fn report_ui(ui: &mut Ui, entry: &HistoryEntry, hotfix: &Hotfix) {
                 ui.separator();
                 let place = e.line.map_or_else(String::new, |l| format!(" (line {l})"));
                 ui.colored_label(
-                    theme::ERROR,
+                    theme::error(ui.visuals()),
                     RichText::new(format!("{}{place}", e.message)).strong(),
                 );
                 if let Some(text) = &e.text {
@@ -342,13 +348,19 @@ pub fn report_ui(ui: &mut Ui, entry: &HistoryEntry, hotfix: &Hotfix) {
             }
             ui.separator();
             if r.changes.is_empty() {
-                ui.label(RichText::new("No names of the module changed.").color(theme::MUTED));
+                ui.label(
+                    RichText::new("No names of the module changed.")
+                        .color(theme::muted(ui.visuals())),
+                );
             }
             for c in &r.changes {
                 ui.horizontal_wrapped(|ui| {
                     ui.strong(&c.qualname);
-                    ui.label(RichText::new(c.kind.as_str()).color(theme::MUTED));
-                    ui.colored_label(theme::action_color(c.action), theme::action_label(c.action));
+                    ui.label(RichText::new(c.kind.as_str()).color(theme::muted(ui.visuals())));
+                    ui.colored_label(
+                        theme::action_color(ui.visuals(), c.action),
+                        theme::action_label(c.action),
+                    );
                     if !c.old.is_empty() || !c.new.is_empty() {
                         ui.monospace(format!("{} → {}", c.old, c.new));
                     }
@@ -356,7 +368,7 @@ pub fn report_ui(ui: &mut Ui, entry: &HistoryEntry, hotfix: &Hotfix) {
                 if !c.note.is_empty() {
                     ui.label(
                         RichText::new(format!("    {}", c.note))
-                            .color(theme::MUTED)
+                            .color(theme::muted(ui.visuals()))
                             .small(),
                     );
                 }

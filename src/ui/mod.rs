@@ -72,6 +72,9 @@ const REFRESH_MODULES: Duration = Duration::from_secs(3);
 /// the wait up to this (a script that exited or sits idle costs a frame every few seconds).
 const REFRESH_ATTRS_IDLE: Duration = Duration::from_secs(4);
 const REFRESH_MODULES_IDLE: Duration = Duration::from_secs(12);
+/// How long after the window opened the module list is asked for every tick until the script's
+/// own modules are in it.
+const FIRST_MODULES_WAIT: Duration = Duration::from_secs(10);
 
 /// The app: its state and its ends of the runtime's channels.
 pub struct InspectorApp {
@@ -80,6 +83,8 @@ pub struct InspectorApp {
     events: Receiver<Event>,
     last_attrs: Option<Instant>,
     last_modules: Option<Instant>,
+    /// When the window was made (the first seconds list modules more often).
+    created: Instant,
     /// The current waits between refreshes (see `REFRESH_ATTRS_IDLE`).
     attrs_every: Duration,
     modules_every: Duration,
@@ -101,6 +106,8 @@ pub struct InspectorApp {
     pump_from: usize,
     /// The zoom of the last frame drawn, for `App::save` (which gets no context).
     zoom: f32,
+    /// The theme of the last frame drawn, for the same reason.
+    theme: egui::Theme,
     /// What the window remembers between runs (see `settings`), as loaded or last saved.
     settings: settings::Settings,
     /// The switches `restore` read, to send once the runtime said `Started`.
@@ -119,6 +126,7 @@ impl InspectorApp {
             events,
             last_attrs: None,
             last_modules: None,
+            created: Instant::now(),
             attrs_every: REFRESH_ATTRS,
             modules_every: REFRESH_MODULES,
             previewed: HashSet::new(),
@@ -132,6 +140,7 @@ impl InspectorApp {
             incoming: None,
             pump_from: 0,
             zoom: 1.0,
+            theme: egui::Theme::Dark,
             settings: settings::Settings::default(),
             restore_pending: None,
             remember: false,
@@ -252,10 +261,14 @@ impl InspectorApp {
                 Ok(event) => {
                     let started = matches!(event, Event::Started { .. });
                     let policy = matches!(event, Event::Policy { .. });
-                    let files = if let Event::FilesChanged { modules, .. } = &event {
-                        modules.iter().map(|m| m.0.clone()).collect()
-                    } else {
-                        Vec::new()
+                    // A save, or a reload that leaves the file ahead of the module (an undo):
+                    // what a reload would do must be asked again.
+                    let files = match &event {
+                        Event::FilesChanged { modules, .. } => {
+                            modules.iter().map(|m| m.0.clone()).collect()
+                        }
+                        Event::ReloadFinished(r) if !r.dry_run => vec![r.module.clone()],
+                        _ => Vec::new(),
                     };
                     self.pace_refreshes(&event);
                     self.state.apply(event);
@@ -340,9 +353,12 @@ impl InspectorApp {
             Event::Modules(list) => {
                 // While the script has not imported its own modules yet (it starts after the
                 // window), ask every tick: a designer's modules appear at once, not 3 s later.
+                // Only while it runs, and for its first seconds: a one-file script has none.
                 let waiting = !list
                     .iter()
-                    .any(|m| m.group == Group::Project && m.name != "__main__");
+                    .any(|m| m.group == Group::Project && m.name != "__main__")
+                    && self.state.script_state == state::ScriptState::Running
+                    && self.created.elapsed() < FIRST_MODULES_WAIT;
                 let same = self.state.modules == *list;
                 self.modules_every = if waiting {
                     wake::TICK
@@ -359,12 +375,12 @@ impl InspectorApp {
         }
     }
 
-    /// Applies what an earlier run saved (`storage` is eframe's, or a test's): the zoom at
-    /// once; auto-reload and the closure scan once the runtime said `Started`, and only when the
-    /// window started the program (`can_restart`, so set it first): attached to a program
-    /// someone else started, the window does not change how it reloads behind its back. A saved
-    /// switch is only ever turned on: a saved "off" leaves the program's own start-up choice
-    /// (`--auto` on the command line) alone. From now on the settings are saved on exit.
+    /// Applies what an earlier run saved (`storage` is eframe's, or a test's): the zoom and the
+    /// theme at once; auto-reload and the closure scan once the runtime said `Started`, and only
+    /// when the window started the program (`can_restart`, so set it first): attached to a
+    /// program someone else started, the window does not change how it reloads behind its back.
+    /// A saved switch is only ever turned on: a saved "off" leaves the program's own start-up
+    /// choice (`--auto` on the command line) alone. From now on the settings are saved on exit.
     pub fn restore(&mut self, ctx: &egui::Context, storage: Option<&dyn eframe::Storage>) {
         self.remember = true;
         let Some(saved) = storage.and_then(settings::Settings::load) else {
@@ -372,6 +388,8 @@ impl InspectorApp {
         };
         ctx.set_zoom_factor(saved.zoom);
         self.zoom = saved.zoom;
+        ctx.set_theme(saved.theme);
+        self.theme = saved.theme;
         self.settings = saved;
         if self.state.can_restart && (saved.auto_reload || saved.closure_scan) {
             self.restore_pending = Some(saved);
@@ -386,6 +404,7 @@ impl InspectorApp {
             return;
         }
         self.settings.zoom = self.zoom;
+        self.settings.theme = self.theme;
         if self.state.can_restart
             && self.restore_pending.is_none()
             && self.state.python_version.is_some()
@@ -557,8 +576,10 @@ impl InspectorApp {
         if !self.fonts_installed {
             self.fonts_installed = true;
             theme::install_fonts(ui.ctx());
+            theme::install_visuals(ui.ctx());
         }
         self.zoom = ui.ctx().zoom_factor();
+        self.theme = ui.ctx().theme();
         if ui.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::R)) {
             commands.push(UiCommand::ReloadSelected);
         }

@@ -405,7 +405,8 @@ pub fn modules_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
         // The script imports its modules after it starts: say so rather than show a list of
         // the standard library as if it were the project.
         ui.label(
-            RichText::new("Waiting for the script to import its modules…").color(theme::MUTED),
+            RichText::new("Waiting for the script to import its modules…")
+                .color(theme::muted(ui.visuals())),
         );
     }
     let rows = rows(state);
@@ -479,13 +480,15 @@ fn entry_ui(
             markers_ui(ui, state, m, main_changed);
         }
         if let Some(p) = row.package.filter(|p| !p.open) {
-            ui.label(RichText::new(format!("({})", p.size)).color(theme::MUTED));
+            ui.label(RichText::new(format!("({})", p.size)).color(theme::muted(ui.visuals())));
             if p.changed > 0 {
-                ui.label(RichText::new(format!("● {}", p.changed)).color(theme::CHANGED))
-                    .on_hover_text(format!(
-                        "{} changed on disk since loaded",
-                        modules_count(p.changed)
-                    ));
+                ui.label(
+                    RichText::new(format!("● {}", p.changed)).color(theme::changed(ui.visuals())),
+                )
+                .on_hover_text(format!(
+                    "{} changed on disk since loaded",
+                    modules_count(p.changed)
+                ));
             }
         }
     });
@@ -531,7 +534,7 @@ fn header_ui(
             commands.push(UiCommand::ToggleGroup(group));
         }
         if changed > 0 {
-            ui.label(RichText::new(format!("● {changed}")).color(theme::CHANGED))
+            ui.label(RichText::new(format!("● {changed}")).color(theme::changed(ui.visuals())))
                 .on_hover_text(format!(
                     "{} changed on disk since loaded",
                     modules_count(changed)
@@ -583,7 +586,7 @@ fn name_ui(
     let name = row.name;
     let mut text = RichText::new(short(name));
     if row.dim || row.module.is_none() {
-        text = text.color(theme::MUTED);
+        text = text.color(theme::muted(ui.visuals()));
     }
     let is_selected = row.module.is_some() && selected == Some(name);
     let response = ui.selectable_label(is_selected, text);
@@ -607,14 +610,18 @@ fn name_ui(
 /// outcome.
 fn markers_ui(ui: &mut Ui, state: &UiState, m: &ModuleInfo, main_changed: bool) {
     if m.name == "__main__" && main_changed {
-        ui.colored_label(theme::CHANGED, "restart needed")
+        ui.colored_label(theme::changed(ui.visuals()), "restart needed")
             .on_hover_text(
                 "The script's own file changed: a reload cannot run it again; Restart script \
                  does.",
             );
     } else if state.changed.contains(&m.name) {
-        ui.label(RichText::new("●").monospace().color(theme::CHANGED))
-            .on_hover_text("changed on disk since loaded");
+        ui.label(
+            RichText::new("●")
+                .monospace()
+                .color(theme::changed(ui.visuals())),
+        )
+        .on_hover_text("changed on disk since loaded");
     }
     if let Some(outcome) = m.last_outcome {
         let mark = if outcome == Outcome::Applied {
@@ -622,7 +629,7 @@ fn markers_ui(ui: &mut Ui, state: &UiState, m: &ModuleInfo, main_changed: bool) 
         } else {
             "✖"
         };
-        ui.colored_label(theme::outcome_color(outcome), mark)
+        ui.colored_label(theme::outcome_color(ui.visuals(), outcome), mark)
             .on_hover_text(format!("last reload: {}", theme::outcome_label(outcome)));
     }
 }

@@ -80,7 +80,7 @@ pub fn confirm_ui(ctx: &egui::Context, state: &UiState, commands: &mut Vec<UiCom
     let modal = egui::Modal::new(egui::Id::unique("confirm_reload")).show(ctx, |ui| {
         ui.heading(format!("Reload {module} anyway?"));
         if let Some(text) = hazard_text(state, module) {
-            ui.colored_label(theme::ERROR, text);
+            ui.colored_label(theme::error(ui.visuals()), text);
         }
         ui.label(
             "Undo puts the current version back afterwards. To keep the name, restore it in \
@@ -171,7 +171,8 @@ pub fn toolbar_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
             let reason = restart_reason(state);
             let button = match reason {
                 Some(_) => egui::Button::new(
-                    RichText::new("Restart script (restart needed)").color(theme::CHANGED),
+                    RichText::new("Restart script (restart needed)")
+                        .color(theme::changed(ui.visuals())),
                 ),
                 None => egui::Button::new("Restart script"),
             };
@@ -195,7 +196,7 @@ pub fn toolbar_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
                  to have every instance of the new class."
             );
             if ui
-                .button(RichText::new("Replace class").color(theme::CHANGED))
+                .button(RichText::new("Replace class").color(theme::changed(ui.visuals())))
                 .on_hover_text(hover)
                 .clicked()
             {
@@ -203,7 +204,7 @@ pub fn toolbar_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
             }
         }
         if let Some(text) = selected.and_then(|m| hazard_text(state, &m.name)) {
-            ui.colored_label(theme::ERROR, format!("⚠ {text}"));
+            ui.colored_label(theme::error(ui.visuals()), format!("⚠ {text}"));
         }
         let changed = state.reloadable_changed().len();
         if ui
@@ -255,7 +256,7 @@ pub fn toolbar_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
                 "Edit {file} in your editor and save it, then click Reload (or turn on \
                  Auto-reload on save)."
             ))
-            .color(theme::MUTED),
+            .color(theme::muted(ui.visuals())),
         );
     }
 }
@@ -291,11 +292,11 @@ pub fn processes_ui(
                 text.push_str(" · ended");
             }
             let color = match (&p.last, p.alive) {
-                (_, false) => theme::MUTED,
+                (_, false) => theme::muted(ui.visuals()),
                 (Some((_, crate::protocol::Outcome::Applied)) | None, _) => {
                     ui.visuals().text_color()
                 }
-                (Some(_), _) => theme::ERROR,
+                (Some(_), _) => theme::error(ui.visuals()),
             };
             let mut rich = RichText::new(text).color(color);
             if p.same_group {
@@ -329,8 +330,8 @@ pub fn notifications_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiComma
     for (i, n) in state.notifications.iter().enumerate().rev().take(3) {
         // Success is news, not a warning: green with a tick.
         let (icon, color) = match n.level {
-            super::state::Level::Problem => ("⚠", theme::ERROR),
-            super::state::Level::Success => ("✔", theme::OK),
+            super::state::Level::Problem => ("⚠", theme::error(ui.visuals())),
+            super::state::Level::Success => ("✔", theme::ok(ui.visuals())),
         };
         ui.horizontal(|ui| {
             ui.colored_label(color, icon);
@@ -366,17 +367,17 @@ pub fn status_ui(ui: &mut Ui, state: &UiState) {
         ui.separator();
         match &state.script_state {
             ScriptState::Starting => ui.label("starting…"),
-            ScriptState::Running => ui.colored_label(theme::OK, "script running"),
+            ScriptState::Running => ui.colored_label(theme::ok(ui.visuals()), "script running"),
             ScriptState::Exited(code) => {
                 let color = if *code == 0 {
-                    theme::MUTED
+                    theme::muted(ui.visuals())
                 } else {
-                    theme::ERROR
+                    theme::error(ui.visuals())
                 };
                 ui.colored_label(color, format!("script exited with code {code}"))
             }
             ScriptState::FailedToStart(_) => {
-                ui.colored_label(theme::ERROR, "script failed to start")
+                ui.colored_label(theme::error(ui.visuals()), "script failed to start")
             }
         };
         ui.separator();
@@ -387,19 +388,49 @@ pub fn status_ui(ui: &mut Ui, state: &UiState) {
         });
         if !state.worker_alive {
             ui.separator();
-            ui.colored_label(theme::ERROR, "worker stopped");
+            ui.colored_label(theme::error(ui.visuals()), "worker stopped");
         }
         if let Some(e) = &state.policy_error {
             ui.separator();
-            ui.colored_label(theme::ERROR, "policy file malformed")
+            ui.colored_label(theme::error(ui.visuals()), "policy file malformed")
                 .on_hover_text(e);
         } else if let Some(p) = &state.policy_path {
             ui.separator();
-            ui.label(RichText::new(format!("policy: {}", p.display())).color(theme::MUTED));
+            ui.label(
+                RichText::new(format!("policy: {}", p.display())).color(theme::muted(ui.visuals())),
+            );
         }
         ui.separator();
         zoom_ui(ui);
+        theme_ui(ui);
     });
+}
+
+/// The theme switch, beside the zoom: one button naming the other theme (dark is the default;
+/// light suits a bright room or a projector). One button, not a Dark | Light pair, so that the
+/// status bar still fits one line at 1024 px and 150%. Every colour of the window has a version
+/// for each theme (see `theme`); the choice is remembered between runs (see `settings`).
+fn theme_ui(ui: &mut Ui) {
+    let ctx = ui.ctx().clone();
+    let (label, hover, other) = match ctx.theme() {
+        egui::Theme::Dark => (
+            "☀ Light",
+            "Switch to the light theme: dark text on a light background",
+            egui::Theme::Light,
+        ),
+        egui::Theme::Light => (
+            "🌙 Dark",
+            "Switch to the dark theme: light text on a dark background",
+            egui::Theme::Dark,
+        ),
+    };
+    if ui
+        .add(egui::Button::new(label).small())
+        .on_hover_text(hover)
+        .clicked()
+    {
+        ctx.set_theme(other);
+    }
 }
 
 /// The zoom, where users look for it: smaller, the current size (click for 100%), larger. The

@@ -130,18 +130,19 @@ pub fn plot_ui(ctx: &egui::Context, state: &UiState, commands: &mut Vec<UiComman
             if !selected {
                 ui.label(
                     RichText::new(format!("Select {module} to go on sampling it."))
-                        .color(theme::MUTED),
+                        .color(theme::muted(ui.visuals())),
                 );
             }
+            let (line, mark) = (theme::ok(ui.visuals()), theme::changed(ui.visuals()));
             Plot::new("value plot")
                 .x_axis_label("seconds")
                 .allow_scroll(false)
                 .show(ui, |p| {
-                    p.line(Line::new(qualname.clone(), points).color(theme::OK));
+                    p.line(Line::new(qualname.clone(), points).color(line));
                     for (i, x) in marks.iter().enumerate() {
                         p.vline(
                             VLine::new(format!("reload {}", i + 1), *x)
-                                .color(theme::CHANGED)
+                                .color(mark)
                                 .style(egui_plot::LineStyle::dashed_loose()),
                         );
                     }

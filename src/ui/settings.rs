@@ -1,5 +1,5 @@
-//! What the window remembers between runs: the zoom, and the auto-reload and closure-scan
-//! switches. eframe keeps them with the window's size and position and egui's memory (panel
+//! What the window remembers between runs: the zoom, the theme (dark or light), and the
+//! auto-reload and closure-scan switches. eframe keeps them with the window's size and position and egui's memory (panel
 //! sizes) in its per-user storage file (`$XDG_DATA_HOME/swapscope/app.ron`, by default
 //! `~/.local/share/swapscope/app.ron`, on Linux,
 //! `~/Library/Application Support/swapscope/app.ron` on macOS, `%APPDATA%\swapscope\data\app.ron`
@@ -19,6 +19,8 @@ const ZOOM_RANGE: std::ops::RangeInclusive<f32> = 0.5..=3.0;
 pub struct Settings {
     /// egui's zoom factor (1.0 is 100%).
     pub zoom: f32,
+    /// Dark or light, as chosen in the status bar (dark for a file from before the switch).
+    pub theme: egui::Theme,
     pub auto_reload: bool,
     pub closure_scan: bool,
 }
@@ -27,6 +29,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             zoom: 1.0,
+            theme: egui::Theme::Dark,
             auto_reload: false,
             closure_scan: false,
         }

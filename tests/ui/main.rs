@@ -29,6 +29,7 @@ mod hotfix;
 mod navigation;
 mod plot;
 mod reload_safety;
+mod theme;
 
 const SIZE: [f32; 2] = [1400.0, 900.0];
 

@@ -295,6 +295,7 @@ fn zoom_and_switches_survive_a_save_and_restore() {
             zoom: 1.2,
             auto_reload: true,
             closure_scan: true,
+            ..Settings::default()
         })
     );
 
@@ -350,6 +351,7 @@ fn settings_from_a_damaged_or_older_file_are_safe() {
             zoom: 3.0,
             auto_reload: false,
             closure_scan: false,
+            ..Settings::default()
         }),
         "missing fields take the defaults, the zoom stays usable"
     );

@@ -76,6 +76,12 @@ fn undo_puts_back_the_previous_version_and_marks_the_file_changed() {
         h.get_by_label("Undo").accesskit_node().is_disabled(),
         "nothing to undo before a reload"
     );
+    // A save first: its dry run is asked for once.
+    fake.send(Event::FilesChanged {
+        modules: vec![ModuleName("balance".into())],
+        paths: vec![PathBuf::from("/game/balance.py")],
+    });
+    h.run_steps(3);
     fake.send(Event::ReloadFinished(report(
         5,
         "balance",
@@ -103,6 +109,12 @@ fn undo_puts_back_the_previous_version_and_marks_the_file_changed() {
     assert!(
         h.query_by_label("Reload all changed (1)").is_some(),
         "the file on disk is the newer version again"
+    );
+    assert!(
+        fake.drain().iter().any(
+            |c| matches!(c, Command::Reload { module, dry_run: true, .. } if module.0 == "balance")
+        ),
+        "what a reload would do now is asked again"
     );
     assert!(
         h.get_by_label("Undo").accesskit_node().is_disabled(),

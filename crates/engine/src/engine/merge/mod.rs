@@ -293,7 +293,11 @@ impl<'py, 'a> Merge<'py, 'a> {
         if removed.is_empty() {
             return;
         }
-        let tracked = super::tracker::names();
+        // The script itself too: a removed name it reads kills the program as surely.
+        let mut tracked = super::tracker::names();
+        if !tracked.iter().any(|n| n == "__main__") {
+            tracked.push("__main__".to_string());
+        }
         let users = helpers(self.py)
             .and_then(|h| h.getattr(name!(self.py, "users_of")))
             .and_then(|f| f.call1((self.inp.module, removed, tracked, new_ns)))
