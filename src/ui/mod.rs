@@ -75,6 +75,8 @@ const REFRESH_MODULES_IDLE: Duration = Duration::from_secs(12);
 /// How long after the window opened the module list is asked for every tick until the script's
 /// own modules are in it.
 const FIRST_MODULES_WAIT: Duration = Duration::from_secs(10);
+/// How often values and modules are asked for once the script has ended.
+const REFRESH_ENDED: Duration = Duration::from_secs(60);
 
 /// The app: its state and its ends of the runtime's channels.
 pub struct InspectorApp {
@@ -261,6 +263,11 @@ impl InspectorApp {
                 Ok(event) => {
                     let started = matches!(event, Event::Started { .. });
                     let policy = matches!(event, Event::Policy { .. });
+                    if matches!(event, Event::ScriptExited { .. }) {
+                        // The values it left, once; then the refreshes all but stop.
+                        self.last_attrs = None;
+                        self.last_modules = None;
+                    }
                     // A save, or a reload that leaves the file ahead of the module (an undo):
                     // what a reload would do must be asked again.
                     let files = match &event {
@@ -303,6 +310,17 @@ impl InspectorApp {
         let due = |last: Option<Instant>, every: Duration| {
             last.is_none_or(|t| t.elapsed() + wake::EARLY >= every)
         };
+        // Once the script has ended nothing changes by itself (a reload or a hotfix says so in
+        // its own events): the refreshes all but stop, and with them the frames (software
+        // rendering costs a whole repaint each).
+        let ended = matches!(
+            self.state.script_state,
+            state::ScriptState::Exited(_) | state::ScriptState::FailedToStart(_)
+        );
+        if ended {
+            self.modules_every = self.modules_every.max(REFRESH_ENDED);
+            self.attrs_every = self.attrs_every.max(REFRESH_ENDED);
+        }
         if due(self.last_modules, self.modules_every) {
             self.last_modules = Some(Instant::now());
             self.send(Command::ListModules);
