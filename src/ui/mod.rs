@@ -76,7 +76,7 @@ const REFRESH_MODULES_IDLE: Duration = Duration::from_secs(12);
 /// own modules are in it.
 const FIRST_MODULES_WAIT: Duration = Duration::from_secs(10);
 /// How often values and modules are asked for once the script has ended.
-const REFRESH_ENDED: Duration = Duration::from_secs(60);
+const REFRESH_ENDED: Duration = Duration::from_mins(1);
 
 /// The app: its state and its ends of the runtime's channels.
 pub struct InspectorApp {
