@@ -6,15 +6,11 @@
 #
 #     benches/idle_cpu.sh [BINARY]      # default: target/release/swapscope
 #
-# Needs Xvfb (apt-get install -y xvfb); starts one on :97 if no DISPLAY is set.
+# Needs Xvfb (apt-get install -y xvfb); runs itself under `xvfb-run -a` if no DISPLAY is set.
 set -euo pipefail
 bin=${1:-target/release/swapscope}
 if [ -z "${DISPLAY:-}" ]; then
-  Xvfb :97 -screen 0 1400x900x24 >/dev/null 2>&1 &
-  xvfb=$!
-  trap 'kill $xvfb 2>/dev/null' EXIT
-  export DISPLAY=:97
-  sleep 1
+  exec xvfb-run -a -s "-screen 0 1400x900x24" "$0" "$bin"
 fi
 export LIBGL_ALWAYS_SOFTWARE=1
 exits=$(mktemp -d)

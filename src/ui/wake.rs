@@ -18,9 +18,11 @@ use crate::protocol::{AttrInfo, Event, ModuleInfo, ModuleName};
 /// How soon an event that must be seen at once is shown: events arriving meanwhile share the frame.
 pub const PROMPT: Duration = Duration::from_millis(30);
 /// The clock of streamed changes (console output, live values): at most one frame per tick.
-/// Measured under Xvfb with Mesa's software GL, a frame of the demo costs about 27 ms of a core:
-/// 700 ms keeps the running demo under 5% of a core, and the console still moves every 0.7 s.
-pub const TICK: Duration = Duration::from_millis(700);
+/// Measured under Xvfb with Mesa's software GL, a frame of the demo costs about 30 ms of a core
+/// (more since the attribute tree): 900 ms keeps the running demo well under 5% of a core
+/// (`benches/idle_cpu.sh`), and the console still moves about once a second. Reports, problems
+/// and a new selection do not wait for it (`PROMPT`).
+pub const TICK: Duration = Duration::from_millis(900);
 /// A refresh due this soon after a tick is sent at the tick (frames run a few ms late or early
 /// of the instant they were asked for; without this, a refresh due at every tick would wait
 /// for every other one).

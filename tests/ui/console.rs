@@ -250,5 +250,5 @@ fn app_refreshes_less_often_while_nothing_changes_and_at_once_when_it_does() {
     );
 }
 
-/// The normal refresh wait (700 ms) rounded up to the next 700 ms tick.
-const REFRESH_NORMAL_WITH_TICK: Duration = Duration::from_millis(1400);
+/// The normal refresh wait (700 ms) rounded up to the next tick (`wake::TICK`).
+const REFRESH_NORMAL_WITH_TICK: Duration = Duration::from_millis(700 + 900);
