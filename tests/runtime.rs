@@ -675,7 +675,10 @@ fn a_reload_waits_for_a_save_still_being_written() {
     let mut file = std::fs::File::create(s.path(&format!("{module}.py"))).expect("open");
     file.write_all(&text.as_bytes()[..cut]).expect("first half");
     file.flush().expect("flush");
-    std::thread::sleep(Duration::from_millis(60));
+    // Time for the watcher's thread to see the write (it may lag on a loaded machine: with
+    // 60 ms this failed once under nextest with a build running beside it), well inside the
+    // ~300 ms the watcher holds an open file as being written.
+    std::thread::sleep(Duration::from_millis(100));
     s.send(reload_cmd(module));
     std::thread::sleep(Duration::from_millis(120));
     file.write_all(&text.as_bytes()[cut..])

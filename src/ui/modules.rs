@@ -401,9 +401,10 @@ pub fn modules_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
         commands.push(UiCommand::SetFilter(filter));
     }
     ui.separator();
-    if !state.project_listed() && state.worker_alive {
-        // The script imports its modules after it starts: say so rather than show a list of
-        // the standard library as if it were the project.
+    if state.worker_alive && !state.modules.iter().any(|m| m.group == Group::Project) {
+        // The script (and what it imports) comes after the interpreter's own modules: say so
+        // rather than show the standard library as if it were the project. Once the script is
+        // listed the list speaks for itself (a one-file script has nothing more).
         ui.label(
             RichText::new("Waiting for the script to import its modules…")
                 .color(theme::muted(ui.visuals())),

@@ -212,6 +212,14 @@ pub fn toolbar_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
                 changed > 0 && state.worker_alive,
                 egui::Button::new(format!("Reload all changed ({changed})")),
             )
+            .on_hover_text(
+                "Reload every changed project module, all at the script's next safe point",
+            )
+            .on_disabled_hover_text(if state.worker_alive {
+                "No project module has changed on disk since it was loaded."
+            } else {
+                "The Python worker has stopped: nothing can be reloaded."
+            })
             .clicked()
         {
             commands.push(UiCommand::ReloadChanged);

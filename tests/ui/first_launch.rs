@@ -17,6 +17,12 @@ fn first_launch_waits_for_the_project_then_selects_what_a_designer_edits() {
         roots: vec![std::path::PathBuf::from("/game")],
         script: std::path::PathBuf::from("/game/game.py"),
     });
+    fake.send(Event::Modules(vec![module("json", Group::Stdlib)]));
+    h.run_steps(3);
+    assert!(
+        h.query_by_label("Waiting for the script to import its modules…")
+            .is_some()
+    );
     fake.send(Event::Modules(vec![
         module("__main__", Group::Project),
         module("json", Group::Stdlib),
@@ -24,7 +30,8 @@ fn first_launch_waits_for_the_project_then_selects_what_a_designer_edits() {
     h.run_steps(3);
     assert!(
         h.query_by_label("Waiting for the script to import its modules…")
-            .is_some()
+            .is_none(),
+        "the script is listed: a one-file script has nothing more to wait for"
     );
     assert_eq!(h.state().state.selected.as_deref(), Some("__main__"));
     assert!(
