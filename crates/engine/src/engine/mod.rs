@@ -29,6 +29,7 @@ mod report_dict;
 pub mod rule;
 pub mod source;
 mod stale;
+pub mod statements;
 pub mod tracker;
 
 pub use error::EngineError;
