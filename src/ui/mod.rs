@@ -268,6 +268,16 @@ impl InspectorApp {
                         self.last_attrs = None;
                         self.last_modules = None;
                     }
+                    // The values a reload (or hotfix) of the module shown just changed: asked
+                    // for at once, not at the next refresh, so "did: took new" never sits
+                    // beside the old value.
+                    if let Event::ReloadFinished(r) = &event
+                        && !r.dry_run
+                        && self.state.selected.as_deref() == Some(r.module.as_str())
+                    {
+                        self.last_attrs = None;
+                        self.attrs_every = REFRESH_ATTRS;
+                    }
                     // A save, or a reload that leaves the file ahead of the module (an undo):
                     // what a reload would do must be asked again.
                     let files = match &event {

@@ -333,7 +333,11 @@ impl UiState {
     fn finish(&mut self, report: ReloadReport) {
         self.busy.remove(&report.module);
         if report.dry_run {
-            self.previews.insert(report.module.clone(), report);
+            // A dry run that lands after the module was reloaded (by another client, or a
+            // reload that overtook it) describes a change no longer pending: not shown.
+            if self.changed.contains(&report.module) {
+                self.previews.insert(report.module.clone(), report);
+            }
             return;
         }
         if report.outcome == crate::protocol::Outcome::Applied {
@@ -514,6 +518,20 @@ mod tests {
             changes: Vec::new(),
             stale_refs: Vec::new(),
         }
+    }
+
+    /// A dry run is shown only while its module's change is pending: one that lands after the
+    /// module was reloaded (by another client) would say "would" about nothing.
+    #[test]
+    fn a_dry_run_for_a_module_no_longer_changed_is_not_shown() {
+        let mut s = UiState::default();
+        let mut dry = report(1);
+        dry.dry_run = true;
+        s.apply(Event::ReloadFinished(dry.clone()));
+        assert!(s.previews.is_empty(), "balance has no pending change");
+        s.changed.insert("balance".into());
+        s.apply(Event::ReloadFinished(dry));
+        assert!(s.previews.contains_key("balance"));
     }
 
     #[test]

@@ -226,3 +226,25 @@ fn an_undo_reads_as_an_undo_in_the_history() {
     assert!(h.query_by_label_contains("undo: balance").is_some());
     assert!(h.query_by_label_contains("Undo #1 of balance").is_some());
 }
+
+/// After a reload of the module shown its live values are asked for at once: the table never
+/// shows "did: took new" beside the value from before the reload.
+#[test]
+fn a_reload_of_the_module_shown_refreshes_its_values_at_once() {
+    let (mut h, fake) = app_harness();
+    started(&fake);
+    h.run_steps(3);
+    fake.drain();
+    fake.send(Event::ReloadFinished(report(
+        3,
+        "balance",
+        Outcome::Applied,
+        vec![change("DAMAGE", Kind::Data, Action::TookNew, "10", "12")],
+    )));
+    h.run_steps(2);
+    assert!(
+        fake.drain()
+            .contains(&Command::Inspect(ModuleName("balance".into()))),
+        "the values are asked for right after the report"
+    );
+}
