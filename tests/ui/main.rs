@@ -81,6 +81,26 @@ fn report(id: u64, module: &str, outcome: Outcome, changes: Vec<Change>) -> Relo
     }
 }
 
+/// eframe's storage, in memory.
+#[derive(Default)]
+struct MemoryStorage(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for MemoryStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_string(), value);
+    }
+
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+
+    fn flush(&mut self) {}
+}
+
 /// A harness drawing one panel on `(UiState, actions)`.
 fn panel_harness(
     state: UiState,

@@ -3,8 +3,6 @@
 //! laid out), arrow keys and Enter in the list, and the settings remembered between runs (zoom,
 //! auto-reload, closure scan) through an in-memory storage (the user's own is never touched).
 
-use std::collections::HashMap;
-
 use egui::{Key, Modifiers};
 use egui_kittest::kittest::Queryable;
 use swapscope::engine::Group;
@@ -14,27 +12,7 @@ use swapscope::ui::modules::modules_ui;
 use swapscope::ui::settings::{KEY, Settings};
 use swapscope::ui::state::UiState;
 
-use super::{app_harness, module, panel_harness, started};
-
-/// eframe's storage, in memory.
-#[derive(Default)]
-struct MemoryStorage(HashMap<String, String>);
-
-impl eframe::Storage for MemoryStorage {
-    fn get_string(&self, key: &str) -> Option<String> {
-        self.0.get(key).cloned()
-    }
-
-    fn set_string(&mut self, key: &str, value: String) {
-        self.0.insert(key.to_string(), value);
-    }
-
-    fn remove_string(&mut self, key: &str) {
-        self.0.remove(key);
-    }
-
-    fn flush(&mut self) {}
-}
+use super::{MemoryStorage, app_harness, module, panel_harness, started};
 
 /// A game with packages: `game` (a module itself), `game.units`, `game.stats`, and
 /// `game.ai.brain` under `game.ai`, which is not loaded itself; `os` and `os.path` in the

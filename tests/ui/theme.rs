@@ -1,34 +1,12 @@
 //! Issue 13: the theme switch in the status bar (Dark, the default, or Light), applied at once
 //! and remembered between runs through an in-memory storage (the user's own is never touched).
 
-use std::collections::HashMap;
-
 use egui::Theme;
 use egui_kittest::kittest::Queryable;
 use swapscope::ui::settings::{KEY, Settings};
 use swapscope::ui::theme::visuals;
 
-use super::{app_harness, started};
-
-/// eframe's storage, in memory.
-#[derive(Default)]
-struct MemoryStorage(HashMap<String, String>);
-
-impl eframe::Storage for MemoryStorage {
-    fn get_string(&self, key: &str) -> Option<String> {
-        self.0.get(key).cloned()
-    }
-
-    fn set_string(&mut self, key: &str, value: String) {
-        self.0.insert(key.to_string(), value);
-    }
-
-    fn remove_string(&mut self, key: &str) {
-        self.0.remove(key);
-    }
-
-    fn flush(&mut self) {}
-}
+use super::{MemoryStorage, app_harness, started};
 
 /// The switch names the theme it switches to.
 const LIGHT: &str = "☀ Light";
