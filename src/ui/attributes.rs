@@ -183,7 +183,7 @@ impl Row<'_> {
     /// A reload would resolve it as a conflict, or remove a name other code still reads.
     fn conflict(&self) -> bool {
         self.preview
-            .is_some_and(|c| c.action.is_conflict() || c.note.contains("still used:"))
+            .is_some_and(|c| c.action.is_conflict() || c.note.contains(crate::protocol::STILL_USED))
     }
 
     /// Whether it gets the Auto / Keep / Take toggle (in a module a reload can reach).

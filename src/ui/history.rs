@@ -330,7 +330,9 @@ pub fn report_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
         });
 }
 
-fn change_ui(ui: &mut Ui, entry: &HistoryEntry, c: &Change) {
+/// One entry of a report: what, its kind, what was done (old → new, or "kept 4.5 (source
+/// 3.0)"), and its note. Also the hotfix result's list of changed names.
+pub fn change_lines(ui: &mut Ui, c: &Change) {
     ui.horizontal_wrapped(|ui| {
         ui.strong(&c.qualname);
         ui.label(RichText::new(c.kind.as_str()).color(theme::muted(ui.visuals())));
@@ -360,6 +362,10 @@ fn change_ui(ui: &mut Ui, entry: &HistoryEntry, c: &Change) {
                 .small(),
         );
     }
+}
+
+fn change_ui(ui: &mut Ui, entry: &HistoryEntry, c: &Change) {
+    change_lines(ui, c);
     if c.action == Action::CodeSwapped
         && matches!(c.kind, Kind::Function | Kind::Method)
         && let (Some(old), Some(new)) = (&entry.old_source, &entry.new_source)

@@ -354,24 +354,7 @@ pub fn report_ui(ui: &mut Ui, entry: &HistoryEntry, hotfix: &Hotfix) {
                 );
             }
             for c in &r.changes {
-                ui.horizontal_wrapped(|ui| {
-                    ui.strong(&c.qualname);
-                    ui.label(RichText::new(c.kind.as_str()).color(theme::muted(ui.visuals())));
-                    ui.colored_label(
-                        theme::action_color(ui.visuals(), c.action),
-                        theme::action_label(c.action),
-                    );
-                    if !c.old.is_empty() || !c.new.is_empty() {
-                        ui.monospace(format!("{} → {}", c.old, c.new));
-                    }
-                });
-                if !c.note.is_empty() {
-                    ui.label(
-                        RichText::new(format!("    {}", c.note))
-                            .color(theme::muted(ui.visuals()))
-                            .small(),
-                    );
-                }
+                super::history::change_lines(ui, c);
             }
         });
 }
