@@ -293,14 +293,14 @@ fn queued_reload_is_applied_by_the_worker_when_safepoints_stop() {
             print(f"script on {{threading.get_ident()}}", flush=True)
             for _ in range(3):
                 swapscope.safepoint()
-                print(m.step(), flush=True)
+                say(m.step())
                 time.sleep(0.02)
             print("paused", flush=True)
             # No safe point for a while (a long level load, say).
             while running():
                 time.sleep(0.01)
             print("resumed", flush=True)
-            print(m.step(), flush=True)
+            say(m.step())
             "#
         ))
     );

@@ -34,14 +34,20 @@ STOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "stop.flag")
 DEADLINE = time.monotonic() + 30
 def running():
     return not os.path.exists(STOP) and time.monotonic() < DEADLINE
+def say(line):
+    # One write per line: print() writes the text and the newline separately, so a line
+    # printed by another thread (a module body run by a reload) can land between them.
+    sys.stdout.write(f"{line}\n")
+    sys.stdout.flush()
 "#;
 
 /// A counter module: its body prints the thread it runs on, `step()` advances live state.
 pub fn counter_module(version: &str) -> String {
     dedent(&format!(
         r#"
-        import threading
-        print(f"body {version} on {{threading.get_ident()}}", flush=True)
+        import sys, threading
+        sys.stdout.write(f"body {version} on {{threading.get_ident()}}\n")
+        sys.stdout.flush()
         count = 0
         def step():
             global count
@@ -68,7 +74,7 @@ pub fn looping_script(module: &str, safepoints: bool) -> String {
             print(f"script on {{threading.get_ident()}}", flush=True)
             while running():
                 {safepoint}
-                print(m.step(), flush=True)
+                say(m.step())
                 time.sleep(0.02)
             "#
         ))
