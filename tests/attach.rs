@@ -127,16 +127,23 @@ const TICKER: &str = r#"
 "#;
 
 /// A module whose body sleeps 2 s while the file `slow.flag` exists (it says when it starts and
-/// ends).
+/// ends). The body is one statement: a reload of an edited version (`SLOW_EDITED`) runs it again.
 const SLOW: &str = r#"
     import os
     import time
 
-    print("slow: body runs", flush=True)
-    if os.path.exists("slow.flag"):
-        time.sleep(2)
-    print("slow: body done", flush=True)
+    if True:
+        # version 1
+        print("slow: body runs", flush=True)
+        if os.path.exists("slow.flag"):
+            time.sleep(2)
+        print("slow: body done", flush=True)
 "#;
+
+/// Writes `slow.py` edited, so that the next reload runs its body again.
+fn edit_slow(dir: &std::path::Path) {
+    write(dir, "slow.py", &SLOW.replace("version 1", "version 2"));
+}
 
 /// The last `tick N value V` line: (N, V).
 fn last_tick(output: &str) -> Option<(u32, String)> {
@@ -568,6 +575,7 @@ fn agent_file_is_private_and_the_token_is_on_no_command_line() {
 
     // A client holds a connection (a reload that takes 2 s) while every command line is read.
     std::fs::write(dir.path().join("slow.flag"), "").expect("flag");
+    edit_slow(dir.path());
     let mut cli = program
         .attach_command(&["--reload", "slow"])
         .stdout(Stdio::piped())
@@ -667,6 +675,7 @@ fn two_clients_share_reports_and_one_leaving_mid_reload_changes_nothing() {
     t.wait_value("2", "after the first reload");
 
     std::fs::write(t.dir().join("slow.flag"), "").expect("flag");
+    edit_slow(t.dir());
     a.commands.send(reload_command("slow")).expect("send");
     wait_for(
         SOON,
@@ -1268,6 +1277,7 @@ fn lifecycle(end: End) {
         End::Kill => program.child.kill().expect("kill"),
         End::KillDuringReload => {
             std::fs::write(dir.path().join("slow.flag"), "").expect("flag");
+            edit_slow(dir.path());
             cli = Some(
                 program
                     .attach_command(&["--reload", "slow"])

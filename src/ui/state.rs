@@ -515,6 +515,8 @@ mod tests {
             dry_run: false,
             saves: 1,
             undo: false,
+            mode: crate::protocol::Mode::default(),
+            mode_note: String::new(),
             changes: Vec::new(),
             stale_refs: Vec::new(),
         }

@@ -203,7 +203,7 @@ fn pkg_a_property_with_a_non_function_accessor_says_so() {
     p.write("pkg_prop_m", module);
     p.run(
         r"
-        r = applied(swapscope.reload('pkg_prop_m'))
+        r = applied(swapscope.reload('pkg_prop_m', full=True))
         c = entry(r, 'Point.x')
         assert 'changed from' not in c['note'], show(r)
         assert Point().x == 3
@@ -224,7 +224,11 @@ fn pkg_a_builtin_made_anew_by_the_same_expression_is_unchanged() {
     p.write("pkg_builtin_m", module);
     p.run(
         r"
-        r = applied(swapscope.reload('pkg_builtin_m'))
+        r = applied(swapscope.reload('pkg_builtin_m', full=True))
+        assert r['mode'] == 'full'
+        inc = applied(swapscope.reload('pkg_builtin_m'))
+        assert inc['mode'] == 'incremental' and inc['mode_note'].startswith('0 of'), inc
+        expect(inc, 'lower', 'unchanged')
         expect(r, 'Environment.concat', 'unchanged')
         expect(r, 'lower', 'unchanged')
         assert m.Environment.concat is concat

@@ -76,6 +76,8 @@ fn report(id: u64, module: &str, outcome: Outcome, changes: Vec<Change>) -> Relo
         duration_ms: 1.5,
         dry_run: false,
         undo: false,
+        mode: swapscope::protocol::Mode::default(),
+        mode_note: String::new(),
         changes,
         stale_refs: Vec::new(),
     }

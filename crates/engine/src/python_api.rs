@@ -75,16 +75,24 @@ pub mod swapscope_module {
     };
 
     /// reload(module, *, keep=(), take=(), dry_run=False, replace_incompatible=False,
-    ///        closures=False) -> dict
+    ///        closures=False, full=False) -> dict
     ///
     /// Reloads a module in place and returns the report. `module` is a module object or its
     /// name. `keep`/`take` name attributes (`"DAMAGE"`, `"Player.MAX_HP"`, key paths such as
     /// `"WEAPONS['rifle']"`) whose live value to keep or whose new value to take, whatever the
     /// data rule says. `closures=True` also gives functions made before the reload by a changed
     /// factory (`h = make_handler()`) the new code: a scan of every object Python's garbage
-    /// collector tracks, so off by default.
+    /// collector tracks, so off by default. A reload runs only the top-level statements that
+    /// changed and those that depend on them (the report's `mode` is `"incremental"`) unless
+    /// the module does something that analysis cannot follow, or `full=True`: then the whole
+    /// module body runs (`mode` `"full"`, `mode_note` says why).
     #[pyfunction]
-    #[pyo3(signature = (module, *, keep = None, take = None, dry_run = false, replace_incompatible = false, closures = false))]
+    #[pyo3(signature = (module, *, keep = None, take = None, dry_run = false, replace_incompatible = false, closures = false, full = false))]
+    #[expect(
+        clippy::too_many_arguments,
+        clippy::fn_params_excessive_bools,
+        reason = "the keyword arguments of `swapscope.reload()`, as Python callers pass them"
+    )]
     pub fn reload<'py>(
         py: Python<'py>,
         module: &Bound<'py, PyAny>,
@@ -93,6 +101,7 @@ pub mod swapscope_module {
         dry_run: bool,
         replace_incompatible: bool,
         closures: bool,
+        full: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let name = module_name("reload", module)?;
         let overrides = Overrides {
@@ -111,6 +120,7 @@ pub mod swapscope_module {
             replace_incompatible,
             saves: 0,
             closures,
+            full,
             ..ReloadOptions::default()
         };
         guarded("reload", || {

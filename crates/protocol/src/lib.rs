@@ -20,7 +20,7 @@ pub use crate::policy::Policy;
 pub use listing::{AttrInfo, Group, ModuleInfo};
 pub use overrides::{Override, Overrides};
 pub use report::{
-    Action, Change, Counts, ErrorInfo, Hotfix, HotfixReport, Kind, Outcome, ReloadReport,
+    Action, Change, Counts, ErrorInfo, Hotfix, HotfixReport, Kind, Mode, Outcome, ReloadReport,
     STILL_USED, StaleRef,
 };
 

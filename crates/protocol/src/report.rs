@@ -157,8 +157,26 @@ pub struct ReloadReport {
     /// True when this reload put back the version before the last one (an undo), not the file.
     #[serde(default)]
     pub undo: bool,
+    /// Whether only the statements that changed (and those depending on them) ran, or the
+    /// whole module body.
+    #[serde(default)]
+    pub mode: Mode,
+    /// For an incremental reload, how many statements ran; for a full one, why it was full.
+    #[serde(default)]
+    pub mode_note: String,
     pub changes: Vec<Change>,
     pub stale_refs: Vec<StaleRef>,
+}
+
+/// How a reload ran the new source.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// The whole module body ran.
+    #[default]
+    Full,
+    /// Only the top-level statements that changed, and those that depend on them, ran.
+    Incremental,
 }
 
 /// Per-action totals, as the history row shows them.
@@ -381,6 +399,8 @@ mod tests {
             dry_run: false,
             saves: 3,
             undo: false,
+            mode: Mode::default(),
+            mode_note: String::new(),
             changes: Vec::new(),
             stale_refs: Vec::new(),
         };
@@ -418,6 +438,8 @@ mod tests {
                 dry_run: false,
                 saves: 0,
                 undo: false,
+                mode: Mode::default(),
+                mode_note: String::new(),
                 changes: vec![Change {
                     name: "DAMAGE".into(),
                     qualname: "DAMAGE".into(),

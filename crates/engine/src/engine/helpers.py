@@ -396,11 +396,12 @@ def _code_objects(namespace, seen):
             stack.extend(vars(obj).values())
 
 
-def users_of(module_name, names, tracked, new_namespace):
+def users_of(module_name, names, tracked, new_namespace, shifts=None):
     """Where the tracked modules' code still reads names a reload removes from ``module_name``:
     ``{name: ["players.py:42 reads balance.XP_PER_KILL", ...]}``. Attribute reads on a global
     bound to the module, and the module's own functions (in ``new_namespace``: its new code)
-    reading the name as a global."""
+    reading the name as a global. ``shifts`` (``{name: lines}``) moves the lines of the
+    module's own definitions an incremental dry run left on their old lines."""
     import dis
 
     names = set(names)
@@ -416,10 +417,20 @@ def users_of(module_name, names, tracked, new_namespace):
         if not aliases and not own:
             continue
         where = os.path.basename(getattr(mod, "__file__", None) or other)
-        for code in _code_objects(ns, set()):
-            prev, line = None, code.co_firstlineno
+        if own and shifts:
+            seen = set()
+            codes = [
+                (code, shifts.get(k, 0))
+                for k, v in ns.items()
+                for code in _code_objects({k: v, "__name__": ns.get("__name__")}, seen)
+            ]
+        else:
+            codes = [(code, 0) for code in _code_objects(ns, set())]
+        for code, delta in codes:
+            prev, raw = None, code.co_firstlineno
             for ins in dis.get_instructions(code):
-                line = _line_of(ins, line)
+                raw = _line_of(ins, raw)
+                line = raw + delta if raw is not None else raw
                 if (
                     ins.opname in ("LOAD_ATTR", "LOAD_METHOD")
                     and ins.argval in names
@@ -563,3 +574,107 @@ def update_closures(functions):
             obj.__code__ = nested
             updated += 1
     return updated, len(objects)
+
+
+# --- Incremental reload (engine/incremental) ------------------------------------------------
+
+
+def future_flags(texts):
+    """The compiler flags of a module's ``from __future__ import`` statements (``texts``): each
+    statement compiled on its own must compile as it does in the module."""
+    import __future__
+
+    flags = 0
+    for text in texts:
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+                for alias in node.names:
+                    feature = getattr(__future__, alias.name, None)
+                    if feature is not None:
+                        flags |= feature.compiler_flag
+    return flags
+
+
+_IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), range)
+
+
+def stable_data(value, depth=0):
+    """True for a value no statement can change in place: numbers, strings, bytes, None, and
+    tuples and frozensets of them."""
+    if depth > 8:
+        return False
+    if type(value) in _IMMUTABLE:
+        return True
+    if type(value) in (tuple, frozenset):
+        return all(stable_data(v, depth + 1) for v in value)
+    return False
+
+
+def _shift_code(code, delta):
+    consts = tuple(
+        _shift_code(c, delta) if isinstance(c, types.CodeType) else c for c in code.co_consts
+    )
+    return code.replace(co_firstlineno=code.co_firstlineno + delta, co_consts=consts)
+
+
+def shift_lines(obj, delta, module_name, qualname):
+    """Moves the line numbers of the code a definition made by an unchanged statement runs by
+    ``delta`` (lines were added or removed above it), as a whole reload's new code would have
+    them: a function (and what it wraps), a class's methods, properties, class and static
+    methods, and nested classes. Only code defined by that statement moves (its qualname is
+    ``qualname`` or under it). Returns how many code objects moved."""
+    seen = set()
+    moved = 0
+
+    def ours(q):
+        return q == qualname or q.startswith(qualname + ".")
+
+    def function(f):
+        nonlocal moved
+        for _ in range(16):
+            if not isinstance(f, types.FunctionType) or id(f) in seen:
+                return
+            seen.add(id(f))
+            if f.__module__ == module_name and ours(f.__qualname__):
+                f.__code__ = _shift_code(f.__code__, delta)
+                moved += 1
+            f = getattr(f, "__wrapped__", None)
+
+    def member(v):
+        if isinstance(v, (staticmethod, classmethod)):
+            function(v.__func__)
+        elif isinstance(v, property):
+            for acc in (v.fget, v.fset, v.fdel):
+                function(acc)
+        elif isinstance(v, type):
+            klass(v)
+        else:
+            function(getattr(v, "__wrapped__", v) if not isinstance(v, types.FunctionType) else v)
+
+    def klass(c):
+        if id(c) in seen or getattr(c, "__module__", None) != module_name:
+            return
+        seen.add(id(c))
+        if not ours(getattr(c, "__qualname__", "")):
+            return
+        first = c.__dict__.get("__firstlineno__")
+        if isinstance(first, int):
+            type.__setattr__(c, "__firstlineno__", first + delta)
+        for v in list(c.__dict__.values()):
+            member(v)
+
+    member(obj)
+    return moved
+
+
+def raw_function(obj, name):
+    """The plain function whose code is named ``name`` that a decorated definition's value is
+    or wraps (along ``__wrapped__``; a ``functools.wraps`` wrapper copies the name, not its
+    code's); None when there is none."""
+    for _ in range(16):
+        if isinstance(obj, types.FunctionType) and obj.__code__.co_name == name:
+            return obj
+        obj = getattr(obj, "__wrapped__", None)
+        if obj is None:
+            return None
+    return None

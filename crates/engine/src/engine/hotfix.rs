@@ -81,6 +81,8 @@ fn empty_report(id: u64, name: &str) -> ReloadReport {
         dry_run: false,
         saves: 0,
         undo: false,
+        mode: crate::protocol::Mode::default(),
+        mode_note: String::new(),
         changes: Vec::new(),
         stale_refs: Vec::new(),
     }

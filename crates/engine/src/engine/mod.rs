@@ -20,6 +20,7 @@ mod classify;
 mod error;
 pub mod fingerprint;
 mod hotfix;
+pub mod incremental;
 mod merge;
 mod modules;
 pub(crate) mod names;

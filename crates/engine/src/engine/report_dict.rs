@@ -30,6 +30,12 @@ pub fn report_dict<'py>(py: Python<'py>, r: &ReloadReport) -> PyResult<Bound<'py
     d.set_item(name!(py, "dry_run"), r.dry_run)?;
     d.set_item(name!(py, "saves"), r.saves)?;
     d.set_item(name!(py, "undo"), r.undo)?;
+    let mode = match r.mode {
+        crate::protocol::Mode::Full => "full",
+        crate::protocol::Mode::Incremental => "incremental",
+    };
+    d.set_item(name!(py, "mode"), mode)?;
+    d.set_item(name!(py, "mode_note"), &r.mode_note)?;
     let changes = PyList::empty(py);
     for c in &r.changes {
         let cd = PyDict::new(py);

@@ -105,6 +105,74 @@ impl<'py> Merge<'py, '_> {
         Ok(self.report_patched(outer, kind, result, note))
     }
 
+    /// A decorated function given new code without its decorators running (an incremental
+    /// reload whose decorator lines did not change): `live`, the plain function inside `outer`
+    /// (what the module binds), gets `new`'s code; caches along the way are cleared.
+    pub(crate) fn merge_undecorated(
+        &mut self,
+        qual: &str,
+        outer: &Obj<'py>,
+        live: &Obj<'py>,
+        new: &Obj<'py>,
+    ) -> PyResult<()> {
+        self.next.defined.insert(qual.to_string());
+        let kind = crate::engine::classify::classify_global(outer).report_kind(false);
+        // What `functools.wraps` copied onto the wrappers when the decorators ran: copied again
+        // from the new definition, as running them would.
+        let copied = [name!(self.py, "__doc__"), name!(self.py, "__annotations__")];
+        let before: Vec<Option<Obj<'py>>> = copied.iter().map(|a| live.getattr(*a).ok()).collect();
+        match self.patch_function(Both::new(qual, live, new), 0) {
+            Patched::Unchanged => {
+                self.journal
+                    .record(Entry::new(qual, kind, Action::Unchanged));
+            }
+            Patched::Swapped => {
+                let mut cleared = false;
+                let mut o = outer.clone();
+                for _ in 0..MAX_DEPTH {
+                    if o.is(live) {
+                        break;
+                    }
+                    if self.inp.apply && o.hasattr(name!(self.py, "cache_clear"))? {
+                        o.call_method0("cache_clear")?;
+                        cleared = true;
+                    }
+                    for (attr, was) in copied.iter().zip(&before) {
+                        let on_wrapper = o.getattr(*attr).ok();
+                        if self.inp.apply
+                            && let (Some(w), Some(was)) = (on_wrapper, was)
+                            && w.is(was)
+                        {
+                            // A wrapper whose attribute cannot be set keeps the old one.
+                            let _ = o.setattr(*attr, live.getattr(*attr)?);
+                        }
+                    }
+                    match o.getattr(name!(self.py, "__wrapped__")) {
+                        Ok(inner) => o = inner,
+                        Err(_) => break,
+                    }
+                }
+                let note = if cleared {
+                    "its decorators did not change and were not run again; cache cleared"
+                } else {
+                    "its decorators did not change and were not run again"
+                };
+                self.journal.record(
+                    Entry::new(qual, kind, Action::CodeSwapped)
+                        .values(live, new)
+                        .note(note),
+                );
+            }
+            Patched::Replaced(why) => {
+                self.journal.record(
+                    Entry::new(qual, kind, Action::NotApplied)
+                        .note(format!("{why}; reload the whole module (full=True)")),
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// A property: patch each accessor in place when both have the same plain-function
     /// accessors; otherwise take the new property.
     pub(super) fn merge_property(

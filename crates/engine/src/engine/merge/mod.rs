@@ -123,6 +123,22 @@ pub(crate) struct Merge<'py, 'a> {
     next: Baseline,
     /// Replaced functions, and the data kept live that may still hold their old versions.
     stale_holders: StaleHolders<'py>,
+    /// An incremental reload: the whole namespace after the statements ran (`new_ns` is only
+    /// the names they bound), and the live names no statement touched.
+    partial: Option<Partial<'py>>,
+}
+
+/// What an incremental reload adds to a merge (see [`Merge::partial`]).
+pub(crate) struct Partial<'py> {
+    /// The module's namespace after the statements ran.
+    pub whole_new: Bound<'py, PyDict>,
+    /// The live namespace before they ran.
+    pub whole_old: Bound<'py, PyDict>,
+    /// Names the statements bound, added or removed (the ones merged).
+    pub merged: foldhash::HashSet<String>,
+    /// Unchanged definitions still on their old lines (a dry run does not move them), by how
+    /// many lines they moved: for the lines reports name.
+    pub shifts: HashMap<String, isize>,
 }
 
 /// Kept containers bigger than this are not looked into for replaced functions.
@@ -163,7 +179,49 @@ impl<'py, 'a> Merge<'py, 'a> {
             replaced_globals: Vec::new(),
             next: Baseline::default(),
             stale_holders: StaleHolders::default(),
+            partial: None,
         }
+    }
+
+    /// Makes this the merge of an incremental reload (see [`Partial`]).
+    pub(crate) fn partial(&mut self, partial: Partial<'py>) {
+        self.partial = Some(partial);
+    }
+
+    /// The names no statement of an incremental reload touched: one entry each, as a whole
+    /// reload would decide it for a statement that did not change and reads nothing that did —
+    /// `unchanged`, or `kept_live` for a name created at run time. (Statements binding data
+    /// the program changed run again, so those get the rule's real entries.) Kept data is
+    /// looked into for replaced functions, as in a whole reload.
+    fn report_untouched(&mut self) {
+        let Some(p) = self.partial.take() else {
+            return;
+        };
+        for (name, old) in named_items(&p.whole_old) {
+            if p.merged.contains(&name)
+                || MACHINERY.contains(&name.as_str())
+                || is_dunder(&name)
+                || self.inp.submodules.contains(&name.as_str())
+            {
+                continue;
+            }
+            let shape = classify_global(&old);
+            let kind = shape.report_kind(false);
+            if self.defined_before(&name) {
+                self.journal
+                    .record(Entry::new(&name, kind, Action::Unchanged));
+                if matches!(shape, ObjKind::Data) {
+                    self.stale_holders.kept.push((name.clone(), old.clone()));
+                }
+            } else {
+                self.journal.record(
+                    Entry::new(&name, kind, Action::KeptLive)
+                        .values(&old, &old)
+                        .note("created at run time, not by the source: live state kept"),
+                );
+            }
+        }
+        self.partial = Some(p);
     }
 
     pub(crate) fn finish(self) -> Merged<'py> {
@@ -213,7 +271,9 @@ impl<'py, 'a> Merge<'py, 'a> {
                 }
             }
         }
-        self.note_removed_names_in_use(old_ns, new_ns);
+        self.report_untouched();
+        let whole_new = self.partial.as_ref().map(|p| p.whole_new.clone());
+        self.note_removed_names_in_use(old_ns, whole_new.as_ref().unwrap_or(new_ns));
         self.report_stale_holders();
         for (name, old) in named_items(old_ns) {
             if new_ns.contains(&name)? || MACHINERY.contains(&name.as_str()) {
@@ -300,7 +360,10 @@ impl<'py, 'a> Merge<'py, 'a> {
         }
         let users = helpers(self.py)
             .and_then(|h| h.getattr(name!(self.py, "users_of")))
-            .and_then(|f| f.call1((self.inp.module, removed, tracked, new_ns)))
+            .and_then(|f| {
+                let shifts = self.partial.as_ref().map(|p| p.shifts.clone());
+                f.call1((self.inp.module, removed, tracked, new_ns, shifts))
+            })
             .and_then(|d| d.extract::<HashMap<String, Vec<String>>>());
         // Finding users is advice: a failure to look leaves the entries as they were.
         let Ok(users) = users else {

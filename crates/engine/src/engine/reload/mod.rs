@@ -2,6 +2,7 @@
 //! module's dict, check classes, merge, record. Every outcome — `applied`, `failed`,
 //! `rolled_back`, `incompatible` — is shaped here, in one place.
 
+mod incremental;
 mod namespace;
 mod source;
 
@@ -13,11 +14,11 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::error::EngineError;
-use super::merge::{Inputs, Merge};
+use super::merge::{Inputs, Merge, Partial};
 use super::source::find_module;
 use super::tracker::{self, TrackedModule};
 use crate::protocol::Overrides;
-use crate::protocol::{Action, Change, ErrorInfo, Kind, Outcome, ReloadReport};
+use crate::protocol::{Action, Change, ErrorInfo, Kind, Mode, Outcome, ReloadReport};
 use namespace::RestoreOnExit;
 
 /// How to reload.
@@ -42,6 +43,15 @@ pub struct ReloadOptions {
     pub undo: bool,
     /// The text to reload from instead of the file (an undo's earlier version).
     pub source: Option<Arc<str>>,
+    /// Run the whole module body, even where running only the changed statements (and what
+    /// depends on them) would do.
+    pub full: bool,
+}
+
+/// What runs: the whole module's code, or the statements an incremental plan runs.
+enum Code<'py> {
+    Whole(Bound<'py, PyAny>),
+    Statements(Vec<incremental::Ready<'py>>),
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -91,6 +101,8 @@ fn reload_unguarded(
         dry_run: opts.dry_run,
         saves: opts.saves,
         undo: opts.undo,
+        mode: Mode::Full,
+        mode_note: String::new(),
         changes: Vec::new(),
         stale_refs: Vec::new(),
     };
@@ -105,16 +117,59 @@ fn reload_unguarded(
     };
     let internal = |during: &str, e: PyErr| EngineError::python(py, during, &e);
 
-    // 1. Read, decode and compile. The modification time is taken first: a save landing during
-    // the reload then leaves the file newer than the record, so it is seen as a change.
+    // 1. Read and decode. The modification time is taken first: a save landing during the
+    // reload then leaves the file newer than the record, so it is seen as a change.
     let mtime_read = super::source::mtime(&path);
-    let new = match source::load(py, &module, &path, &report.file, opts.source.as_deref()) {
-        Ok(new) => new,
+    let text = match source::read_text(py, &module, &path, &report.file, opts.source.as_deref()) {
+        Ok(text) => text,
+        Err(error) => return Ok(ended(report, Outcome::Failed, error)),
+    };
+    let record = tracker::get(name);
+    let dict = module.dict();
+
+    // Incremental when the last load's text and values are known and nothing in the module
+    // defeats the analysis; otherwise (or when asked) the whole module.
+    let previous = record
+        .as_ref()
+        .and_then(|r| Some((r.source.as_deref()?, r.baseline.as_ref()?)));
+    let mut plan = match (opts.full, previous) {
+        (true, _) => Err("a whole-module reload was asked for".to_string()),
+        (false, None) => Err(
+            "the module's last load was not recorded (it was imported before tracking began)"
+                .to_string(),
+        ),
+        (false, Some((old_text, base))) => {
+            incremental::plan_for(old_text, &text, &dict, base, &opts.overrides, name)
+        }
+    };
+    match &mut plan {
+        Ok(p) => {
+            incremental::resolve_undecorated(py, p, &dict)
+                .map_err(|e| internal("finding decorated functions", e))?;
+            report.mode = Mode::Incremental;
+            report.mode_note = format!(
+                "{} of {} statements ran ({} changed)",
+                p.runs(),
+                p.new.len(),
+                p.changed
+            );
+        }
+        Err(why) => {
+            report.mode = Mode::Full;
+            report.mode_note.clone_from(why);
+        }
+    }
+    // Compile: the statements that run, or the whole module. A SyntaxError ends it here.
+    let code = match &plan {
+        Ok(p) => incremental::compile_statements(py, p, &report.file).map(Code::Statements),
+        Err(_) => source::compile_module(py, &text, &report.file).map(Code::Whole),
+    };
+    let code = match code {
+        Ok(c) => c,
         Err(error) => return Ok(ended(report, Outcome::Failed, error)),
     };
 
-    // 2-3. Execute the new body in the module's dict (a scratch dict for a dry run).
-    let dict = module.dict();
+    // 2-3. Execute in the module's dict (a scratch dict for a dry run).
     // The lazily initialised Python objects the merge uses are created now: a first
     // initialisation releases the GIL, which must not happen once the dict is emptied (engine
     // code reads attributes through `name!`, never pyo3's `intern!`; see `names`).
@@ -124,39 +179,82 @@ fn reload_unguarded(
     let old_ns = dict
         .copy()
         .map_err(|e| internal("copying the module dict", e))?;
-    let target = if opts.dry_run {
-        PyDict::new(py)
-    } else {
-        dict.clone()
+    // A dry run works on a copy: the whole body in an empty dict, statements in a copy of the
+    // live one.
+    let target = match (&code, opts.dry_run) {
+        (_, false) => dict.clone(),
+        (Code::Whole(_), true) => PyDict::new(py),
+        (Code::Statements(_), true) => old_ns
+            .copy()
+            .map_err(|e| internal("copying the module dict", e))?,
     };
-    // From the moment the dict is emptied, every way out that is not a finished merge (an
+    // From the moment the dict is changed, every way out that is not a finished merge (an
     // early return, an error, a panic unwinding) puts the old mapping back.
     let mut guard = RestoreOnExit::new(&dict, &old_ns, !opts.dry_run);
     let submodules = namespace::submodules(name, &old_ns);
     // Errors of swapscope's own calls below are described (which may release the GIL: a
     // traceback is formatted) only after the dict is restored.
-    let executed = namespace::execute(py, &new.code, &target, &old_ns, &submodules, !opts.dry_run)
-        .map_err(|e| {
-            let _ = guard.restore_now();
-            internal("preparing the module dict", e)
-        })?;
-    if let Err(e) = executed {
-        guard
-            .restore_now()
-            .map_err(|e| internal("restoring the module dict", e))?;
-        if e.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py) {
-            return Err(EngineError::Interrupted(name.to_string()));
+    let executed = match code {
+        Code::Whole(code) => {
+            namespace::execute(py, &code, &target, &old_ns, &submodules, !opts.dry_run)
+                .map(|r| r.map(|()| Vec::new()))
         }
-        let mut info = source::describe(py, &e, &report.file);
-        info.message = format!("the module body raised {}", info.message);
-        return Ok(ended(report, Outcome::RolledBack, info));
+        Code::Statements(ready) => match &plan {
+            Ok(p) => incremental::execute(py, p, ready, &target, &submodules),
+            Err(_) => unreachable!("statements are compiled only for a plan"),
+        },
     }
-    let new_ns = target.copy().map_err(|e| {
+    .map_err(|e| {
         let _ = guard.restore_now();
-        internal("copying the new namespace", e)
+        internal("preparing the module dict", e)
     })?;
+    let undecorated = match executed {
+        Ok(u) => u,
+        Err(e) => {
+            guard
+                .restore_now()
+                .map_err(|e| internal("restoring the module dict", e))?;
+            if e.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py) {
+                return Err(EngineError::Interrupted(name.to_string()));
+            }
+            let mut info = source::describe(py, &e, &report.file);
+            info.message = format!("the module body raised {}", info.message);
+            return Ok(ended(report, Outcome::RolledBack, info));
+        }
+    };
+    // What the merge compares: the whole namespaces, or only the names the statements bound.
+    let (old_side, new_side, rebound) = match &plan {
+        Err(_) => {
+            let new_ns = target.copy().map_err(|e| {
+                let _ = guard.restore_now();
+                internal("copying the new namespace", e)
+            })?;
+            (old_ns.clone(), new_ns, None)
+        }
+        Ok(p) => {
+            let sides = incremental::rebound(&old_ns, &target).and_then(|mut names| {
+                incremental::in_source_order(&mut names, p);
+                Ok((
+                    incremental::subset(py, &old_ns, &names)?,
+                    incremental::subset(py, &target, &names)?,
+                    names,
+                ))
+            });
+            let (o, n, names) = sides.map_err(|e| {
+                let _ = guard.restore_now();
+                internal("finding the names the statements bound", e)
+            })?;
+            (o, n, Some(names))
+        }
+    };
+    let (old_source, new_source) = match &plan {
+        Ok(p) => (Some(p.old_texts.as_str()), p.new_texts.as_str()),
+        Err(_) => (
+            record.as_ref().and_then(|r| r.source.as_deref()),
+            text.as_str(),
+        ),
+    };
 
-    let record = tracker::get(name);
     let mut merge = Merge::new(
         py,
         Inputs {
@@ -164,8 +262,8 @@ fn reload_unguarded(
             apply: !opts.dry_run,
             overrides: &opts.overrides,
             base: record.as_ref().and_then(|r| r.baseline.as_ref()),
-            old_source: record.as_ref().and_then(|r| r.source.as_deref()),
-            new_source: &new.text,
+            old_source,
+            new_source,
             submodules: submodules.iter().map(|(n, _)| n.as_str()).collect(),
             closures: opts.closures,
         },
@@ -173,7 +271,7 @@ fn reload_unguarded(
 
     // Pass 1: class compatibility, before anything is changed.
     crate::fault::hit(crate::fault::Site::Classes);
-    merge.map_classes(&old_ns, &new_ns).map_err(|e| {
+    merge.map_classes(&old_side, &new_side).map_err(|e| {
         let _ = guard.restore_now();
         internal("comparing classes", e)
     })?;
@@ -189,7 +287,7 @@ fn reload_unguarded(
         };
         let error = ErrorInfo {
             file: report.file.clone(),
-            line: source::class_line(&new.text, qual),
+            line: source::class_line(&text, qual),
             message: format!(
                 "class {qual} cannot change in place: {reason}{others}; restart the program, or \
                  reload with replace_incompatible=True to bind the new class (existing instances \
@@ -212,10 +310,41 @@ fn reload_unguarded(
         return Ok(ended(report, Outcome::Incompatible, error));
     }
 
+    if let (Some(names), Ok(p)) = (&rebound, &plan) {
+        // Unchanged definitions below added or removed lines move with them (before the merge,
+        // so what it reports names the file's lines); a dry run moves nothing and says where
+        // they would be.
+        let shifts = if opts.dry_run {
+            p.shifted
+                .iter()
+                .map(|(n, d)| ((*n).to_string(), *d))
+                .collect()
+        } else {
+            incremental::shift_lines(py, p, name, &dict).map_err(|e| {
+                let _ = guard.restore_now();
+                internal("moving the line numbers of unchanged definitions", e)
+            })?;
+            foldhash::HashMap::default()
+        };
+        merge.partial(Partial {
+            whole_new: target.clone(),
+            whole_old: old_ns.clone(),
+            merged: names
+                .iter()
+                .cloned()
+                .chain(undecorated.iter().map(|u| u.name.clone()))
+                .collect(),
+            shifts,
+        });
+    }
+
     // Pass 2: merge, then point the new objects at the surviving ones.
     let merged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         crate::fault::hit(crate::fault::Site::Merge);
-        merge.merge_module(&dict, &old_ns, &new_ns)?;
+        merge.merge_module(&dict, &old_side, &new_side)?;
+        for u in &undecorated {
+            merge.merge_undecorated(&u.name, &u.outer, &u.live, &u.new)?;
+        }
         merge.fix_up();
         Ok::<(), PyErr>(())
     }));
@@ -239,6 +368,10 @@ fn reload_unguarded(
     guard.disarm();
     let done = merge.finish();
     report.changes = done.changes;
+    let baseline = match (&rebound, previous) {
+        (Some(names), Some((_, base))) => incremental::next_baseline(base, names, done.baseline),
+        _ => done.baseline,
+    };
     if !opts.dry_run {
         let added: Vec<String> = report
             .changes
@@ -257,8 +390,8 @@ fn reload_unguarded(
                 mtime_read
             },
             path,
-            source: Some(Arc::from(new.text)),
-            baseline: Some(done.baseline),
+            source: Some(Arc::from(text)),
+            baseline: Some(baseline),
             last_outcome: Some(Outcome::Applied),
         });
     }

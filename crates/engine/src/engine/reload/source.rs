@@ -60,22 +60,15 @@ pub(super) fn reloadable_file(
     }
 }
 
-/// The new source, ready to run: its text and code object.
-pub(super) struct NewSource<'py> {
-    pub text: String,
-    pub code: Bound<'py, PyAny>,
-}
-
-/// Reads, decodes and compiles `path` (or compiles `earlier`, a version kept for an undo), never
-/// through the `.pyc` cache. An error is the report's error for a `failed` outcome: the module is
-/// not touched.
-pub(super) fn load<'py>(
-    py: Python<'py>,
-    module: &Bound<'py, PyModule>,
+/// Reads and decodes `path` (or takes `earlier`, a version kept for an undo). An error is the
+/// report's error for a `failed` outcome: the module is not touched.
+pub(super) fn read_text(
+    py: Python<'_>,
+    module: &Bound<'_, PyModule>,
     path: &std::path::Path,
     file: &str,
     earlier: Option<&str>,
-) -> Result<NewSource<'py>, ErrorInfo> {
+) -> Result<String, ErrorInfo> {
     let text = if let Some(text) = earlier {
         text.to_string()
     } else {
@@ -101,8 +94,17 @@ pub(super) fn load<'py>(
             ..ErrorInfo::default()
         });
     }
-    let code = compile(py, &text, file).map_err(|e| describe(py, &e, file))?;
-    Ok(NewSource { text, code })
+    Ok(text)
+}
+
+/// Compiles a whole module's text, never through the `.pyc` cache; a `SyntaxError` is described
+/// for a `failed` outcome.
+pub(super) fn compile_module<'py>(
+    py: Python<'py>,
+    text: &str,
+    file: &str,
+) -> Result<Bound<'py, PyAny>, ErrorInfo> {
+    compile(py, text, file, 0).map_err(|e| describe(py, &e, file))
 }
 
 /// True when the module has names of its own (not only the import machinery's dunders).
@@ -113,9 +115,16 @@ fn defines_names(module: &Bound<'_, PyModule>) -> bool {
     })
 }
 
-fn compile<'py>(py: Python<'py>, text: &str, file: &str) -> PyResult<Bound<'py, PyAny>> {
+/// `compile(text, file, "exec", flags, dont_inherit=True)`.
+pub(super) fn compile<'py>(
+    py: Python<'py>,
+    text: &str,
+    file: &str,
+    flags: u32,
+) -> PyResult<Bound<'py, PyAny>> {
     let kwargs = PyDict::new(py);
     kwargs.set_item("dont_inherit", true)?;
+    kwargs.set_item("flags", flags)?;
     py.import("builtins")?
         .getattr("compile")?
         .call((text, file, "exec"), Some(&kwargs))
