@@ -69,3 +69,55 @@ def wait_for(cond, what, timeout=10.0):
     while not cond():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.001)
+
+
+def _differential_swapscope():
+    """Under the differential test (tests/engine/differential.rs), `swapscope` in each test's
+    namespace records every reload (tests/common/differential.py's record) to the file
+    SWAPSCOPE_DIFF_LOG names, and with SWAPSCOPE_DIFF_MODE=full makes every reload whole."""
+    import json
+    import os
+    import types
+
+    log = os.environ.get("SWAPSCOPE_DIFF_LOG")
+    if not log:
+        return None
+    real = sys.modules["swapscope"]
+    diff = types.ModuleType("_swapscope_differential")
+    helper = os.environ["SWAPSCOPE_DIFF_HELPER"]
+    with open(helper, encoding="utf-8") as f:
+        exec(compile(f.read(), helper, "exec"), diff.__dict__)
+    whole = os.environ.get("SWAPSCOPE_DIFF_MODE") == "full"
+    counts = {}
+
+    def reload(module, **kw):
+        name = module if isinstance(module, str) else getattr(module, "__name__", None)
+        mod = sys.modules.get(name) if isinstance(name, str) else None
+        before = diff.ids(mod) if mod is not None else {}
+        if whole and not kw.get("full"):
+            kw["full"] = True
+        try:
+            r = real.reload(module, **kw)
+        except BaseException as e:
+            rec = {"raised": f"{type(e).__name__}: {e}"}
+            raise
+        else:
+            rec = diff.record(r, sys.modules.get(name, mod), before) if mod is not None else {}
+            rec["mode"] = r.get("mode")
+            return r
+        finally:
+            n = counts.get(name, 0)
+            counts[name] = n + 1
+            with open(log, "a", encoding="utf-8") as f:
+                f.write(json.dumps({"key": f"{name}#{n}", "record": rec}) + "\n")
+
+    proxy = types.SimpleNamespace(**{k: getattr(real, k) for k in dir(real)
+                                     if not k.startswith("__")})
+    proxy.reload = reload
+    return proxy
+
+
+_proxy = _differential_swapscope()
+if _proxy is not None:
+    swapscope = _proxy
+del _proxy

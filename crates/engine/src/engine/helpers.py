@@ -667,6 +667,11 @@ def shift_lines(obj, delta, module_name, qualname):
     return moved
 
 
+def same(f):
+    """A decorator that changes nothing (see reload/incremental.rs, SAME)."""
+    return f
+
+
 def raw_function(obj, name):
     """The plain function whose code is named ``name`` that a decorated definition's value is
     or wraps (along ``__wrapped__``; a ``functools.wraps`` wrapper copies the name, not its

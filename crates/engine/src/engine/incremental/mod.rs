@@ -65,6 +65,10 @@ pub struct Plan<'s> {
     pub shifted: Vec<(&'s str, isize)>,
     /// The texts of the module's `from __future__` imports (each statement compiles with them).
     pub future: Vec<&'s str>,
+    /// The names the module's import statements bind. A statement compiles in their company:
+    /// `CPython` 3.11+ compiles `module.f(x)` differently when `module` is imported in the same
+    /// unit, and a statement's code must be the code the whole module would have.
+    pub imported: Vec<&'s str>,
     /// The names the new statements bind, in the order of the statements (a definition's name
     /// first): the merge meets names in this order, as a whole reload meets them.
     pub bind_order: Vec<&'s str>,
@@ -258,6 +262,13 @@ pub fn plan<'s>(
             }
         }
     }
+    let mut imported: Vec<&'s str> = facts_new
+        .iter()
+        .filter(|f| f.kind == StmtKind::Import)
+        .flat_map(|f| f.binds.iter().copied())
+        .collect();
+    imported.sort_unstable();
+    imported.dedup();
     let mut bind_order = Vec::new();
     for f in &facts_new {
         bind_order.extend(f.name);
@@ -271,6 +282,7 @@ pub fn plan<'s>(
         bind_order.extend(binds);
     }
     Ok(Plan {
+        imported,
         bind_order,
         changed: changed.iter().filter(|c| **c).count(),
         removed: removed.len(),

@@ -157,9 +157,10 @@ impl<'py> Merge<'py, '_> {
                 } else {
                     "its decorators did not change and were not run again"
                 };
+                // Named as a whole reload names it: by what the module binds.
                 self.journal.record(
                     Entry::new(qual, kind, Action::CodeSwapped)
-                        .values(live, new)
+                        .values(outer, outer)
                         .note(note),
                 );
             }

@@ -166,6 +166,10 @@ pub(super) fn resolve_undecorated(
     Ok(())
 }
 
+/// The name of the decorator that returns the function it is given, in the scratch namespace
+/// a decorated def patched without its decorators runs in.
+const SAME: &str = "__swapscope_same__";
+
 /// One statement ready to run: its code, and for a decorated function patched without its
 /// decorators, the function's name.
 pub(super) struct Ready<'py> {
@@ -189,29 +193,42 @@ pub(super) fn compile_statements<'py>(
             .and_then(|f| f.extract::<u32>())
     }
     .map_err(|e| describe(py, &e, file))?;
+    let context = if plan.imported.is_empty() {
+        "None\n".to_string()
+    } else {
+        format!("if 0: import {}\n", plan.imported.join(", "))
+    };
     let mut out = Vec::new();
     for (j, s) in plan.new.iter().enumerate() {
         if !plan.run[j] {
             continue;
         }
         let undecorated = plan.undecorated.iter().find(|u| u.index == j);
-        let (text, line) = match undecorated {
-            Some(u) => (
-                &s.text[u.def_offset..],
-                s.first_line + s.text[..u.def_offset].matches('\n').count(),
-            ),
-            None => (s.text, s.first_line),
+        // A decorated def patched without its decorators: one decorator that changes nothing
+        // (`SAME`, on the first decorator's line, so the function's code starts on the line a
+        // whole reload's would), the other decorator lines blank.
+        let text: std::borrow::Cow<'_, str> = match undecorated {
+            Some(u) => {
+                let blank = s.text[..u.def_offset].matches('\n').count();
+                let mut t = format!("@{SAME}");
+                t.extend(std::iter::repeat_n('\n', blank));
+                t.push_str(&s.text[u.def_offset..]);
+                t.into()
+            }
+            None => s.text.into(),
         };
+        let line = s.first_line;
         // Blank lines up to the statement's line. Any statement but the module's first gets a
-        // `None` line before it, so that a string statement is not taken for the docstring.
-        let mut padded = String::with_capacity(line + text.len() + 5);
+        // line before it that runs nothing: so that a string statement is not taken for the
+        // docstring, and naming the module's imports (see `Plan::imported`).
+        let mut padded = String::with_capacity(line + text.len() + context.len());
         if j == 0 || line < 2 {
             padded.extend(std::iter::repeat_n('\n', line.saturating_sub(1)));
         } else {
             padded.extend(std::iter::repeat_n('\n', line - 2));
-            padded.push_str("None\n");
+            padded.push_str(&context);
         }
-        padded.push_str(text);
+        padded.push_str(&text);
         let code = compile(py, &padded, file, flags).map_err(|e| describe(py, &e, file))?;
         out.push(Ready {
             code,
@@ -261,6 +278,7 @@ pub(super) fn execute<'py>(
             };
             if let (Some(outer), Some(live)) = (outer, live) {
                 let scratch = PyDict::new(py);
+                scratch.set_item(SAME, helpers(py)?.getattr(name!(py, "same"))?)?;
                 if let Err(e) = exec.call1((&r.code, target, &scratch)) {
                     return Ok(Err(e));
                 }
