@@ -40,6 +40,8 @@ struct Row {
     peak_kib: Option<i64>,
     /// Set when one reload took longer than this many seconds and was stopped.
     over_s: Option<u64>,
+    /// For the one-edit table: which edit (`one constant`, `one function`, ...).
+    edit: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -226,12 +228,134 @@ fn find<'a>(rows: &'a [Row], measure: &str, size: &str, tool: &str) -> Option<&'
         .find(|r| r.measure == measure && r.size == size && r.tool.starts_with(tool))
 }
 
+/// The one-edit row of `tool` (a prefix: `IPython`'s label carries its version).
+fn find_edit<'a>(rows: &'a [Row], size: &str, edit: &str, tool: &str) -> Option<&'a Row> {
+    rows.iter().find(|r| {
+        r.measure == "edit"
+            && r.size == size
+            && r.edit.as_deref() == Some(edit)
+            && (r.tool == tool || (r.tool.starts_with(tool) && !r.tool.contains(',')))
+    })
+}
+
+/// The one-edit table (incremental reload): each tool's median, × its ratio to the floor
+/// measured in the same process.
+fn print_edits(ours: &[Row], alts: Option<&[Row]>) {
+    println!(
+        "\n**One edit, then reload** (median; × = ratio to the floor measured in the same process)\n"
+    );
+    println!(
+        "| lines | edit | floor: compile + exec | swapscope | swapscope, full=True | importlib.reload | IPython superreload | IPython autoreload (default) | jurigged |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for size in ["200", "5k", "50k"] {
+        for edit in [
+            "one constant",
+            "one function",
+            "one method",
+            "every function",
+        ] {
+            let f = find_edit(ours, size, edit, "floor");
+            let af = alts.and_then(|a| find_edit(a, size, edit, "floor"));
+            let alt = |tool: &str| cell(alts.and_then(|a| find_edit(a, size, edit, tool)), af);
+            let ipy = |suffix: &str| {
+                cell(
+                    alts.and_then(|a| {
+                        a.iter().find(|r| {
+                            r.measure == "edit"
+                                && r.size == size
+                                && r.edit.as_deref() == Some(edit)
+                                && r.tool.ends_with(suffix)
+                        })
+                    }),
+                    af,
+                )
+            };
+            println!(
+                "| {size} | {edit} | {} | {} | {} | {} | {} | {} | {} |",
+                cell(f, None),
+                cell(find_edit(ours, size, edit, "swapscope"), f),
+                cell(find_edit(ours, size, edit, "swapscope, full=True"), f),
+                cell(find_edit(ours, size, edit, "importlib.reload"), f),
+                ipy("superreload"),
+                ipy("(default)"),
+                alt("jurigged"),
+            );
+        }
+    }
+}
+
+/// `SWAPSCOPE_BENCH_EDITS=1 cargo bench`: only the one-edit table.
+fn bench_edits() -> Result<(), String> {
+    let dir = root().join("target/bench");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let exe = Path::new(env!("CARGO_BIN_EXE_swapscope"));
+    let started = Instant::now();
+    let ours_path = dir.join("edits.json");
+    run(
+        exe,
+        &[
+            "--headless",
+            "benches/reload_bench.py",
+            "--mode",
+            "edits",
+            "--out",
+            &ours_path.to_string_lossy(),
+        ],
+        "swapscope: one edit",
+    )?;
+    let ours = load(&ours_path)?;
+    let alt_path = dir.join("alt-edits.json");
+    let alts = venv(&dir).and_then(|py| {
+        run(
+            &py,
+            &[
+                "benches/reload_bench.py",
+                "--mode",
+                "alt-edits",
+                "--out",
+                &alt_path.to_string_lossy(),
+            ],
+            "alternatives: one edit",
+        )?;
+        load(&alt_path)
+    });
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    println!(
+        "Machine: {cores} cores; swapscope on CPython {}; took {:.0} s.",
+        ours.info.python,
+        started.elapsed().as_secs_f64()
+    );
+    match &alts {
+        Ok(a) => print_edits(&ours.rows, Some(&a.rows)),
+        Err(e) => {
+            print_edits(&ours.rows, None);
+            println!("\nIPython and jurigged: skipped ({e})");
+        }
+    }
+    for n in ours
+        .notes
+        .iter()
+        .chain(alts.iter().flat_map(|a| a.notes.iter()))
+    {
+        println!("- {n}");
+    }
+    Ok(())
+}
+
 fn main() {
     // `SWAPSCOPE_BENCH_WINDOW=1 cargo bench`: only the window's frame times (seconds, not
     // minutes: for working on the window).
     if std::env::var_os("SWAPSCOPE_BENCH_WINDOW").is_some() {
         let (p50, p99, n) = ui_frames();
         println!("window frames: n={n} p50 {p50:.2} ms p99 {p99:.2} ms");
+        return;
+    }
+    if std::env::var_os("SWAPSCOPE_BENCH_EDITS").is_some() {
+        if let Err(e) = bench_edits() {
+            eprintln!("bench failed: {e}");
+            std::process::exit(1);
+        }
         return;
     }
     if let Err(e) = bench() {
@@ -375,6 +499,7 @@ fn bench() -> Result<(), String> {
             alt("jurigged"),
         );
     }
+    print_edits(&ours.rows, alts.as_ref().map(|a| a.rows.as_slice()));
     println!("\n**Heap independence** (5k-line module, live instances of its classes in a list)\n");
     println!("| live instances | floor | swapscope | swapscope vs 0 |");
     println!("|---|---|---|---|");

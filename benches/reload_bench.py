@@ -8,6 +8,12 @@ Modes:
                        5k and 50k lines (what benches/compare.py runs for an A/B of two builds).
   --mode alternatives  in a plain (venv) python: the floor, importlib.reload, IPython's
                        autoreload (superreload and the default mode) and jurigged.
+  --mode edits         inside `swapscope --headless`: only the one-edit table (below).
+  --mode alt-edits     in the venv's python: only the alternatives' part of that table.
+
+The one-edit table (issue 14, incremental reload): at each size, one constant, one function
+body, one method body, or every function edited, then reloaded; each tool on its own copy of
+the module, the tools taking turns so that they see the same machine state.
 Writes one JSON object to --out: {"rows": [...], "notes": [...]}.
 
 The floor is compiling the new source and executing it into a fresh dict: the least any
@@ -33,6 +39,8 @@ sys.path.insert(0, HERE)
 import workload  # noqa: E402
 
 SIZES = {"200": 200, "5k": 5000, "50k": 50000}
+EDITS = ("one constant", "one function", "one method", "every function")
+EDIT_REPS = {"200": 15, "5k": 9, "50k": 5}
 LIMIT_S = 120  # a reload slower than this is reported as "over 120 s"
 if os.environ.get("SWAPSCOPE_BENCH_QUICK"):  # a smoke run of the drivers, not a measurement
     SIZES = {"200": 200}
@@ -91,12 +99,17 @@ class Bench:
         return importlib.import_module(name)
 
     def row(self, measure, size, tool, times, **extra):
+        if extra.get("edit"):
+            tool_shown = f"{tool} [{extra['edit']}]"
+        else:
+            tool_shown = tool
         if times == [None]:
             row = {"measure": measure, "size": size, "tool": tool, "median_ms": None,
                    "over_s": LIMIT_S}
             row.update(extra)
             self.rows.append(row)
-            print(f"  {measure:10} {size:>5} {tool:28} over {LIMIT_S} s", file=sys.stderr, flush=True)
+            print(f"  {measure:10} {size:>5} {tool_shown:28} over {LIMIT_S} s", file=sys.stderr,
+                  flush=True)
             return row
         times = sorted(times)
         row = {
@@ -110,7 +123,7 @@ class Bench:
         }
         row.update(extra)
         self.rows.append(row)
-        print(f"  {measure:10} {size:>5} {tool:28} {row['median_ms']:9.2f} ms "
+        print(f"  {measure:10} {size:>5} {tool_shown:28} {row['median_ms']:9.2f} ms "
               f"[{row['min_ms']:.2f}..{row['max_ms']:.2f}]", file=sys.stderr, flush=True)
         return row
 
@@ -259,6 +272,126 @@ def swapscope_mode(b, untracked, reload_only=False):
 
 
 
+def edit_source(lines, edit, k):
+    """Version 1 of the workload with `edit` number `k` applied (k counts from 1)."""
+    if edit == "every function":
+        return workload.source(lines, 1 + k)
+    return workload.source(lines, 1, one=(edit.split()[1], k))
+
+
+def edits(b, tools, sizes=None):
+    """The one-edit table's rows for `tools`: {label: make(name, path) -> action()}. Each tool
+    gets its own copy of the module; per repetition every tool's copy gets the same edit, then
+    the tools run in turn."""
+    for size, lines in (sizes or SIZES).items():
+        for edit in EDITS:
+            copies = {}
+            for i, (label, make) in enumerate(tools.items()):
+                name = f"edit_{size}_{EDITS.index(edit)}_{i}"
+                with open(b.path(name), "w") as f:
+                    f.write(edit_source(lines, edit, 0) if edit != "every function"
+                            else workload.source(lines, 1))
+                importlib.import_module(name)
+                copies[label] = (name, make(name, b.path(name)))
+            times = {label: [] for label in tools}
+            reps = EDIT_REPS[size]
+            for k in range(1, reps + 2):  # the first is a warm-up
+                for label, (name, action) in copies.items():
+                    with open(b.path(name), "w") as f:
+                        f.write(edit_source(lines, edit, k))
+                    gc.collect()
+                    t0 = time.perf_counter()
+                    try:
+                        with time_limit(LIMIT_S):
+                            action()
+                    except TimeLimit:
+                        times[label] = [None]
+                        continue
+                    if k > 1 and times[label] != [None]:
+                        times[label].append(time.perf_counter() - t0)
+            for label in tools:
+                b.row("edit", size, label, times[label] or [None], edit=edit)
+
+
+def floor_tool(name, path):
+    def run():
+        with open(path) as f:
+            src = f.read()
+        code = compile(src, path, "exec", dont_inherit=True)
+        exec(code, {"__name__": name, "__builtins__": __builtins__})
+    return run
+
+
+def edits_swapscope(b, sizes=None):
+    import swapscope
+
+    def ours(full):
+        def make(name, _path):
+            def run():
+                r = swapscope.reload(name, full=full)
+                if r["outcome"] != "applied":
+                    raise SystemExit(f"reload of {name} failed: {r['error']}")
+                if not full and r["mode"] != "incremental":
+                    raise SystemExit(f"reload of {name} was not incremental: {r['mode_note']}")
+            return run
+        return make
+
+    def importlib_tool(name, _path):
+        return lambda: importlib.reload(sys.modules[name])
+
+    edits(b, {
+        "floor (compile + exec)": floor_tool,
+        "swapscope": ours(False),
+        "swapscope, full=True": ours(True),
+        "importlib.reload": importlib_tool,
+    }, sizes)
+
+
+def edits_alternatives(b, sizes=None):
+    tools = {"floor (compile + exec)": floor_tool}
+    try:
+        from IPython.extensions import autoreload as ipy_autoreload
+        import IPython
+        label = f"IPython {IPython.__version__}"
+
+        def superreload(name, _path):
+            return lambda: ipy_autoreload.superreload(sys.modules[name])
+
+        def default_mode(name, path):
+            reloader = ipy_autoreload.ModuleReloader(shell=None)
+            reloader.enabled = True
+            reloader.check_all = True
+            reloader.check(do_reload=False)  # record the current mtimes
+            bump = [0]
+
+            def run():
+                # The file's mtime must move for the reloader to see the change.
+                bump[0] += 1
+                st = os.stat(path)
+                os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000 * bump[0]))
+                reloader.check(check_all=True)
+            return run
+
+        tools[f"{label} superreload"] = superreload
+        tools[f"{label} autoreload (default)"] = default_mode
+    except Exception as exc:  # noqa: BLE001
+        b.notes.append(f"IPython autoreload: skipped ({type(exc).__name__}: {exc})")
+    try:
+        import jurigged
+        from jurigged.codetools import CodeFile
+        jur = f"jurigged {getattr(jurigged, '__version__', '')}".strip()
+
+        def jurigged_tool(name, path):
+            cf = CodeFile(path, module_name=name)
+            cf.associate(sys.modules[name])
+            return cf.refresh
+
+        tools[jur] = jurigged_tool
+    except Exception as exc:  # noqa: BLE001
+        b.notes.append(f"jurigged: skipped ({type(exc).__name__}: {exc})")
+    edits(b, tools, sizes)
+
+
 def memory_mode(b, untracked, case):
     """Peak RSS added (VmHWM after - VmHWM before) by one operation, in a fresh process."""
     lines = SIZES["50k"]
@@ -339,7 +472,8 @@ def alternatives_mode(b):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mode", choices=["swapscope", "reload", "alternatives", "memory"],
+    ap.add_argument("--mode", choices=["swapscope", "reload", "alternatives", "memory", "edits",
+                                       "alt-edits"],
                     required=True)
     ap.add_argument("--case", default="")
     ap.add_argument("--out", required=True)
@@ -350,12 +484,18 @@ def main():
         sys.path.insert(0, untracked)
         if args.mode == "swapscope":
             swapscope_mode(b, untracked)
+            edits_swapscope(b)
         elif args.mode == "reload":
             swapscope_mode(b, untracked, reload_only=True)
         elif args.mode == "memory":
             memory_mode(b, untracked, args.case)
+        elif args.mode == "edits":
+            edits_swapscope(b)
+        elif args.mode == "alt-edits":
+            edits_alternatives(b)
         else:
             alternatives_mode(b)
+            edits_alternatives(b)
     info = {"python": platform.python_version(), "machine": platform.machine(),
             "cpus": os.cpu_count()}
     with open(args.out, "w") as f:

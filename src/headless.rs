@@ -146,6 +146,7 @@ fn print_events(
             | Event::SavesApplied { .. }
             | Event::Replayed
             | Event::ClosureScan(_)
+            | Event::WholeReloads(_)
             | Event::Disconnected(_) => {}
         }
     }

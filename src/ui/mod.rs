@@ -419,7 +419,9 @@ impl InspectorApp {
         ctx.set_theme(saved.theme);
         self.theme = saved.theme;
         self.settings = saved;
-        if self.state.can_restart && (saved.auto_reload || saved.closure_scan) {
+        if self.state.can_restart
+            && (saved.auto_reload || saved.closure_scan || saved.whole_reloads)
+        {
             self.restore_pending = Some(saved);
         }
     }
@@ -439,6 +441,7 @@ impl InspectorApp {
         {
             self.settings.auto_reload = self.state.auto_reload;
             self.settings.closure_scan = self.state.closure_scan;
+            self.settings.whole_reloads = self.state.whole_reloads;
         }
         self.settings.store(storage);
     }
@@ -450,6 +453,9 @@ impl InspectorApp {
         }
         if saved.closure_scan && !self.state.closure_scan {
             self.send(Command::SetClosureScan(true));
+        }
+        if saved.whole_reloads && !self.state.whole_reloads {
+            self.send(Command::SetWholeReloads(true));
         }
     }
 

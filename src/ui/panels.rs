@@ -240,6 +240,19 @@ pub fn toolbar_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
         {
             commands.push(UiCommand::Send(Command::SetClosureScan(closures)));
         }
+        let mut whole = state.whole_reloads;
+        if ui
+            .checkbox(&mut whole, "Whole modules")
+            .on_hover_text(
+                "Reloads run the whole module body, as importlib does, instead of only the \
+                 statements that changed and those that depend on them. The results are the \
+                 same; a reload of a big module takes longer, and every statement's side \
+                 effects (a decorator registering a function) happen again",
+            )
+            .changed()
+        {
+            commands.push(UiCommand::Send(Command::SetWholeReloads(whole)));
+        }
         if !state.busy.is_empty() {
             ui.add(egui::Spinner::new());
             let names: Vec<&str> = state.busy.iter().map(String::as_str).collect();

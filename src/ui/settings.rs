@@ -23,6 +23,8 @@ pub struct Settings {
     pub theme: egui::Theme,
     pub auto_reload: bool,
     pub closure_scan: bool,
+    /// Whole-module reloads (`Command::SetWholeReloads`).
+    pub whole_reloads: bool,
 }
 
 impl Default for Settings {
@@ -32,6 +34,7 @@ impl Default for Settings {
             theme: egui::Theme::Dark,
             auto_reload: false,
             closure_scan: false,
+            whole_reloads: false,
         }
     }
 }

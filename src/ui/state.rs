@@ -104,6 +104,8 @@ pub struct UiState {
     pub auto_reload: bool,
     /// Reloads also update closures made before them (a heap scan).
     pub closure_scan: bool,
+    /// Reloads run whole module bodies (no incremental reload).
+    pub whole_reloads: bool,
     /// Modules with a reload requested and not finished.
     pub busy: BTreeSet<String>,
     pub policy: Policy,
@@ -149,6 +151,7 @@ impl Default for UiState {
             notifications: Vec::new(),
             auto_reload: false,
             closure_scan: false,
+            whole_reloads: false,
             busy: BTreeSet::new(),
             policy: Policy::default(),
             policy_path: None,
@@ -282,6 +285,7 @@ impl UiState {
             }
             Event::AutoReload(on) => self.auto_reload = on,
             Event::ClosureScan(on) => self.closure_scan = on,
+            Event::WholeReloads(on) => self.whole_reloads = on,
             Event::Replayed => {}
             Event::Disconnected(reason) => {
                 self.notify(reason);

@@ -241,6 +241,7 @@ struct Replay {
     policy: Option<Arc<str>>,
     auto: Option<Arc<str>>,
     closures: Option<Arc<str>>,
+    whole: Option<Arc<str>>,
     history: VecDeque<Arc<str>>,
     /// Bytes in `history`.
     history_bytes: usize,
@@ -257,6 +258,7 @@ impl Replay {
             Event::Policy { .. } => &mut self.policy,
             Event::AutoReload(_) => &mut self.auto,
             Event::ClosureScan(_) => &mut self.closures,
+            Event::WholeReloads(_) => &mut self.whole,
             Event::Modules(_) => &mut self.modules,
             Event::ScriptExited { .. } => &mut self.exited,
             Event::ReloadFinished(_)
@@ -292,7 +294,13 @@ impl Replay {
     }
 
     fn lines(&self) -> impl Iterator<Item = &Arc<str>> {
-        let head = [&self.started, &self.policy, &self.auto, &self.closures];
+        let head = [
+            &self.started,
+            &self.policy,
+            &self.auto,
+            &self.closures,
+            &self.whole,
+        ];
         let tail = [&self.modules, &self.exited];
         head.into_iter()
             .flatten()

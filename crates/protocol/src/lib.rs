@@ -70,6 +70,10 @@ pub enum Command {
     /// Turn the closure scan on or off for the reloads the window and saves ask for (see
     /// `swapscope.reload(closures=True)`).
     SetClosureScan(bool),
+    /// Run the whole module body on every reload the window and saves ask for, instead of only
+    /// the statements that changed and those depending on them (see
+    /// `swapscope.reload(full=True)`).
+    SetWholeReloads(bool),
     /// Send a fresh `Event::Modules`.
     ListModules,
     /// Send `Event::Attributes` for this module (live values).
@@ -109,6 +113,7 @@ impl Command {
             }
             Command::SetAutoReload(_) => "switching auto-reload".into(),
             Command::SetClosureScan(_) => "switching the closure scan".into(),
+            Command::SetWholeReloads(_) => "switching whole-module reloads".into(),
             Command::ListModules => "listing modules".into(),
             Command::Inspect(module) => format!("inspecting {module}"),
             Command::SetPolicy { module, .. } => format!("saving the policy of {module}"),
@@ -168,6 +173,8 @@ pub enum Event {
     AutoReload(bool),
     /// The closure scan setting in force.
     ClosureScan(bool),
+    /// The whole-module reload setting in force (`Command::SetWholeReloads`).
+    WholeReloads(bool),
     Attributes {
         module: ModuleName,
         attrs: Vec<AttrInfo>,

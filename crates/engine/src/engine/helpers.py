@@ -667,6 +667,22 @@ def shift_lines(obj, delta, module_name, qualname):
     return moved
 
 
+def compile_at(text, path, line, flags):
+    """Compiles ``text`` (statements of a module, with their own blank lines between them) as
+    the code they are when the text starts at ``line`` of ``path``: compiled from line 1, then
+    every code object's first line moved (line tables count from it); a SyntaxError names the
+    file's line. (Not through ``ast``: converting a tree to Python objects is not safe beside
+    another thread doing the same on CPython 3.11.)"""
+    try:
+        code = compile(text, path, "exec", flags, dont_inherit=True)
+    except SyntaxError as e:
+        for attr in ("lineno", "end_lineno"):
+            if isinstance(getattr(e, attr, None), int):
+                setattr(e, attr, getattr(e, attr) + line - 1)
+        raise
+    return _shift_code(code, line - 1) if line > 1 else code
+
+
 def same(f):
     """A decorator that changes nothing (see reload/incremental.rs, SAME)."""
     return f

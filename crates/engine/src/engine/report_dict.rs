@@ -1,7 +1,7 @@
 //! The report as a Python dict: what `swapscope.reload()` returns and `on_reload` listeners get.
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyDict, PyList, PyString};
 
 use super::names::name;
 use crate::protocol::ReloadReport;
@@ -37,15 +37,39 @@ pub fn report_dict<'py>(py: Python<'py>, r: &ReloadReport) -> PyResult<Bound<'py
     d.set_item(name!(py, "mode"), mode)?;
     d.set_item(name!(py, "mode_note"), &r.mode_note)?;
     let changes = PyList::empty(py);
+    // A 50,000-line module's report has thousands of entries: the kind and action words are
+    // interned once, a top-level entry's name is its qualname, and empty texts are one object.
+    let mut words: foldhash::HashMap<&'static str, Bound<'py, PyString>> =
+        foldhash::HashMap::default();
+    let mut word = |w: &'static str| {
+        words
+            .entry(w)
+            .or_insert_with(|| PyString::intern(py, w))
+            .clone()
+    };
+    let empty = PyString::new(py, "");
+    let text = |t: &str| {
+        if t.is_empty() {
+            empty.clone()
+        } else {
+            PyString::new(py, t)
+        }
+    };
     for c in &r.changes {
         let cd = PyDict::new(py);
-        cd.set_item(name!(py, "name"), &c.name)?;
-        cd.set_item(name!(py, "qualname"), &c.qualname)?;
-        cd.set_item(name!(py, "kind"), c.kind.as_str())?;
-        cd.set_item(name!(py, "action"), c.action.as_str())?;
-        cd.set_item(name!(py, "old"), &c.old)?;
-        cd.set_item(name!(py, "new"), &c.new)?;
-        cd.set_item(name!(py, "note"), &c.note)?;
+        let qualname = PyString::new(py, &c.qualname);
+        let name = if c.name == c.qualname {
+            qualname.clone()
+        } else {
+            PyString::new(py, &c.name)
+        };
+        cd.set_item(name!(py, "name"), name)?;
+        cd.set_item(name!(py, "qualname"), qualname)?;
+        cd.set_item(name!(py, "kind"), word(c.kind.as_str()))?;
+        cd.set_item(name!(py, "action"), word(c.action.as_str()))?;
+        cd.set_item(name!(py, "old"), text(&c.old))?;
+        cd.set_item(name!(py, "new"), text(&c.new))?;
+        cd.set_item(name!(py, "note"), text(&c.note))?;
         changes.append(cd)?;
     }
     d.set_item(name!(py, "changes"), changes)?;

@@ -54,6 +54,155 @@ pub struct Statement<'a> {
     pub shares_line: bool,
 }
 
+/// Where a [`Statement`] is in its source, without the borrow: kept with a module's source so
+/// that the next reload need not split it again ([`from_spans`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+    pub first_line: usize,
+    pub last_line: usize,
+    pub shares_line: bool,
+}
+
+impl Statement<'_> {
+    pub fn span(&self) -> Span {
+        Span {
+            start: self.start,
+            end: self.end,
+            first_line: self.first_line,
+            last_line: self.last_line,
+            shares_line: self.shares_line,
+        }
+    }
+}
+
+/// The statements of `source` from the spans an earlier [`split`] of the same text gave; `None`
+/// if a span does not fit the text (another text).
+pub fn from_spans<'a>(source: &'a str, spans: &[Span]) -> Option<Vec<Statement<'a>>> {
+    spans
+        .iter()
+        .map(|s| {
+            Some(Statement {
+                text: source.get(s.start..s.end)?,
+                first_line: s.first_line,
+                last_line: s.last_line,
+                start: s.start,
+                end: s.end,
+                shares_line: s.shares_line,
+            })
+        })
+        .collect()
+}
+
+/// The statements of `new_text`, given those of `old_text` (`old`, from [`split`]): only the part
+/// between the text the two have in common at the start and at the end is split again (a
+/// one-line edit of a 50,000-line module splits a few lines). The statements around it are the
+/// old ones, moved by the bytes and lines the edit added or removed. `None` when the edited
+/// part does not split on its own (an edit that opens a bracket or string running into the
+/// rest, a decorator left without its definition, a statement sharing a line at the edge): the
+/// caller then splits the whole text.
+pub fn resplit<'a>(
+    old_text: &str,
+    old: &[Statement<'_>],
+    new_text: &'a str,
+) -> Option<Vec<Statement<'a>>> {
+    let (ob, nb) = (old_text.as_bytes(), new_text.as_bytes());
+    let prefix = ob.iter().zip(nb).take_while(|(a, b)| a == b).count();
+    let max_suffix = ob.len().min(nb.len()) - prefix;
+    let suffix = ob
+        .iter()
+        .rev()
+        .zip(nb.iter().rev())
+        .take(max_suffix)
+        .take_while(|(a, b)| a == b)
+        .count();
+    // The edited part starts at the last old statement starting at or before the first changed
+    // byte (an indented line or a clause added after a statement extends it) and ends at the
+    // first old statement that starts after it, in the common end. One unchanged statement more
+    // on each side is split again with it, and must come out as it was: then the edit did not
+    // change where the statements around it begin or end (a decorator added before one, a
+    // clause or an indented line after one).
+    let touched = old.partition_point(|s| s.start <= prefix).saturating_sub(1);
+    let first = touched.saturating_sub(1);
+    let tail_from = ob.len() - suffix;
+    let after = old
+        .iter()
+        .skip(touched)
+        .position(|s| s.start >= tail_from && s.start > prefix)
+        .map_or(old.len(), |k| touched + k);
+    let last = (after + 1).min(old.len());
+    let start = old.get(first).map_or(0, |s| s.start);
+    if old.get(first).is_some_and(|s| s.shares_line)
+        || old.get(last).is_some_and(|s| s.shares_line)
+        || (start > 0 && ob.get(start - 1) != Some(&b'\n'))
+    {
+        return None;
+    }
+    let delta = nb.len().cast_signed() - ob.len().cast_signed();
+    let old_end = old.get(last).map_or(ob.len(), |s| s.start);
+    let new_end = old_end.checked_add_signed(delta)?;
+    if new_end < start || new_end > nb.len() {
+        return None;
+    }
+    // The edited part must end where the common end begins: at a line start.
+    if new_end < nb.len() && new_end > 0 && nb[new_end - 1] != b'\n' {
+        return None;
+    }
+    let line_at = old.get(first).map_or(1, |s| s.first_line);
+    let newlines = |b: &[u8]| memchr::memchr_iter(b'\n', b).count();
+    let lines_delta =
+        newlines(&nb[start..new_end]).cast_signed() - newlines(&ob[start..old_end]).cast_signed();
+    let middle = split(new_text.get(start..new_end)?).ok()?;
+    let same = |m: Option<&Statement<'_>>, o: &Statement<'_>, shift: isize| {
+        m.is_some_and(|m| {
+            m.text == o.text && o.start.checked_add_signed(shift) == Some(m.start + start)
+        })
+    };
+    if first < touched && !same(middle.first(), &old[first], 0) {
+        return None;
+    }
+    if after < old.len() && !same(middle.last(), &old[after], delta) {
+        return None;
+    }
+    let mut out: Vec<Statement<'a>> = Vec::with_capacity(old.len() + middle.len());
+    for s in &old[..first.min(old.len())] {
+        out.push(Statement {
+            text: new_text.get(s.start..s.end)?,
+            first_line: s.first_line,
+            last_line: s.last_line,
+            start: s.start,
+            end: s.end,
+            shares_line: s.shares_line,
+        });
+    }
+    for s in middle {
+        out.push(Statement {
+            text: new_text.get(s.start + start..s.end + start)?,
+            first_line: s.first_line + line_at - 1,
+            last_line: s.last_line + line_at - 1,
+            start: s.start + start,
+            end: s.end + start,
+            shares_line: s.shares_line,
+        });
+    }
+    for s in &old[last..] {
+        let (from, to) = (
+            s.start.checked_add_signed(delta)?,
+            s.end.checked_add_signed(delta)?,
+        );
+        out.push(Statement {
+            text: new_text.get(from..to)?,
+            first_line: s.first_line.checked_add_signed(lines_delta)?,
+            last_line: s.last_line.checked_add_signed(lines_delta)?,
+            start: from,
+            end: to,
+            shares_line: s.shares_line,
+        });
+    }
+    Some(out)
+}
+
 /// Why [`split`] gave up; the caller reloads the whole module instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("line {line}: {kind}")]
@@ -949,6 +1098,95 @@ pub fn reordered(matches: &[Match]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resplit_after_random_line_edits_gives_what_split_gives() {
+        let base = "\"\"\"doc\"\"\"\nimport os\n\nA = 1\nB = [\n    1,\n    2,\n]\n\n@dec\n@dec2(3)\ndef f(x):\n    '''body\n    text'''\n    return x\n\nif A:\n    C = 2\nelif B:\n    C = 4\nelse:\n    C = 3\n\ntry:\n    import z\nexcept ImportError:\n    z = None\n\nclass K:\n    X = (1,\n         2)\n    def m(self):\n        return f\"{A}\"\n\nZ = 9  # end\n";
+        let pool = [
+            "",
+            "Q = 1",
+            "    Q = 2",
+            "else:",
+            "@dec",
+            "def g():",
+            "    pass",
+            "# c",
+            "(",
+            ")",
+            "x = \"\"\"",
+            "\"\"\"",
+            "class Q:",
+            "elif A:",
+            "    return 1",
+            "Y = 2; W = 3",
+        ];
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            usize::try_from(state % (n as u64)).unwrap_or(0)
+        };
+        let (mut ok, mut local) = (0, 0);
+        for _ in 0..3000 {
+            let mut lines: Vec<String> = base.lines().map(str::to_string).collect();
+            for _ in 0..=next(3) {
+                let at = next(lines.len() + 1);
+                match next(3) {
+                    0 if at < lines.len() => {
+                        lines.remove(at);
+                    }
+                    1 if at < lines.len() => lines[at].push_str(pool[next(pool.len())]),
+                    _ => lines.insert(at, pool[next(pool.len())].to_string()),
+                }
+            }
+            let new_text = lines.join("\n") + "\n";
+            let Ok(want) = split(&new_text) else { continue };
+            let old = split(base).expect("base splits");
+            ok += 1;
+            if let Some(got) = resplit(base, &old, &new_text) {
+                local += 1;
+                assert_eq!(got, want, "{new_text}");
+            }
+        }
+        assert!(ok > 500 && local * 2 > ok, "{local} of {ok} split locally");
+    }
+
+    #[test]
+    fn resplit_gives_what_split_gives() {
+        let base = "import os\n\nA = 1\n\n@dec\ndef f(x):\n    return x\n\nif A:\n    B = 2\nelse:\n    B = 3\n\nclass C:\n    X = (1,\n         2)\n\nZ = 9\n";
+        let edits: &[(&str, &str)] = &[
+            ("A = 1", "A = 12"),
+            ("A = 1\n", "A = 1\nA2 = 5\nA3 = 6\n"),
+            ("    return x\n", "    return x\n    # more\n    y = 1\n"),
+            ("@dec\n", ""),
+            ("def f(x):", "@other\ndef f(x):"),
+            ("else:\n    B = 3\n", ""),
+            ("    B = 2\n", "    B = 2\n    B2 = 4\n"),
+            ("Z = 9\n", ""),
+            ("import os\n", "import os, sys\n\n\n"),
+            ("         2)", "         2, 3)"),
+            ("class C:", "class C(object):"),
+            ("Z = 9", "Z = (9"),
+            ("A = 1", "A = \"\"\"1"),
+            ("A = 1", "A = 1; AA = 2"),
+            ("\nZ = 9\n", "\n"),
+            ("A = 1\n", "A = 1\n    A2 = 2\n"),
+            ("Z = 9\n", "Z = 9\nelse_ = 1\n"),
+        ];
+        let old = split(base).expect("base splits");
+        for (from, to) in edits {
+            let new_text = base.replacen(from, to, 1);
+            match (resplit(base, &old, &new_text), split(&new_text)) {
+                (Some(got), Ok(want)) => assert_eq!(got, want, "edit {from:?} -> {to:?}"),
+                (Some(got), Err(e)) => panic!("resplit {got:?} where split fails ({e}): {to:?}"),
+                (None, _) => {} // the caller splits the whole text
+            }
+        }
+        // A one-line edit in the middle is split again locally, not given up.
+        let new_text = base.replacen("A = 1", "A = 12", 1);
+        assert!(resplit(base, &old, &new_text).is_some());
+    }
 
     /// (`first_line`, `last_line`, `text`) of each statement.
     fn spans(source: &str) -> Vec<(usize, usize, &str)> {

@@ -30,6 +30,9 @@ pub struct TrackedModule {
     /// `None` for a module registered after it was loaded (no values of its source to compare).
     pub baseline: Option<Baseline>,
     pub last_outcome: Option<Outcome>,
+    /// The top-level statements of `source`, when an incremental reload split it (the next one
+    /// then need not split it again).
+    pub spans: Option<Arc<[super::statements::Span]>>,
 }
 
 impl TrackedModule {
@@ -61,6 +64,15 @@ fn roots_lock() -> MutexGuard<'static, Vec<PathBuf>> {
     ROOTS
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Takes the baseline out of the record of `name` (to update it in place) when nothing else
+/// holds the record; `None` otherwise (the caller then copies it).
+pub fn take_baseline(name: &str) -> Option<Baseline> {
+    tracked()
+        .get_mut(name)
+        .and_then(Arc::get_mut)
+        .and_then(|m| m.baseline.take())
 }
 
 /// A copy of the record of `name`, if it is tracked.
@@ -180,6 +192,7 @@ fn record_unguarded(module: &Bound<'_, PyModule>) -> PyResult<()> {
         source,
         baseline: Some(baseline),
         last_outcome: None,
+        spans: None,
     });
     Ok(())
 }
@@ -214,6 +227,7 @@ fn register_loaded(py: Python<'_>) -> PyResult<()> {
             source,
             baseline: None,
             last_outcome: None,
+            spans: None,
         });
     }
     Ok(())

@@ -234,6 +234,7 @@ fn worker_main(
     let mut settings = Settings {
         auto: config.auto_reload,
         closures: false,
+        whole: false,
     };
     send_policy(&connection);
     for unknown in connection.policy().unknown_modules(&config.roots()) {
@@ -282,6 +283,8 @@ struct Settings {
     auto: bool,
     /// Update closures made before a reload (`ReloadOptions::closures`).
     closures: bool,
+    /// Run whole module bodies (`ReloadOptions::full`).
+    whole: bool,
 }
 
 /// Handles one command (not `Shutdown`).
@@ -319,6 +322,10 @@ fn handle(
         Command::SetClosureScan(on) => {
             settings.closures = on;
             sink.send(Event::ClosureScan(on));
+        }
+        Command::SetWholeReloads(on) => {
+            settings.whole = on;
+            sink.send(Event::WholeReloads(on));
         }
         Command::SetAutoReload(on) => {
             settings.auto = on;
@@ -367,6 +374,7 @@ fn handle(
                         let opts = ReloadOptions {
                             saves: saves.of(&module.0),
                             closures: settings.closures,
+                            full: settings.whole,
                             ..ReloadOptions::default()
                         };
                         (module.0, opts)
@@ -394,6 +402,7 @@ fn handle(
                 replace_incompatible,
                 saves: 0,
                 closures: settings.closures,
+                full: settings.whole,
                 ..ReloadOptions::default()
             };
             service.request(module.0, opts);
@@ -402,6 +411,7 @@ fn handle(
             let opts = ReloadOptions {
                 undo: true,
                 closures: settings.closures,
+                full: settings.whole,
                 ..ReloadOptions::default()
             };
             service.request(module.0, opts);
@@ -409,6 +419,7 @@ fn handle(
         Command::ReloadFiles(paths) => {
             let opts = ReloadOptions {
                 closures: settings.closures,
+                full: settings.whole,
                 ..ReloadOptions::default()
             };
             let jobs = modules_for(&paths)
@@ -425,6 +436,7 @@ fn handle(
             Ok(_) => {
                 let opts = ReloadOptions {
                     closures: settings.closures,
+                    full: settings.whole,
                     ..ReloadOptions::default()
                 };
                 service.request(module.0, opts);
@@ -434,6 +446,7 @@ fn handle(
         Command::ReloadModules(modules) => {
             let opts = ReloadOptions {
                 closures: settings.closures,
+                full: settings.whole,
                 ..ReloadOptions::default()
             };
             let jobs = modules.into_iter().map(|m| (m.0, opts.clone())).collect();

@@ -19,10 +19,20 @@
 
 pub mod scan;
 
+use std::cell::{OnceCell, RefCell};
+
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::engine::statements::{self, Match, Statement};
 use scan::{Facts, StmtKind, facts};
+
+/// Above this many changed statements, a change of more than half of a module's statements
+/// reloads it whole: the statements to run are most of the module, and planning would only
+/// add to the cost.
+const MOSTLY: usize = 8;
+
+/// After this many word searches, an index of every statement's words is built instead.
+const SEARCHES: usize = 64;
 
 /// What planning asks about the live module.
 pub trait Live {
@@ -40,7 +50,7 @@ pub trait Live {
 /// without the decorators running again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Undecorated<'s> {
-    /// Index into [`Plan::new`].
+    /// Index into the new statements.
     pub index: usize,
     pub name: &'s str,
     /// Where the `def` line starts in the statement's text.
@@ -50,8 +60,8 @@ pub struct Undecorated<'s> {
 /// The statements an incremental reload runs, and what it does around them.
 #[derive(Debug)]
 pub struct Plan<'s> {
-    /// The new source's statements.
-    pub new: Vec<Statement<'s>>,
+    /// The new source's statements (`index.new`), and what the planning found out about them.
+    pub index: Index<'s>,
     /// Per new statement: whether it runs.
     pub run: Vec<bool>,
     /// Statements whose text changed (or that are new).
@@ -69,9 +79,6 @@ pub struct Plan<'s> {
     /// `CPython` 3.11+ compiles `module.f(x)` differently when `module` is imported in the same
     /// unit, and a statement's code must be the code the whole module would have.
     pub imported: Vec<&'s str>,
-    /// The names the new statements bind, in the order of the statements (a definition's name
-    /// first): the merge meets names in this order, as a whole reload meets them.
-    pub bind_order: Vec<&'s str>,
     /// Text of the old statements gone and of the new statements that run, for the data
     /// rule's statement comparison.
     pub old_texts: String,
@@ -91,13 +98,21 @@ impl Plan<'_> {
 pub fn plan<'s>(
     old_text: &'s str,
     new_text: &'s str,
+    old_spans: Option<&[statements::Span]>,
     live: &mut impl Live,
     take: &[&str],
 ) -> Result<Plan<'s>, String> {
-    let old = statements::split(old_text)
-        .map_err(|e| format!("the last load's source could not be split into statements ({e})"))?;
-    let new = statements::split(new_text)
-        .map_err(|e| format!("the new source could not be split into statements ({e})"))?;
+    let old = match old_spans.and_then(|s| statements::from_spans(old_text, s)) {
+        Some(old) => old,
+        None => statements::split(old_text).map_err(|e| {
+            format!("the last load's source could not be split into statements ({e})")
+        })?,
+    };
+    let new = match statements::resplit(old_text, &old, new_text) {
+        Some(new) => new,
+        None => statements::split(new_text)
+            .map_err(|e| format!("the new source could not be split into statements ({e})"))?,
+    };
     let matches = statements::matched(&old, &new);
     let mut changed = vec![false; new.len()];
     let mut old_of: Vec<Option<usize>> = vec![None; new.len()];
@@ -131,21 +146,23 @@ pub fn plan<'s>(
             ));
         }
     }
-    let facts_new: Vec<Facts<'s>> = new.iter().map(|s| facts(s.text)).collect();
+    let edited = changed.iter().filter(|c| **c).count();
+    if edited > MOSTLY && edited * 2 > new.len() {
+        return Err(format!(
+            "{edited} of {} statements changed: running the whole module costs no more",
+            new.len()
+        ));
+    }
+    let index = Index::new(new_text, new);
     let facts_old: HashMap<usize, Facts<'s>> =
         removed.iter().map(|&i| (i, facts(old[i].text))).collect();
-    for (s, f) in new.iter().zip(&facts_new) {
-        if let Some(why) = f.trigger {
-            return Err(format!("line {}: {why}", s.first_line));
-        }
+    if let Some((line, why)) = index.trigger() {
+        return Err(format!("line {line}: {why}"));
     }
     let future_changed = removed
         .iter()
         .any(|i| facts_old[i].kind == StmtKind::Future)
-        || facts_new
-            .iter()
-            .zip(&changed)
-            .any(|(f, c)| *c && f.kind == StmtKind::Future);
+        || (0..index.len()).any(|j| changed[j] && index.head(j).0 == StmtKind::Future);
     if future_changed {
         return Err(
             "a `from __future__` import changed: it changes how every statement compiles"
@@ -153,14 +170,23 @@ pub fn plan<'s>(
         );
     }
 
-    let mut planner = Planner::new(&new, &facts_new, live);
-    let mut run = changed.clone();
+    let mut planner = Planner {
+        index: &index,
+        live,
+        run: vec![false; index.len()],
+        dirty: HashSet::new(),
+        tainted: HashSet::new(),
+        queue: Vec::new(),
+        stable: HashMap::new(),
+    };
     for i in &removed {
-        planner.dirty.extend(facts_old[i].binds.iter().copied());
+        for b in &facts_old[i].binds {
+            planner.make_dirty(b);
+        }
     }
     for (j, c) in changed.iter().enumerate() {
         if *c {
-            planner.dirty.extend(facts_new[j].binds.iter().copied());
+            planner.mark_run(j);
         }
     }
     let diverged = planner.live.diverged();
@@ -169,30 +195,25 @@ pub fn plan<'s>(
         .copied()
         .chain(diverged.iter().map(String::as_str))
     {
-        for &b in planner
-            .binders
-            .get(name)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-        {
-            if !run[b] {
-                run[b] = true;
-                planner.dirty.extend(facts_new[b].binds.iter().copied());
-            }
+        for b in index.binders(name) {
+            planner.mark_run(b);
         }
     }
-    planner.settle(&mut run);
+    planner.settle();
+    let Planner { run, dirty, .. } = planner;
 
     // Changed decorated defs whose decorators are the same and read nothing dirty, and whose
     // name no other statement that runs reads: patched without running the decorators.
     let mut undecorated = Vec::new();
-    for (j, f) in facts_new.iter().enumerate() {
-        let (true, StmtKind::Def, Some(name), Some(offset)) =
-            (changed[j], f.kind, f.name, f.def_offset)
-        else {
+    for (j, c) in changed.iter().enumerate() {
+        if !*c {
+            continue;
+        }
+        let f = index.facts(j);
+        let (StmtKind::Def, Some(name), Some(offset)) = (f.kind, f.name, f.def_offset) else {
             continue;
         };
-        let decorators = &new[j].text[..offset];
+        let decorators = &index.new[j].text[..offset];
         let same_before = removed.iter().any(|i| {
             let of = &facts_old[i];
             of.kind == StmtKind::Def
@@ -204,10 +225,12 @@ pub fn plan<'s>(
         let reads_dirty = facts(decorators)
             .reads
             .iter()
-            .any(|n| *n != name && planner.dirty.contains(n));
-        let read_elsewhere =
-            (0..new.len()).any(|k| k != j && run[k] && facts_new[k].reads.contains(name));
-        let bound_elsewhere = planner.binders.get(name).is_some_and(|b| b.len() > 1);
+            .any(|n| *n != name && dirty.contains(n));
+        let read_elsewhere = index
+            .containing(name)
+            .into_iter()
+            .any(|k| k != j && run[k] && index.facts(k).reads.contains(name));
+        let bound_elsewhere = index.binders(name).len() > 1;
         if same_before && !reads_dirty && !read_elsewhere && !bound_elsewhere {
             undecorated.push(Undecorated {
                 index: j,
@@ -228,31 +251,34 @@ pub fn plan<'s>(
     delete.sort_unstable();
 
     let mut shifted = Vec::new();
-    for (j, s) in new.iter().enumerate() {
-        let f = &facts_new[j];
-        if let (Some(i), false, StmtKind::Def | StmtKind::Class, Some(name)) =
-            (old_of[j], run[j], f.kind, f.name)
-        {
-            let delta = s.first_line.cast_signed() - old[i].first_line.cast_signed();
-            if delta != 0 {
-                shifted.push((name, delta));
-            }
+    for (j, s) in index.new.iter().enumerate() {
+        let Some(i) = old_of[j] else { continue };
+        let delta = s.first_line.cast_signed() - old[i].first_line.cast_signed();
+        if delta == 0 || run[j] {
+            continue;
+        }
+        if let (StmtKind::Def | StmtKind::Class, Some(name)) = index.head(j) {
+            shifted.push((name, delta));
         }
     }
-
-    let future = new
-        .iter()
-        .zip(&facts_new)
-        .filter(|(_, f)| f.kind == StmtKind::Future)
-        .map(|(s, _)| s.text)
-        .collect();
+    let mut future = Vec::new();
+    let mut imported: Vec<&'s str> = Vec::new();
+    for j in 0..index.len() {
+        match index.head(j).0 {
+            StmtKind::Future => future.push(index.new[j].text),
+            StmtKind::Import => imported.extend(index.facts(j).binds.iter().copied()),
+            _ => {}
+        }
+    }
+    imported.sort_unstable();
+    imported.dedup();
     let mut old_texts = String::new();
     for &i in &removed {
         old_texts.push_str(old[i].text);
         old_texts.push('\n');
     }
     let mut new_texts = String::new();
-    for (j, s) in new.iter().enumerate() {
+    for (j, s) in index.new.iter().enumerate() {
         if run[j] {
             new_texts.push_str(s.text);
             new_texts.push('\n');
@@ -262,31 +288,10 @@ pub fn plan<'s>(
             }
         }
     }
-    let mut imported: Vec<&'s str> = facts_new
-        .iter()
-        .filter(|f| f.kind == StmtKind::Import)
-        .flat_map(|f| f.binds.iter().copied())
-        .collect();
-    imported.sort_unstable();
-    imported.dedup();
-    let mut bind_order = Vec::new();
-    for f in &facts_new {
-        bind_order.extend(f.name);
-        let mut binds: Vec<&'s str> = f
-            .binds
-            .iter()
-            .copied()
-            .filter(|b| Some(*b) != f.name)
-            .collect();
-        binds.sort_unstable();
-        bind_order.extend(binds);
-    }
     Ok(Plan {
         imported,
-        bind_order,
         changed: changed.iter().filter(|c| **c).count(),
         removed: removed.len(),
-        new,
         run,
         undecorated,
         delete,
@@ -294,103 +299,269 @@ pub fn plan<'s>(
         future,
         old_texts,
         new_texts,
+        index,
     })
 }
 
-/// The fixpoint over the new statements: dirty and tainted names, and who binds what.
-struct Planner<'p, 's, L> {
-    new: &'p [Statement<'s>],
-    facts: &'p [Facts<'s>],
-    live: &'p mut L,
-    /// Name -> the statements that may bind it.
-    binders: HashMap<&'s str, Vec<usize>>,
+/// The new source's statements, and what is known of them, worked out when first needed: a
+/// one-line edit of a 50,000-line module looks at the few statements that mention the names it
+/// touches, found by a word search of the whole text.
+#[derive(Debug)]
+pub struct Index<'s> {
+    text: &'s str,
+    pub new: Vec<Statement<'s>>,
+    facts: Vec<OnceCell<Facts<'s>>>,
+    words: Vec<OnceCell<HashSet<&'s str>>>,
+    /// Word -> the statements whose text holds it (as a whole word), in order.
+    containing: RefCell<HashMap<String, Vec<usize>>>,
+    /// Word -> the statements whose code names it, for every word: built instead of more
+    /// searches once many names are looked for (an edit of many statements).
+    all_words: OnceCell<HashMap<&'s str, Vec<usize>>>,
     /// Name of a `def` or `class` -> its statement.
-    callables: HashMap<&'s str, usize>,
+    callables: OnceCell<HashMap<&'s str, usize>>,
+}
+
+impl<'s> Index<'s> {
+    fn new(text: &'s str, new: Vec<Statement<'s>>) -> Self {
+        let n = new.len();
+        Index {
+            text,
+            new,
+            facts: (0..n).map(|_| OnceCell::new()).collect(),
+            words: (0..n).map(|_| OnceCell::new()).collect(),
+            containing: RefCell::new(HashMap::new()),
+            all_words: OnceCell::new(),
+            callables: OnceCell::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.new.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.new.is_empty()
+    }
+
+    fn facts(&self, j: usize) -> &Facts<'s> {
+        self.facts[j].get_or_init(|| facts(self.new[j].text))
+    }
+
+    fn words(&self, j: usize) -> &HashSet<&'s str> {
+        self.words[j].get_or_init(|| scan::words(self.new[j].text))
+    }
+
+    /// What a statement is and the name it defines, from its first words (the whole facts
+    /// only for a decorated one).
+    fn head(&self, j: usize) -> (StmtKind, Option<&'s str>) {
+        fn keyword<'t>(text: &'t str, kw: &str) -> Option<&'t str> {
+            text.strip_prefix(kw)
+                .filter(|r| r.starts_with([' ', '\t']))
+                .map(str::trim_start)
+        }
+        fn name(rest: &str) -> &str {
+            &rest[..rest
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len())]
+        }
+        let text = self.new[j].text;
+        if text.starts_with('@') {
+            let f = self.facts(j);
+            return (f.kind, f.name);
+        }
+        let def =
+            keyword(text, "def").or_else(|| keyword(text, "async").and_then(|r| keyword(r, "def")));
+        if let Some(rest) = def {
+            return (StmtKind::Def, Some(name(rest)));
+        }
+        if let Some(rest) = keyword(text, "class") {
+            return (StmtKind::Class, Some(name(rest)));
+        }
+        if keyword(text, "from").is_some_and(|r| r.starts_with("__future__")) {
+            return (StmtKind::Future, None);
+        }
+        if keyword(text, "import").is_some() || keyword(text, "from").is_some() {
+            return (StmtKind::Import, None);
+        }
+        (StmtKind::Simple, None)
+    }
+
+    fn callables(&self) -> &HashMap<&'s str, usize> {
+        self.callables.get_or_init(|| {
+            let mut out = HashMap::new();
+            for j in 0..self.len() {
+                if let (StmtKind::Def | StmtKind::Class, Some(n)) = self.head(j) {
+                    out.insert(n, j);
+                }
+            }
+            out
+        })
+    }
+
+    /// The statements whose text holds `word` as a whole word (in code, a string or a comment:
+    /// a superset of those that read it).
+    fn containing(&self, word: &str) -> Vec<usize> {
+        if let Some(found) = self.containing.borrow().get(word) {
+            return found.clone();
+        }
+        if self.all_words.get().is_some() || self.containing.borrow().len() >= SEARCHES {
+            let all = self.all_words.get_or_init(|| {
+                let mut all: HashMap<&'s str, Vec<usize>> = HashMap::new();
+                for j in 0..self.len() {
+                    for w in self.words(j) {
+                        all.entry(*w).or_default().push(j);
+                    }
+                }
+                all
+            });
+            let mut found = all.get(word).cloned().unwrap_or_default();
+            found.sort_unstable();
+            return found;
+        }
+        let b = self.text.as_bytes();
+        let ident = |c: u8| c == b'_' || c.is_ascii_alphanumeric() || c >= 0x80;
+        let mut out: Vec<usize> = Vec::new();
+        if !word.is_empty() {
+            for at in memchr::memmem::find_iter(b, word.as_bytes()) {
+                let end = at + word.len();
+                if (at > 0 && ident(b[at - 1])) || b.get(end).is_some_and(|c| ident(*c)) {
+                    continue;
+                }
+                let j = self.new.partition_point(|s| s.start <= at);
+                if j > 0 && at < self.new[j - 1].end && out.last() != Some(&(j - 1)) {
+                    out.push(j - 1);
+                }
+            }
+        }
+        self.containing
+            .borrow_mut()
+            .insert(word.to_string(), out.clone());
+        out
+    }
+
+    /// The statements that may bind `name`.
+    fn binders(&self, name: &str) -> Vec<usize> {
+        self.containing(name)
+            .into_iter()
+            .filter(|j| self.facts(*j).binds.contains(name))
+            .collect()
+    }
+
+    /// The first construct in the module the analysis cannot follow: its line and why.
+    fn trigger(&self) -> Option<(usize, &'static str)> {
+        let mut candidates: Vec<usize> = Vec::new();
+        for word in [
+            "globals",
+            "locals",
+            "vars",
+            "exec",
+            "eval",
+            "del",
+            "__getattr__",
+            "__dir__",
+        ] {
+            candidates.extend(self.containing(word));
+        }
+        for (j, s) in self.new.iter().enumerate() {
+            if s.text.starts_with("from") && s.text.contains('*') {
+                candidates.push(j);
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        candidates.into_iter().find_map(|j| {
+            self.facts(j)
+                .trigger
+                .map(|why| (self.new[j].first_line, why))
+        })
+    }
+}
+
+impl Plan<'_> {
+    /// The names the statements that run bind, in their order (a definition's name first):
+    /// the merge meets names in this order, as a whole reload meets them.
+    pub fn bind_order(&self) -> HashMap<&str, usize> {
+        let mut order = HashMap::new();
+        for (j, runs) in self.run.iter().enumerate() {
+            if !*runs {
+                continue;
+            }
+            let f = self.index.facts(j);
+            let mut binds: Vec<&str> = f
+                .binds
+                .iter()
+                .copied()
+                .filter(|b| Some(*b) != f.name)
+                .collect();
+            binds.sort_unstable();
+            for n in f.name.into_iter().chain(binds) {
+                let next = order.len();
+                order.entry(n).or_insert(next);
+            }
+        }
+        order
+    }
+}
+
+/// The fixpoint over the new statements: which run, which names are dirty (a statement that
+/// runs may bind them) or tainted (a function or class whose text mentions a dirty or tainted
+/// name: calling it may give another result).
+struct Planner<'p, 's, L> {
+    index: &'p Index<'s>,
+    live: &'p mut L,
+    run: Vec<bool>,
     dirty: HashSet<&'s str>,
-    /// Every name in a callable's statement (its body too), when first needed.
-    words: HashMap<usize, HashSet<&'s str>>,
+    tainted: HashSet<&'s str>,
+    /// Names that became dirty or tainted, whose readers are still to be looked at.
+    queue: Vec<&'s str>,
     stable: HashMap<&'s str, Option<bool>>,
 }
 
-impl<'p, 's, L: Live> Planner<'p, 's, L> {
-    fn new(new: &'p [Statement<'s>], facts: &'p [Facts<'s>], live: &'p mut L) -> Self {
-        let mut binders: HashMap<&'s str, Vec<usize>> = HashMap::new();
-        let mut callables = HashMap::new();
-        for (j, f) in facts.iter().enumerate() {
-            for b in &f.binds {
-                binders.entry(*b).or_default().push(j);
-            }
-            if let (StmtKind::Def | StmtKind::Class, Some(n)) = (f.kind, f.name) {
-                callables.insert(n, j);
-            }
-        }
-        Planner {
-            new,
-            facts,
-            live,
-            binders,
-            callables,
-            dirty: HashSet::new(),
-            words: HashMap::new(),
-            stable: HashMap::new(),
+impl<'s, L: Live> Planner<'_, 's, L> {
+    fn make_dirty(&mut self, name: &'s str) {
+        if self.dirty.insert(name) {
+            self.queue.push(name);
         }
     }
 
-    fn words(&mut self, j: usize) -> &HashSet<&'s str> {
-        let text = self.new[j].text;
-        self.words.entry(j).or_insert_with(|| scan::words(text))
-    }
-
-    /// Callables whose text mentions a dirty name, or a tainted one (transitively).
-    fn tainted(&mut self) -> HashSet<&'s str> {
-        let mut tainted: HashSet<&'s str> = HashSet::new();
-        if self.dirty.is_empty() {
-            return tainted;
+    /// Statement `j` runs: what it binds is dirty, and the data it reads that may have changed
+    /// in place is made afresh first (its binders run too).
+    fn mark_run(&mut self, j: usize) {
+        if self.run[j] {
+            return;
         }
-        let callables: Vec<(&'s str, usize)> =
-            self.callables.iter().map(|(n, j)| (*n, *j)).collect();
-        loop {
-            let mut grew = false;
-            for &(name, j) in &callables {
-                if tainted.contains(name) {
-                    continue;
-                }
-                let dirty = &self.dirty;
-                let hit = {
-                    let words = self
-                        .words
-                        .entry(j)
-                        .or_insert_with(|| scan::words(self.new[j].text));
-                    words
-                        .iter()
-                        .any(|w| *w != name && (dirty.contains(w) || tainted.contains(w)))
-                };
-                if hit {
-                    tainted.insert(name);
-                    grew = true;
-                }
+        self.run[j] = true;
+        let index = self.index;
+        for b in &index.facts(j).binds {
+            self.make_dirty(b);
+        }
+        let mut reads: Vec<&'s str> = self.reads_deep(j).into_iter().collect();
+        reads.sort_unstable();
+        for n in reads {
+            if self.stable(n) != Some(false) {
+                continue;
             }
-            if !grew {
-                return tainted;
+            for b in index.binders(n) {
+                self.mark_run(b);
             }
         }
     }
 
     /// What statement `j` may read when it runs: its module-level reads, and every name in the
     /// callables it reads (transitively).
-    fn reads_deep(&mut self, j: usize) -> HashSet<&'s str> {
-        let mut out: HashSet<&'s str> = self.facts[j].reads.iter().copied().collect();
+    fn reads_deep(&self, j: usize) -> HashSet<&'s str> {
+        let index = self.index;
+        let mut out: HashSet<&'s str> = index.facts(j).reads.iter().copied().collect();
         let mut todo: Vec<&'s str> = out.iter().copied().collect();
         let mut seen: HashSet<usize> = HashSet::new();
         while let Some(n) = todo.pop() {
-            let Some(&c) = self.callables.get(n) else {
+            let Some(&c) = index.callables().get(n) else {
                 continue;
             };
             if c == j || !seen.insert(c) {
                 continue;
             }
-            let words: Vec<&'s str> = self.words(c).iter().copied().collect();
-            for w in words {
+            for w in index.words(c) {
                 if out.insert(w) {
                     todo.push(w);
                 }
@@ -408,52 +579,29 @@ impl<'p, 's, L: Live> Planner<'p, 's, L> {
         s
     }
 
-    /// Marks statements to run until nothing more changes.
-    fn settle(&mut self, run: &mut [bool]) {
-        let mut backward_done: HashSet<usize> = HashSet::new();
-        loop {
-            let mut grew = false;
-            // Forward: statements reading a dirty or tainted name.
-            let tainted = self.tainted();
-            for (j, runs) in run.iter_mut().enumerate() {
-                if *runs {
+    /// Follows every dirty or tainted name to the statements that mention it, until none is
+    /// left: a callable mentioning it is tainted; a statement reading it runs.
+    fn settle(&mut self) {
+        let index = self.index;
+        while let Some(name) = self.queue.pop() {
+            for j in index.containing(name) {
+                if let (StmtKind::Def | StmtKind::Class, Some(f)) = index.head(j)
+                    && f != name
+                    && !self.dirty.contains(f)
+                    && self.tainted.insert(f)
+                {
+                    self.queue.push(f);
+                }
+                if self.run[j] {
                     continue;
                 }
+                let facts = index.facts(j);
                 // A tainted callable re-runs the statements that call it, not its own.
-                let f = &self.facts[j];
-                let hit = f.reads.iter().any(|n| {
-                    self.dirty.contains(n) || (tainted.contains(n) && !f.binds.contains(n))
-                });
+                let hit = facts.reads.contains(name)
+                    && (self.dirty.contains(name) || !facts.binds.contains(name));
                 if hit {
-                    *runs = true;
-                    grew = true;
-                    self.dirty.extend(self.facts[j].binds.iter().copied());
+                    self.mark_run(j);
                 }
-            }
-            // Backward: data that statements running read, made afresh first when it can
-            // have changed in place.
-            for j in 0..self.new.len() {
-                if !run[j] || !backward_done.insert(j) {
-                    continue;
-                }
-                let mut reads: Vec<&'s str> = self.reads_deep(j).into_iter().collect();
-                reads.sort_unstable();
-                for n in reads {
-                    if self.stable(n) != Some(false) {
-                        continue;
-                    }
-                    let binders = self.binders.get(n).cloned().unwrap_or_default();
-                    for b in binders {
-                        if !run[b] {
-                            run[b] = true;
-                            grew = true;
-                            self.dirty.extend(self.facts[b].binds.iter().copied());
-                        }
-                    }
-                }
-            }
-            if !grew {
-                return;
             }
         }
     }
@@ -483,7 +631,7 @@ mod tests {
     }
 
     fn runs(old: &str, new: &str, live: &mut Values) -> Vec<usize> {
-        let p = plan(old, new, live, &[]).expect("incremental");
+        let p = plan(old, new, None, live, &[]).expect("incremental");
         p.run
             .iter()
             .enumerate()
@@ -543,7 +691,7 @@ mod tests {
         let old = "A = 1\nB = 2\nC = B\n";
         let new = "A = 1\nC = B\n";
         let mut live = Values(&[], &["A", "B", "C"]);
-        let p = plan(old, new, &mut live, &[]).expect("plan");
+        let p = plan(old, new, None, &mut live, &[]).expect("plan");
         assert_eq!(p.delete, ["B"]);
         assert_eq!(p.run, [false, true]);
     }
@@ -553,7 +701,7 @@ mod tests {
         let old = "X = 1\ndef f():\n    return 1\nclass C:\n    pass\n";
         let new = "X = (1 +\n     0)\ndef f():\n    return 1\nclass C:\n    pass\n";
         let mut live = Values(&[], &["X"]);
-        let p = plan(old, new, &mut live, &[]).expect("plan");
+        let p = plan(old, new, None, &mut live, &[]).expect("plan");
         assert_eq!(p.shifted, [("f", 1), ("C", 1)]);
     }
 
@@ -562,12 +710,12 @@ mod tests {
         let old = "@register\ndef on_hit():\n    return 1\n";
         let new = "@register\ndef on_hit():\n    return 2\n";
         let mut live = Values(&[], &[]);
-        let p = plan(old, new, &mut live, &[]).expect("plan");
+        let p = plan(old, new, None, &mut live, &[]).expect("plan");
         assert_eq!(p.undecorated.len(), 1);
         assert_eq!(p.undecorated[0].name, "on_hit");
         assert!(p.delete.is_empty());
         let changed_decorator = "@register(2)\ndef on_hit():\n    return 2\n";
-        let p = plan(old, changed_decorator, &mut live, &[]).expect("plan");
+        let p = plan(old, changed_decorator, None, &mut live, &[]).expect("plan");
         assert!(p.undecorated.is_empty());
     }
 
@@ -581,7 +729,7 @@ mod tests {
             ("from __future__ import annotations\n", "X = 1\n"),
             ("X = 1\n", "X = (1\n"),
         ] {
-            assert!(plan(old, new, &mut live, &[]).is_err(), "{new}");
+            assert!(plan(old, new, None, &mut live, &[]).is_err(), "{new}");
         }
     }
 
@@ -590,7 +738,7 @@ mod tests {
         let old = "COUNT = 0\nX = 1\n";
         let new = "COUNT = 0\nX = 2\n";
         let mut live = Values(&[], &["X", "COUNT"]);
-        let p = plan(old, new, &mut live, &["COUNT"]).expect("plan");
+        let p = plan(old, new, None, &mut live, &["COUNT"]).expect("plan");
         assert_eq!(p.run, [true, true]);
     }
 }

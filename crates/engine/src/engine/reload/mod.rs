@@ -132,15 +132,22 @@ fn reload_unguarded(
     let previous = record
         .as_ref()
         .and_then(|r| Some((r.source.as_deref()?, r.baseline.as_ref()?)));
+    let old_spans = record.as_ref().and_then(|r| r.spans.clone());
     let mut plan = match (opts.full, previous) {
         (true, _) => Err("a whole-module reload was asked for".to_string()),
         (false, None) => Err(
             "the module's last load was not recorded (it was imported before tracking began)"
                 .to_string(),
         ),
-        (false, Some((old_text, base))) => {
-            incremental::plan_for(old_text, &text, &dict, base, &opts.overrides, name)
-        }
+        (false, Some((old_text, base))) => incremental::plan_for(
+            old_text,
+            &text,
+            &dict,
+            old_spans.as_deref(),
+            base,
+            &opts.overrides,
+            name,
+        ),
     };
     match &mut plan {
         Ok(p) => {
@@ -150,7 +157,7 @@ fn reload_unguarded(
             report.mode_note = format!(
                 "{} of {} statements ran ({} changed)",
                 p.runs(),
-                p.new.len(),
+                p.index.len(),
                 p.changed
             );
         }
@@ -368,9 +375,32 @@ fn reload_unguarded(
     guard.disarm();
     let done = merge.finish();
     report.changes = done.changes;
-    let baseline = match (&rebound, previous) {
-        (Some(names), Some((_, base))) => incremental::next_baseline(base, names, done.baseline),
-        _ => done.baseline,
+    // The statements of the new text, kept for the next reload; then the plan and the record
+    // (which the plan borrows) are let go, so that the record's baseline can be updated in
+    // place rather than copied (a 50,000-line module's baseline has tens of thousands of paths).
+    let spans: Option<Arc<[crate::engine::statements::Span]>> = plan.as_ref().ok().map(|p| {
+        p.index
+            .new
+            .iter()
+            .map(crate::engine::statements::Statement::span)
+            .collect()
+    });
+    drop(plan);
+    let baseline = match rebound {
+        // A dry run records nothing (and must not take the record's baseline).
+        _ if opts.dry_run => done.baseline,
+        Some(names) => {
+            drop(record);
+            let mut base = match tracker::take_baseline(name) {
+                Some(b) => b,
+                None => tracker::get(name)
+                    .and_then(|r| r.baseline.clone())
+                    .unwrap_or_default(),
+            };
+            incremental::next_baseline(&mut base, &names, done.baseline);
+            base
+        }
+        None => done.baseline,
     };
     if !opts.dry_run {
         let added: Vec<String> = report
@@ -393,6 +423,7 @@ fn reload_unguarded(
             source: Some(Arc::from(text)),
             baseline: Some(baseline),
             last_outcome: Some(Outcome::Applied),
+            spans,
         });
     }
     report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
