@@ -1111,3 +1111,57 @@ fn a_removed_name_the_script_reads_is_reported() {
     assert!(places.contains("rt_main_users.py:"), "{places}");
     assert_eq!(s.stop(), 0, "{}", s.story());
 }
+
+/// The window's "Whole modules" switch (`Command::SetWholeReloads`): the runtime confirms it,
+/// and its reloads run the whole module body until it is switched off again; the default is
+/// incremental.
+#[test]
+fn whole_reloads_switch_runs_whole_modules_until_switched_off() {
+    use swapscope::protocol::Mode;
+    let module = "rt_whole_counter";
+    let mut s = Session::start(
+        &[
+            (&format!("{module}.py"), &counter_module("one")),
+            ("rt_whole_main.py", &looping_script(module, false)),
+        ],
+        "rt_whole_main.py",
+        captured(),
+    );
+    s.wait_stdout("one count=2\n", LONG);
+    std::fs::write(s.path(&format!("{module}.py")), counter_module("two")).expect("write");
+    s.send(reload_cmd(module));
+    let report = s.wait_report(module, LONG);
+    assert_eq!(report.mode, Mode::Incremental, "{report:?}");
+    s.wait_stdout("two count=", LONG);
+    s.send(Command::SetWholeReloads(true));
+    s.wait_for("the switch", LONG, |e| {
+        matches!(e, Event::WholeReloads(true))
+    });
+    std::fs::write(s.path(&format!("{module}.py")), counter_module("three")).expect("write");
+    s.send(reload_cmd(module));
+    let report = s.wait_report(module, LONG);
+    assert_eq!(report.outcome, Outcome::Applied, "{}", s.story());
+    assert_eq!(report.mode, Mode::Full, "{report:?}");
+    assert!(report.mode_note.contains("asked"), "{}", report.mode_note);
+    s.wait_stdout("three count=", LONG);
+    s.send(Command::SetWholeReloads(false));
+    s.wait_for("the switch", LONG, |e| {
+        matches!(e, Event::WholeReloads(false))
+    });
+    std::fs::write(s.path(&format!("{module}.py")), counter_module("four")).expect("write");
+    s.send(reload_cmd(module));
+    assert_eq!(s.wait_report(module, LONG).mode, Mode::Incremental);
+    s.wait_stdout("four count=", LONG);
+    assert_eq!(s.stop(), 0, "{}", s.story());
+    assert_switched_keeping_count_through(&s.steps(), &["one", "two", "three", "four"]);
+}
+
+/// The step lines count 1, 2, 3, ... without a gap and go through `versions` in order.
+fn assert_switched_keeping_count_through(steps: &[(String, u32)], versions: &[&str]) {
+    let counts: Vec<u32> = steps.iter().map(|(_, c)| *c).collect();
+    let expected: Vec<u32> = (1..).take(counts.len()).collect();
+    assert_eq!(counts, expected, "the live count goes on: {steps:?}");
+    let mut seen: Vec<&str> = steps.iter().map(|(v, _)| v.as_str()).collect();
+    seen.dedup();
+    assert_eq!(seen, versions, "{steps:?}");
+}

@@ -124,6 +124,8 @@ class Soak:
 
     def start(self, texts):
         """Both copies imported afresh from ``texts``, as the next generation."""
+        for mod in (m for mods in getattr(self, "mods", {}).values() for m in mods.values()):
+            del sys.modules[mod.__name__]  # the last generation's: no longer run or reloaded
         self.generation += 1
         self.loaded = {c: dict(texts) for c in COPIES}  # what each copy last loaded
         for copy in COPIES:
@@ -236,10 +238,9 @@ class Soak:
                              f"{expect}")
             if found:
                 problems.append((module, inc, found))
-        states = {c: {**probe(self.mods[c]), "ticks raised": self.raised[c]} for c in COPIES}
-        full, inc = states["full"], states["incr"]
-        found = [f"state[{k!r}]: full {full[k]!r}, incremental {v!r}"
-                 for k, v in inc.items() if full[k] != v]
+        whole, part = ({**probe(self.mods[c]), "ticks raised": self.raised[c]} for c in COPIES)
+        found = [f"state[{k!r}]: full {whole[k]!r}, incremental {v!r}"
+                 for k, v in part.items() if whole[k] != v]
         if found:
             problems.append(("(state after the step)", None, found))
         if problems:

@@ -18,6 +18,7 @@ import re
 import types
 
 REPR_LIMIT = 200
+_ATOMS = (str, bytes, int, float, complex, bool, type(None))
 # What differs between two programs for the same value: addresses and temp folders.
 _NOISE = re.compile(r"0x[0-9a-fA-F]+|(/tmp/)?\.?tmp[A-Za-z0-9_]{6,}")
 
@@ -111,7 +112,10 @@ def namespace(module, before_ids):
             digest = ["module", v.__name__]
         else:
             digest = _member(v, name, set())
-        out[k] = {"value": digest, "same": before_ids.get(k) == id(v)}
+        # An equal number or string may be a new object after a whole reload (a new docstring)
+        # and the old one after an incremental one; no program can tell but by `is`.
+        same = None if isinstance(v, _ATOMS) else before_ids.get(k) == id(v)
+        out[k] = {"value": digest, "same": same}
     return out
 
 

@@ -303,3 +303,101 @@ fn a_new_subclass_runs_alone_on_the_live_base() {
         ",
     );
 }
+
+#[test]
+fn a_module_reloaded_since_is_read_again_by_the_imports_that_name_it() {
+    let p = project();
+    p.write("inc_dep_a", "VALUE = 1\n");
+    p.write(
+        "inc_dep_b",
+        "import inc_dep_a\nfrom inc_dep_a import VALUE\nX = inc_dep_a.VALUE\nY = VALUE\nN = 1\n",
+    );
+    p.run("import inc_dep_a as a, inc_dep_b as b");
+    p.write("inc_dep_a", "VALUE = 2\n");
+    p.run("applied(swapscope.reload('inc_dep_a'))");
+    p.write(
+        "inc_dep_b",
+        "import inc_dep_a\nfrom inc_dep_a import VALUE\nX = inc_dep_a.VALUE\nY = VALUE\nN = 2\n",
+    );
+    p.run(
+        r"
+        r = applied(swapscope.reload('inc_dep_b'))
+        assert r['mode'] == 'incremental', show(r)
+        assert (b.X, b.Y, b.N) == (2, 2, 2), (b.X, b.Y, b.N)
+        expect(r, 'X', 'took_new')
+        ",
+    );
+}
+
+#[test]
+fn a_closure_counter_survives_reload_after_reload_in_both_modes() {
+    let p = project();
+    let source = |x: u32| {
+        format!(
+            r"
+            def make_counter():
+                count = 0
+                def bump():
+                    nonlocal count
+                    count += 1
+                    return count
+                return bump
+
+            bump = make_counter()
+            X = {x}
+            "
+        )
+    };
+    for (module, full) in [("inc_cell_full", "True"), ("inc_cell_inc", "False")] {
+        p.write(module, &source(1));
+        p.run(&format!("import {module} as m\nbump = m.bump"));
+        p.write(module, &source(2));
+        p.run(&format!(
+            "applied(swapscope.reload('{module}', full={full}))\nassert bump() == 1"
+        ));
+        p.write(module, &source(3));
+        p.run(&format!(
+            r"
+            r = applied(swapscope.reload('{module}', full={full}))
+            assert bump() == 2, 'the count was reset'
+            assert m.bump is bump
+            assert action(r, 'bump::count') == 'kept_live', show(r)
+            "
+        ));
+    }
+}
+
+#[test]
+fn moved_lines_move_this_modules_code_and_leave_generated_and_other_code_alone() {
+    let p = project();
+    let source = |padding: &str| {
+        format!(
+            "import dataclasses, functools\n{padding}X = 1\n\ndef traced(fn):\n    @functools.wraps(fn)\n    def wrapper(*a):\n        return fn(*a)\n    return wrapper\n\n@dataclasses.dataclass\nclass S:\n    a: int = 1\n\nclass Unit:\n    @traced\n    def attack(self):\n        return 7\n\ndef make():\n    def inner():\n        return 1\n    return inner\n\nmade = make()\n"
+        )
+    };
+    p.write("inc_move_m", &source("P0 = 0\nP1 = 1\nP2 = 2\n"));
+    p.run(
+        r"
+        import inc_move_m as m
+        lines = lambda: (m.S.__init__.__code__.co_firstlineno,
+                         m.Unit.attack.__code__.co_firstlineno,
+                         m.Unit.attack.__wrapped__.__code__.co_firstlineno,
+                         m.made.__code__.co_firstlineno,
+                         m.make.__code__.co_firstlineno)
+        before = lines()
+        ",
+    );
+    p.write("inc_move_m", &source(""));
+    p.run(
+        r"
+        r = applied(swapscope.reload('inc_move_m'))
+        assert r['mode'] == 'incremental', show(r)
+        now = lines()
+        # The dataclass's generated __init__ is not this file's; the wrapper's code is traced's,
+        # which moved too; the method, the closure made by make(), and make itself moved up 3.
+        assert now[0] == before[0], (before, now)
+        assert [b - n for b, n in zip(before[1:], now[1:])] == [3, 3, 3, 3], (before, now)
+        assert not hasattr(m, 'P0')
+        ",
+    );
+}

@@ -479,6 +479,15 @@ fn app_events_fill_history_and_changed_modules_get_a_dry_run() {
     h.get_by_label("Auto-reload on save").click();
     h.run_steps(2);
     assert!(fake.drain().contains(&Command::SetAutoReload(true)));
+    h.get_by_label("Whole modules").click();
+    h.run_steps(2);
+    assert!(fake.drain().contains(&Command::SetWholeReloads(true)));
+    fake.send(Event::WholeReloads(true));
+    h.run_steps(2);
+    assert!(
+        h.state().state.whole_reloads,
+        "the runtime's answer is what the box shows"
+    );
 }
 
 #[test]

@@ -265,6 +265,7 @@ fn zoom_and_switches_survive_a_save_and_restore() {
     );
     fake.send(Event::AutoReload(true));
     fake.send(Event::ClosureScan(true));
+    fake.send(Event::WholeReloads(true));
     h.run_steps(2);
     h.state_mut().save_settings(&mut storage);
     assert_eq!(
@@ -273,6 +274,7 @@ fn zoom_and_switches_survive_a_save_and_restore() {
             zoom: 1.2,
             auto_reload: true,
             closure_scan: true,
+            whole_reloads: true,
             ..Settings::default()
         })
     );
@@ -294,6 +296,7 @@ fn zoom_and_switches_survive_a_save_and_restore() {
     let sent = fake.drain();
     assert!(sent.contains(&Command::SetAutoReload(true)), "{sent:?}");
     assert!(sent.contains(&Command::SetClosureScan(true)), "{sent:?}");
+    assert!(sent.contains(&Command::SetWholeReloads(true)), "{sent:?}");
     let listed = sent.iter().position(|c| *c == Command::ListModules);
     let auto = sent.iter().position(|c| *c == Command::SetAutoReload(true));
     assert!(listed < auto, "after Started: {sent:?}");
@@ -307,9 +310,10 @@ fn zoom_and_switches_survive_a_save_and_restore() {
     assert!((h.ctx.zoom_factor() - 1.2).abs() < 1e-4);
     let sent = fake.drain();
     assert!(
-        !sent
-            .iter()
-            .any(|c| matches!(c, Command::SetAutoReload(_) | Command::SetClosureScan(_))),
+        !sent.iter().any(|c| matches!(
+            c,
+            Command::SetAutoReload(_) | Command::SetClosureScan(_) | Command::SetWholeReloads(_)
+        )),
         "{sent:?}"
     );
     // Its (off) switches are not saved over the user's.

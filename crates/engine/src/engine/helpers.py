@@ -396,12 +396,13 @@ def _code_objects(namespace, seen):
             stack.extend(vars(obj).values())
 
 
-def users_of(module_name, names, tracked, new_namespace, shifts=None):
+def users_of(module_name, names, tracked, new_namespace, moved=None, fresh=()):
     """Where the tracked modules' code still reads names a reload removes from ``module_name``:
     ``{name: ["players.py:42 reads balance.XP_PER_KILL", ...]}``. Attribute reads on a global
     bound to the module, and the module's own functions (in ``new_namespace``: its new code)
-    reading the name as a global. ``shifts`` (``{name: lines}``) moves the lines of the
-    module's own definitions an incremental dry run left on their old lines."""
+    reading the name as a global. ``moved`` (an incremental dry run's moved statements, see
+    ``shift_namespace``) gives the module's own code that is still on its old lines its new
+    ones; the names in ``fresh`` were bound by statements that ran, already on their new lines."""
     import dis
 
     names = set(names)
@@ -417,10 +418,10 @@ def users_of(module_name, names, tracked, new_namespace, shifts=None):
         if not aliases and not own:
             continue
         where = os.path.basename(getattr(mod, "__file__", None) or other)
-        if own and shifts:
-            seen = set()
+        if own and moved:
+            shift, seen, fresh = _line_shift(getattr(mod, "__file__", None), moved), set(), set(fresh)
             codes = [
-                (code, shifts.get(k, 0))
+                (code, 0 if k in fresh else shift(code))
                 for k, v in ns.items()
                 for code in _code_objects({k: v, "__name__": ns.get("__name__")}, seen)
             ]
@@ -452,14 +453,27 @@ REGISTRY_MAX = 2_000
 _REGISTRY_TYPES = (collections.abc.MutableMapping, list, collections.abc.MutableSet)
 
 
-def rebind_registries(pairs, tracked, reloaded):
+def _may_register(cls):
+    """Whether making ``cls`` can have run code that registers it: a metaclass, or a base's
+    ``__init_subclass__`` (class decorators are the caller's to know)."""
+    if type(cls) is not type:
+        return True
+    return any("__init_subclass__" in vars(b) for b in cls.__mro__[1:] if b is not object)
+
+
+def rebind_registries(pairs, tracked, reloaded, undecorated=False):
     """After a reload: ``pairs`` are (throwaway, live) classes — the class statements' new
     classes and the live ones patched in their place. Registries that picked up a throwaway
     (a metaclass, ``__init_subclass__`` or a class decorator registering every class) are
     pointed at the live class. No heap walk: only the places such machinery keeps registries
     are looked into, one level deep — the attributes of the classes of other modules in the
     metaclass's and the bases' MROs, and the globals of their modules and of the tracked
-    modules. Returns where something was rebound, as ``module.NAME['key']`` labels."""
+    modules. Returns where something was rebound, as ``module.NAME['key']`` labels. With
+    ``undecorated`` (no class decorator ran), only classes that ``_may_register`` are looked for:
+    a plain class statement registers its class nowhere, and the search reads every tracked
+    module's globals."""
+    if undecorated:
+        pairs = [(t, live) for t, live in pairs if _may_register(t)]
     swap = {id(t): live for t, live in pairs}
     if not swap:
         return []
@@ -617,27 +631,59 @@ def _shift_code(code, delta):
     return code.replace(co_firstlineno=code.co_firstlineno + delta, co_consts=consts)
 
 
-def shift_lines(obj, delta, module_name, qualname):
-    """Moves the line numbers of the code a definition made by an unchanged statement runs by
-    ``delta`` (lines were added or removed above it), as a whole reload's new code would have
-    them: a function (and what it wraps), a class's methods, properties, class and static
-    methods, and nested classes. Only code defined by that statement moves (its qualname is
-    ``qualname`` or under it). Returns how many code objects moved."""
-    seen = set()
-    moved = 0
+def _line_shift(filename, moved):
+    """``code -> lines to move it by``: code of ``filename`` whose first line lies in one of the
+    ``moved`` statements' old lines ``(first, last, delta)`` (sorted) moves by its delta."""
+    import bisect
 
-    def ours(q):
-        return q == qualname or q.startswith(qualname + ".")
+    starts = [m[0] for m in moved]
+    real = os.path.realpath(filename) if filename else None
+    same_file = {filename: True}
+
+    def ours(name):
+        if name not in same_file:
+            same_file[name] = real is not None and os.path.realpath(name) == real
+        return same_file[name]
+
+    def delta(code):
+        if not moved or not ours(code.co_filename):
+            return 0
+        i = bisect.bisect_right(starts, code.co_firstlineno) - 1
+        return moved[i][2] if i >= 0 and code.co_firstlineno <= moved[i][1] else 0
+
+    delta.ours = ours
+    return delta
+
+
+def shift_namespace(namespace, module_name, filename, moved):
+    """Moves the line numbers of the code that unchanged statements below an edit made (lines
+    were added or removed above them), where a whole reload would give it its new lines: the
+    module's functions (what they wrap, and functions in their closure cells), and its classes'
+    methods, properties, class and static methods and nested classes. Code is picked by its
+    file and first line (``_line_shift``), so a wrapper from another statement or file, or a
+    dataclass's generated methods, stay. Data (a lambda in a dict) keeps its code, as a whole
+    reload keeps it. Everything is worked out before anything is set."""
+    delta = _line_shift(filename, moved)
+    seen = set()
+    codes = []  # (function, new code)
+    firsts = []  # (class, new __firstlineno__)
 
     def function(f):
-        nonlocal moved
         for _ in range(16):
             if not isinstance(f, types.FunctionType) or id(f) in seen:
                 return
             seen.add(id(f))
-            if f.__module__ == module_name and ours(f.__qualname__):
-                f.__code__ = _shift_code(f.__code__, delta)
-                moved += 1
+            d = delta(f.__code__)
+            if d:
+                codes.append((f, _shift_code(f.__code__, d)))
+            if delta.ours(f.__code__.co_filename):
+                for cell in f.__closure__ or ():
+                    try:
+                        inner = cell.cell_contents
+                    except ValueError:
+                        continue
+                    if isinstance(inner, types.FunctionType):
+                        function(inner)
             f = getattr(f, "__wrapped__", None)
 
     def member(v):
@@ -648,23 +694,40 @@ def shift_lines(obj, delta, module_name, qualname):
                 function(acc)
         elif isinstance(v, type):
             klass(v)
-        else:
-            function(getattr(v, "__wrapped__", v) if not isinstance(v, types.FunctionType) else v)
+        elif isinstance(v, types.FunctionType):
+            function(v)
+        elif callable(v):
+            function(getattr(v, "__wrapped__", None))
 
     def klass(c):
         if id(c) in seen or getattr(c, "__module__", None) != module_name:
             return
         seen.add(id(c))
-        if not ours(getattr(c, "__qualname__", "")):
-            return
         first = c.__dict__.get("__firstlineno__")
-        if isinstance(first, int):
-            type.__setattr__(c, "__firstlineno__", first + delta)
+        if isinstance(first, int) and moved:
+            i = [m for m in moved if m[0] <= first <= m[1]]
+            if i:
+                firsts.append((c, first + i[0][2]))
         for v in list(c.__dict__.values()):
             member(v)
 
-    member(obj)
-    return moved
+    for v in list(namespace.values()):
+        member(v)
+    undo = ([(f, f.__code__) for f, _ in codes], [(c, c.__dict__["__firstlineno__"]) for c, _ in firsts])
+    for f, code in codes:
+        f.__code__ = code
+    for c, first in firsts:
+        type.__setattr__(c, "__firstlineno__", first)
+    return undo
+
+
+def unshift(undo):
+    """Puts back what ``shift_namespace`` moved (the reload did not finish)."""
+    functions, classes = undo
+    for f, code in functions:
+        f.__code__ = code
+    for c, first in classes:
+        type.__setattr__(c, "__firstlineno__", first)
 
 
 def compile_at(text, path, line, flags):

@@ -1100,6 +1100,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn resplit_of_a_removed_line_moves_the_statements_after_it() {
+        let old_text = "\"\"\"doc\"\"\"\nREVISION = 832\nDAMAGE = 64\n\n\ndef make_counter():\n    count = 0\n    step = 4\n\n    def bump():\n        nonlocal count\n        count += 1\n        return count * step\n\n    return bump\n\n\nbump = make_counter()\n\n\ndef shifter():\n    return 832\n";
+        let new_text = "\"\"\"doc\"\"\"\nREVISION = 833\nDAMAGE = 64\n\n\ndef make_counter():\n    count = 0\n\n    def bump():\n        nonlocal count\n        count += 1\n        return count * 4\n\n    return bump\n\n\nbump = make_counter()\n\n\ndef shifter():\n    return 833\n";
+        let old = split(old_text).expect("splits");
+        let want = split(new_text).expect("splits");
+        assert_eq!(resplit(old_text, &old, new_text), Some(want));
+    }
+
+    #[test]
     fn resplit_after_random_line_edits_gives_what_split_gives() {
         let base = "\"\"\"doc\"\"\"\nimport os\n\nA = 1\nB = [\n    1,\n    2,\n]\n\n@dec\n@dec2(3)\ndef f(x):\n    '''body\n    text'''\n    return x\n\nif A:\n    C = 2\nelif B:\n    C = 4\nelse:\n    C = 3\n\ntry:\n    import z\nexcept ImportError:\n    z = None\n\nclass K:\n    X = (1,\n         2)\n    def m(self):\n        return f\"{A}\"\n\nZ = 9  # end\n";
         let pool = [

@@ -33,6 +33,10 @@ pub struct TrackedModule {
     /// The top-level statements of `source`, when an incremental reload split it (the next one
     /// then need not split it again).
     pub spans: Option<Arc<[super::statements::Span]>>,
+    /// When this record was stored, in the order of all records' stores (set by `store`): a
+    /// module loaded or reloaded after this one may hold other values than its statements
+    /// read when they ran.
+    pub loaded_seq: u64,
 }
 
 impl TrackedModule {
@@ -90,8 +94,19 @@ pub fn names() -> Vec<String> {
     tracked().keys().cloned().collect()
 }
 
-pub(crate) fn store(module: TrackedModule) {
+pub(crate) fn store(mut module: TrackedModule) {
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    module.loaded_seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     tracked().insert(module.name.clone(), Arc::new(module));
+}
+
+/// The tracked modules other than `name` stored (loaded or reloaded) after `seq`.
+pub fn stored_after(name: &str, seq: u64) -> Vec<String> {
+    tracked()
+        .values()
+        .filter(|m| m.name != name && m.loaded_seq > seq)
+        .map(|m| m.name.clone())
+        .collect()
 }
 
 pub(crate) fn set_outcome(name: &str, outcome: Outcome) {
@@ -193,6 +208,7 @@ fn record_unguarded(module: &Bound<'_, PyModule>) -> PyResult<()> {
         baseline: Some(baseline),
         last_outcome: None,
         spans: None,
+        loaded_seq: 0,
     });
     Ok(())
 }
@@ -228,6 +244,7 @@ fn register_loaded(py: Python<'_>) -> PyResult<()> {
             baseline: None,
             last_outcome: None,
             spans: None,
+            loaded_seq: 0,
         });
     }
     Ok(())

@@ -44,6 +44,10 @@ pub trait Live {
     /// rebound it, or deleted it), and classes whose class-level data changed: their statements
     /// run again, so the data rule decides them exactly as a whole reload would.
     fn diverged(&mut self) -> Vec<String>;
+    /// Other modules loaded or reloaded since this one last was: its import statements that
+    /// name one run again (and so what reads the names they bind), as a whole reload would
+    /// read their present values (`X = a.VALUE` after `a` was reloaded).
+    fn reloaded_since(&mut self) -> Vec<String>;
 }
 
 /// A changed decorated `def` whose decorators did not change: its function gets the new code
@@ -71,14 +75,18 @@ pub struct Plan<'s> {
     pub undecorated: Vec<Undecorated<'s>>,
     /// Names taken out of the namespace before the statements run.
     pub delete: Vec<&'s str>,
-    /// Unchanged definitions that moved: their name and by how many lines.
-    pub shifted: Vec<(&'s str, isize)>,
+    /// Unchanged statements that did not run and moved: their lines in the last load (first,
+    /// last) and by how many lines they moved, in order. Code made by them moves with them.
+    pub moved: Vec<(usize, usize, isize)>,
     /// The texts of the module's `from __future__` imports (each statement compiles with them).
     pub future: Vec<&'s str>,
     /// The names the module's import statements bind. A statement compiles in their company:
     /// `CPython` 3.11+ compiles `module.f(x)` differently when `module` is imported in the same
     /// unit, and a statement's code must be the code the whole module would have.
     pub imported: Vec<&'s str>,
+    /// A statement that runs has a decorated class: it may register the class it makes, so
+    /// registries are looked for after the merge whatever the class's machinery.
+    pub decorated_classes: bool,
     /// Text of the old statements gone and of the new statements that run, for the data
     /// rule's statement comparison.
     pub old_texts: String,
@@ -189,6 +197,17 @@ pub fn plan<'s>(
             planner.mark_run(j);
         }
     }
+    for module in planner.live.reloaded_since() {
+        let mut words: Vec<&str> = module.split('.').collect();
+        words.dedup();
+        for word in [words.first(), words.last()].into_iter().flatten() {
+            for j in index.containing(word) {
+                if index.head(j).0 == StmtKind::Import {
+                    planner.mark_run(j);
+                }
+            }
+        }
+    }
     let diverged = planner.live.diverged();
     for name in take
         .iter()
@@ -250,15 +269,12 @@ pub fn plan<'s>(
     }
     delete.sort_unstable();
 
-    let mut shifted = Vec::new();
+    let mut moved = Vec::new();
     for (j, s) in index.new.iter().enumerate() {
         let Some(i) = old_of[j] else { continue };
         let delta = s.first_line.cast_signed() - old[i].first_line.cast_signed();
-        if delta == 0 || run[j] {
-            continue;
-        }
-        if let (StmtKind::Def | StmtKind::Class, Some(name)) = index.head(j) {
-            shifted.push((name, delta));
+        if delta != 0 && !run[j] {
+            moved.push((old[i].first_line, old[i].last_line, delta));
         }
     }
     let mut future = Vec::new();
@@ -288,14 +304,17 @@ pub fn plan<'s>(
             }
         }
     }
+    let decorated_classes =
+        (0..index.len()).any(|j| run[j] && scan::decorates_class(index.new[j].text));
     Ok(Plan {
+        decorated_classes,
         imported,
         changed: changed.iter().filter(|c| **c).count(),
         removed: removed.len(),
         run,
         undecorated,
         delete,
-        shifted,
+        moved,
         future,
         old_texts,
         new_texts,
@@ -619,6 +638,10 @@ mod tests {
             Vec::new()
         }
 
+        fn reloaded_since(&mut self) -> Vec<String> {
+            Vec::new()
+        }
+
         fn stable_data(&mut self, name: &str) -> Option<bool> {
             if self.0.contains(&name) {
                 Some(false)
@@ -702,7 +725,7 @@ mod tests {
         let new = "X = (1 +\n     0)\ndef f():\n    return 1\nclass C:\n    pass\n";
         let mut live = Values(&[], &["X"]);
         let p = plan(old, new, None, &mut live, &[]).expect("plan");
-        assert_eq!(p.shifted, [("f", 1), ("C", 1)]);
+        assert_eq!(p.moved, [(2, 3, 1), (4, 5, 1)]);
     }
 
     #[test]

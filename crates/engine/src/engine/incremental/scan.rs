@@ -554,6 +554,30 @@ pub fn words(text: &str) -> HashSet<&str> {
     .collect()
 }
 
+/// Whether a decorator line stands directly before a `class` line in `text` (at any depth): a
+/// class decorator may register the class a class statement makes.
+pub fn decorates_class(text: &str) -> bool {
+    let mut decorator_at: Option<usize> = None;
+    for line in text.lines() {
+        let body = line.trim_start();
+        if body.is_empty() || body.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - body.len();
+        if body.starts_with('@') {
+            decorator_at.get_or_insert(indent);
+        } else if decorator_at == Some(indent) {
+            if body.starts_with("class ") || body.starts_with("class\t") {
+                return true;
+            }
+            decorator_at = None;
+        } else if decorator_at.is_some_and(|d| indent <= d) {
+            decorator_at = None;
+        }
+    }
+    false
+}
+
 /// `if __name__ == "__main__":` (either quote, either order) with no `elif`/`else`.
 fn main_guard(text: &str, lines: &[Line<'_>]) -> bool {
     let first = text.lines().next().unwrap_or("").trim_end();
@@ -740,6 +764,20 @@ mod tests {
         assert!(f.reads.is_empty());
         let g = facts("if __name__ == '__main__':\n    main()\nelse:\n    X = 1\n");
         assert_eq!(g.kind, StmtKind::Compound);
+    }
+
+    #[test]
+    fn class_decorators_are_seen_at_any_depth() {
+        assert!(decorates_class("@register\nclass A:\n    pass\n"));
+        assert!(decorates_class(
+            "class A:\n    @dataclass(\n        frozen=True)\n    class B:\n        x: int\n"
+        ));
+        assert!(!decorates_class(
+            "class A:\n    @property\n    def x(self):\n        return 1\n"
+        ));
+        assert!(!decorates_class(
+            "@dec\ndef f():\n    class Local:\n        pass\n"
+        ));
     }
 
     #[test]

@@ -106,9 +106,19 @@ impl Merge<'_, '_> {
             return;
         }
         let pairs: Vec<(Obj<'_>, Obj<'_>)> = classes.to_vec();
+        // An incremental reload knows whether a class decorator ran; without one, only
+        // classes with a metaclass or an `__init_subclass__` can have registered themselves.
+        let undecorated = self.partial.as_ref().is_some_and(|p| !p.decorated_classes);
         let done = helpers(self.py)
             .and_then(|h| h.getattr(name!(self.py, "rebind_registries")))
-            .and_then(|f| f.call1((pairs, super::super::tracker::names(), self.inp.module)))
+            .and_then(|f| {
+                f.call1((
+                    pairs,
+                    super::super::tracker::names(),
+                    self.inp.module,
+                    undecorated,
+                ))
+            })
             .and_then(|r| r.extract::<Vec<String>>());
         match done {
             Ok(places) => {

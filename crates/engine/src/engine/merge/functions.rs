@@ -57,6 +57,9 @@ impl<'py> Merge<'py, '_> {
                 true
             }
             Patched::Replaced(why) => {
+                // The new function is the module's now: its closure cells are what the next
+                // reload compares with.
+                self.record_new_fps(qual, new);
                 self.fix.fresh.push(new.clone());
                 self.stale_holders
                     .replaced
@@ -420,6 +423,16 @@ impl<'py> Merge<'py, '_> {
             return Ok(false);
         };
         if o.is(&n) || self.ids.mapped(&n).is(&o) {
+            // The same value (a small int both times): still the new load's value of the
+            // cell, which the next reload compares with (without it the next reload would
+            // take the program's count for a value created at run time, and reset it).
+            if o.is(&n) && classify(&n) == ObjKind::Data {
+                self.next
+                    .fps
+                    .insert(key.to_string(), crate::engine::fingerprint::fingerprint(&n));
+                let mut budget = crate::engine::baseline::KEYS_MAX;
+                self.next.record_keys(key, &n, 0, &mut budget);
+            }
             return Ok(false);
         }
         match (classify(&o), classify(&n)) {

@@ -136,9 +136,11 @@ pub(crate) struct Partial<'py> {
     pub whole_old: Bound<'py, PyDict>,
     /// Names the statements bound, added or removed (the ones merged).
     pub merged: foldhash::HashSet<String>,
-    /// Unchanged definitions still on their old lines (a dry run does not move them), by how
-    /// many lines they moved: for the lines reports name.
-    pub shifts: HashMap<String, isize>,
+    /// Code of unchanged statements still on its old lines (a dry run does not move it): the
+    /// statements' old lines and how far they moved (`Plan::moved`), for the lines reports name.
+    pub shifts: Vec<(usize, usize, isize)>,
+    /// A class statement that runs has a class decorator (`Plan::decorated_classes`).
+    pub decorated_classes: bool,
 }
 
 /// Kept containers bigger than this are not looked into for replaced functions.
@@ -361,8 +363,11 @@ impl<'py, 'a> Merge<'py, 'a> {
         let users = helpers(self.py)
             .and_then(|h| h.getattr(name!(self.py, "users_of")))
             .and_then(|f| {
-                let shifts = self.partial.as_ref().map(|p| p.shifts.clone());
-                f.call1((self.inp.module, removed, tracked, new_ns, shifts))
+                let (shifts, fresh) = match self.partial.as_ref() {
+                    Some(p) => (Some(p.shifts.clone()), p.merged.iter().cloned().collect()),
+                    None => (None, Vec::new()),
+                };
+                f.call1((self.inp.module, removed, tracked, new_ns, shifts, fresh))
             })
             .and_then(|d| d.extract::<HashMap<String, Vec<String>>>());
         // Finding users is advice: a failure to look leaves the entries as they were.

@@ -14,6 +14,7 @@ use crate::engine::fingerprint::fingerprint;
 use crate::engine::incremental::{Live, Plan, plan};
 use crate::engine::names::name;
 use crate::engine::pyobj::helpers;
+use crate::engine::tracker::TrackedModule;
 use crate::protocol::{ErrorInfo, Overrides};
 
 /// The live module as the planner sees it.
@@ -21,18 +22,33 @@ struct LiveNs<'a, 'py> {
     ns: &'a Bound<'py, PyDict>,
     base: &'a Baseline,
     module: &'a str,
+    /// When the module's record was stored (`TrackedModule::loaded_seq`).
+    seq: u64,
 }
 
 impl Live for LiveNs<'_, '_> {
+    fn reloaded_since(&mut self) -> Vec<String> {
+        crate::engine::tracker::stored_after(self.module, self.seq)
+    }
+
     fn diverged(&mut self) -> Vec<String> {
         let mut out = Vec::new();
         for (path, fp) in &self.base.fps {
-            let mut parts = path.split('.');
+            // Top-level values, class-level data (`Unit.RATE`) and closure cells (`bump::count`,
+            // `Unit.f::n`); key paths are inside their dict's value.
+            if path.contains('[') {
+                continue;
+            }
+            let (object, cell) = match path.split_once("::") {
+                Some((o, c)) if !c.contains(':') => (o, Some(c)),
+                Some(_) => continue,
+                None => (path.as_str(), None),
+            };
+            let mut parts = object.split('.');
             let (Some(top), member) = (parts.next(), parts.next()) else {
                 continue;
             };
-            // Top-level values and class-level data; key paths are inside their dict's value.
-            if parts.next().is_some() || path.contains(['[', ':']) {
+            if parts.next().is_some() {
                 continue;
             }
             let Ok(Some(v)) = self.ns.get_item(top) else {
@@ -44,6 +60,13 @@ impl Live for LiveNs<'_, '_> {
                 Some(m) => match v.getattr(m) {
                     Ok(x) if v.is_instance_of::<pyo3::types::PyType>() => x,
                     _ => continue,
+                },
+            };
+            let v = match cell {
+                None => v,
+                Some(var) => match cell_contents(&v, var) {
+                    Some(x) => x,
+                    None => continue,
                 },
             };
             let same = match (fp, fingerprint(&v)) {
@@ -96,6 +119,25 @@ impl Live for LiveNs<'_, '_> {
     }
 }
 
+/// The content of the closure cell `var` of function `f` (its `__wrapped__` function's, for a
+/// wrapper), if it has one with a value.
+fn cell_contents<'py>(f: &Bound<'py, PyAny>, var: &str) -> Option<Bound<'py, PyAny>> {
+    let py = f.py();
+    let code = f.getattr(name!(py, "__code__")).ok()?;
+    let names: Vec<String> = code
+        .getattr(name!(py, "co_freevars"))
+        .ok()?
+        .extract()
+        .ok()?;
+    let i = names.iter().position(|n| n == var)?;
+    f.getattr(name!(py, "__closure__"))
+        .ok()?
+        .get_item(i)
+        .ok()?
+        .getattr(name!(py, "cell_contents"))
+        .ok()
+}
+
 /// A value no statement can change in place: numbers, strings, bytes, None, and tuples and
 /// frozensets of them.
 fn immutable(v: &Bound<'_, PyAny>, depth: usize) -> bool {
@@ -121,23 +163,31 @@ fn immutable(v: &Bound<'_, PyAny>, depth: usize) -> bool {
     false
 }
 
-/// Plans an incremental reload of a module whose live namespace is `ns`; `Err` says why the
-/// whole module reloads instead.
+/// Plans an incremental reload of the module `record` tracks, whose live namespace is `ns`,
+/// to `new_text`; `Err` says why the whole module reloads instead.
 pub(super) fn plan_for<'s>(
-    old_text: &'s str,
+    record: &'s TrackedModule,
     new_text: &'s str,
     ns: &Bound<'_, PyDict>,
-    old_spans: Option<&[crate::engine::statements::Span]>,
-    base: &Baseline,
     overrides: &Overrides,
-    module: &str,
 ) -> Result<Plan<'s>, String> {
+    let (Some(old_text), Some(base)) = (record.source.as_deref(), record.baseline.as_ref()) else {
+        return Err(
+            "the module's last load was not recorded (it was imported before tracking began)"
+                .to_string(),
+        );
+    };
     let take: Vec<&str> = overrides.take.iter().map(|q| top_name(q)).collect();
     plan(
         old_text,
         new_text,
-        old_spans,
-        &mut LiveNs { ns, base, module },
+        record.spans.as_deref(),
+        &mut LiveNs {
+            ns,
+            base,
+            module: &record.name,
+            seq: record.loaded_seq,
+        },
         &take,
     )
 }
@@ -405,21 +455,21 @@ pub(super) fn next_baseline(base: &mut Baseline, merged: &[String], fresh: Basel
     base.dicts.extend(fresh.dicts);
 }
 
-/// Moves the line numbers of unchanged definitions below an edit that added or removed lines.
-pub(super) fn shift_lines(
-    py: Python<'_>,
+/// Moves the line numbers of code made by unchanged statements below an edit that added or
+/// removed lines (see `helpers.py` `shift_namespace`).
+/// Returns what puts them back (`helpers.py` `unshift`), if anything moved.
+pub(super) fn shift_lines<'py>(
+    py: Python<'py>,
     plan: &Plan<'_>,
     module: &str,
-    dict: &Bound<'_, PyDict>,
-) -> PyResult<()> {
-    if plan.shifted.is_empty() {
-        return Ok(());
+    file: &str,
+    dict: &Bound<'py, PyDict>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if plan.moved.is_empty() {
+        return Ok(None);
     }
-    let shift = helpers(py)?.getattr(name!(py, "shift_lines"))?;
-    for (n, delta) in &plan.shifted {
-        if let Some(v) = dict.get_item(*n)? {
-            shift.call1((v, *delta, module, *n))?;
-        }
-    }
-    Ok(())
+    helpers(py)?
+        .getattr(name!(py, "shift_namespace"))?
+        .call1((dict, module, file, plan.moved.clone()))
+        .map(Some)
 }

@@ -129,25 +129,10 @@ fn reload_unguarded(
 
     // Incremental when the last load's text and values are known and nothing in the module
     // defeats the analysis; otherwise (or when asked) the whole module.
-    let previous = record
-        .as_ref()
-        .and_then(|r| Some((r.source.as_deref()?, r.baseline.as_ref()?)));
-    let old_spans = record.as_ref().and_then(|r| r.spans.clone());
-    let mut plan = match (opts.full, previous) {
+    let mut plan = match (opts.full, &record) {
         (true, _) => Err("a whole-module reload was asked for".to_string()),
-        (false, None) => Err(
-            "the module's last load was not recorded (it was imported before tracking began)"
-                .to_string(),
-        ),
-        (false, Some((old_text, base))) => incremental::plan_for(
-            old_text,
-            &text,
-            &dict,
-            old_spans.as_deref(),
-            base,
-            &opts.overrides,
-            name,
-        ),
+        (false, None) => Err("the module is not tracked".to_string()),
+        (false, Some(r)) => incremental::plan_for(r, &text, &dict, &opts.overrides),
     };
     match &mut plan {
         Ok(p) => {
@@ -198,6 +183,17 @@ fn reload_unguarded(
     // From the moment the dict is changed, every way out that is not a finished merge (an
     // early return, an error, a panic unwinding) puts the old mapping back.
     let mut guard = RestoreOnExit::new(&dict, &old_ns, !opts.dry_run);
+    // Code of unchanged statements below added or removed lines moves with them, before the
+    // statements run: a function they call then makes new functions on the new lines too (a
+    // decorator's wrapper), and what the merge reports names the file's lines. Put back with
+    // the namespace on every way out that is not a finished merge.
+    if let (Ok(p), false) = (&plan, opts.dry_run) {
+        let undo = incremental::shift_lines(py, p, name, &report.file, &old_ns).map_err(|e| {
+            let _ = guard.restore_now();
+            internal("moving the line numbers of unchanged definitions", e)
+        })?;
+        guard.undo_with(undo);
+    }
     let submodules = namespace::submodules(name, &old_ns);
     // Errors of swapscope's own calls below are described (which may release the GIL: a
     // traceback is formatted) only after the dict is restored.
@@ -321,17 +317,12 @@ fn reload_unguarded(
         // Unchanged definitions below added or removed lines move with them (before the merge,
         // so what it reports names the file's lines); a dry run moves nothing and says where
         // they would be.
+        // (Moved before the statements ran; see there.) A dry run moves nothing and says where
+        // they would be.
         let shifts = if opts.dry_run {
-            p.shifted
-                .iter()
-                .map(|(n, d)| ((*n).to_string(), *d))
-                .collect()
+            p.moved.clone()
         } else {
-            incremental::shift_lines(py, p, name, &dict).map_err(|e| {
-                let _ = guard.restore_now();
-                internal("moving the line numbers of unchanged definitions", e)
-            })?;
-            foldhash::HashMap::default()
+            Vec::new()
         };
         merge.partial(Partial {
             whole_new: target.clone(),
@@ -342,6 +333,7 @@ fn reload_unguarded(
                 .chain(undecorated.iter().map(|u| u.name.clone()))
                 .collect(),
             shifts,
+            decorated_classes: p.decorated_classes,
         });
     }
 
@@ -424,6 +416,7 @@ fn reload_unguarded(
             baseline: Some(baseline),
             last_outcome: Some(Outcome::Applied),
             spans,
+            loaded_seq: 0,
         });
     }
     report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;

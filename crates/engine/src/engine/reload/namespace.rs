@@ -33,6 +33,8 @@ pub(super) struct RestoreOnExit<'a, 'py> {
     dict: &'a Bound<'py, PyDict>,
     old: &'a Bound<'py, PyDict>,
     armed: bool,
+    /// Line numbers moved before the statements ran, to move back (`helpers.unshift`).
+    undo: Option<Bound<'py, PyAny>>,
 }
 
 impl<'a, 'py> RestoreOnExit<'a, 'py> {
@@ -42,7 +44,12 @@ impl<'a, 'py> RestoreOnExit<'a, 'py> {
         old: &'a Bound<'py, PyDict>,
         armed: bool,
     ) -> Self {
-        RestoreOnExit { dict, old, armed }
+        RestoreOnExit {
+            dict,
+            old,
+            armed,
+            undo: None,
+        }
     }
 
     /// Restores now (once); later drops do nothing.
@@ -51,8 +58,20 @@ impl<'a, 'py> RestoreOnExit<'a, 'py> {
             return Ok(());
         }
         self.armed = false;
+        if let Some(undo) = self.undo.take() {
+            // Code moved to new lines goes back to its old ones with the old namespace.
+            let py = undo.py();
+            crate::engine::pyobj::helpers(py)
+                .and_then(|h| h.getattr(name!(py, "unshift")))
+                .and_then(|f| f.call1((undo,)))?;
+        }
         self.dict.clear();
         self.dict.update(self.old.as_mapping())
+    }
+
+    /// Also undoes `undo` (what `helpers.shift_namespace` returned) when restoring.
+    pub(super) fn undo_with(&mut self, undo: Option<Bound<'py, PyAny>>) {
+        self.undo = undo;
     }
 
     /// The merge finished: the module keeps its new state whatever happens next.
