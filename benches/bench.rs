@@ -62,9 +62,14 @@ fn root() -> PathBuf {
 
 fn run(program: &Path, args: &[&str], what: &str) -> Result<(), String> {
     eprintln!("bench: {what}");
+    // A folder swapscope does not track, for the benchmarks' untracked imports and the other
+    // tools' copies of a module (`reload_bench.py` uses it when this names it).
+    let untracked = root().join("target/bench/untracked");
+    let _ = std::fs::create_dir_all(&untracked);
     let status = Command::new(program)
         .args(args)
         .current_dir(root())
+        .env("SWAPSCOPE_EXCLUDE", &untracked)
         .status()
         .map_err(|e| format!("{what}: cannot run {}: {e}", program.display()))?;
     if status.success() {
@@ -285,7 +290,8 @@ fn print_edits(ours: &[Row], alts: Option<&[Row]>) {
     }
 }
 
-/// `SWAPSCOPE_BENCH_EDITS=1 cargo bench`: only the one-edit table.
+/// `SWAPSCOPE_BENCH_EDITS=1 cargo bench`: only the one-edit table (with
+/// `SWAPSCOPE_BENCH_REUSE_ALT=1`, the alternatives' part from the last run).
 fn bench_edits() -> Result<(), String> {
     let dir = root().join("target/bench");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -306,20 +312,27 @@ fn bench_edits() -> Result<(), String> {
     )?;
     let ours = load(&ours_path)?;
     let alt_path = dir.join("alt-edits.json");
-    let alts = venv(&dir).and_then(|py| {
-        run(
-            &py,
-            &[
-                "benches/reload_bench.py",
-                "--mode",
-                "alt-edits",
-                "--out",
-                &alt_path.to_string_lossy(),
-            ],
-            "alternatives: one edit",
-        )?;
+    // `SWAPSCOPE_BENCH_REUSE_ALT=1`: the alternatives' figures of the last run (they take 15
+    // minutes and do not depend on swapscope).
+    let reuse = std::env::var_os("SWAPSCOPE_BENCH_REUSE_ALT").is_some() && alt_path.exists();
+    let alts = if reuse {
         load(&alt_path)
-    });
+    } else {
+        venv(&dir).and_then(|py| {
+            run(
+                &py,
+                &[
+                    "benches/reload_bench.py",
+                    "--mode",
+                    "alt-edits",
+                    "--out",
+                    &alt_path.to_string_lossy(),
+                ],
+                "alternatives: one edit",
+            )?;
+            load(&alt_path)
+        })
+    };
     let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
     println!(
         "Machine: {cores} cores; swapscope on CPython {}; took {:.0} s.",

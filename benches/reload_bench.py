@@ -279,28 +279,34 @@ def edit_source(lines, edit, k):
     return workload.source(lines, 1, one=(edit.split()[1], k))
 
 
-def edits(b, tools, sizes=None):
+def edits(b, tools, sizes=None, untracked=None):
     """The one-edit table's rows for `tools`: {label: make(name, path) -> action()}. Each tool
     gets its own copy of the module; per repetition every tool's copy gets the same edit, then
-    the tools run in turn."""
+    the tools run in turn. The copies of tools whose labels are in `untracked` (a dict label ->
+    folder) live in that folder, which swapscope does not track: a reload looks through the
+    other tracked modules' globals (for stale copies of what it replaced), and a program has
+    one copy of its module, not one per tool. The copies leave sys.modules after each edit."""
+    untracked = untracked or {}
     for size, lines in (sizes or SIZES).items():
         for edit in EDITS:
             copies = {}
             for i, (label, make) in enumerate(tools.items()):
                 name = f"edit_{size}_{EDITS.index(edit)}_{i}"
-                with open(b.path(name), "w") as f:
+                folder = untracked.get(label, b.folder)
+                path = os.path.join(folder, name + ".py")
+                with open(path, "w") as f:
                     f.write(edit_source(lines, edit, 0) if edit != "every function"
                             else workload.source(lines, 1))
                 importlib.import_module(name)
-                copies[label] = (name, make(name, b.path(name)))
+                copies[label] = (name, make(name, path), path)
             times = {label: [] for label in tools}
             done = set()  # tools measured enough: stopped, or seconds per reload
             reps = EDIT_REPS[size]
             for k in range(1, reps + 2):  # the first is a warm-up
-                for label, (name, action) in copies.items():
+                for label, (name, action, path) in copies.items():
                     if label in done:
                         continue
-                    with open(b.path(name), "w") as f:
+                    with open(path, "w") as f:
                         f.write(edit_source(lines, edit, k))
                     gc.collect()
                     t0 = time.perf_counter()
@@ -319,6 +325,8 @@ def edits(b, tools, sizes=None):
                         done.add(label)
             for label in tools:
                 b.row("edit", size, label, times[label] or [None], edit=edit)
+            for name, _, _ in copies.values():
+                sys.modules.pop(name, None)
 
 
 def floor_tool(name, path):
@@ -330,7 +338,7 @@ def floor_tool(name, path):
     return run
 
 
-def edits_swapscope(b, sizes=None):
+def edits_swapscope(b, untracked, sizes=None):
     import swapscope
 
     modes = {}
@@ -354,7 +362,7 @@ def edits_swapscope(b, sizes=None):
         "swapscope": ours(False),
         "swapscope, full=True": ours(True),
         "importlib.reload": importlib_tool,
-    }, sizes)
+    }, sizes, untracked={"floor (compile + exec)": untracked, "importlib.reload": untracked})
     # What each edit's reload did: one statement (or two) incrementally; every function edited
     # is most of the module, which reloads whole.
     for name, mode in sorted(modes.items()):
@@ -497,19 +505,23 @@ def main():
     ap.add_argument("--case", default="")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
+    # An untracked folder: under the one SWAPSCOPE_EXCLUDE names (benches/bench.rs sets it; the
+    # tracker reads it at start), else a temp folder (tracked like any folder outside the
+    # interpreter's own: then "untracked" rows are not).
+    excluded = os.environ.get("SWAPSCOPE_EXCLUDE", "").split(os.pathsep)[0] or None
     with tempfile.TemporaryDirectory(dir=HERE if args.mode != "alternatives" else None) as tracked, \
-            tempfile.TemporaryDirectory() as untracked:
+            tempfile.TemporaryDirectory(dir=excluded) as untracked:
         b = Bench(tracked)
         sys.path.insert(0, untracked)
         if args.mode == "swapscope":
             swapscope_mode(b, untracked)
-            edits_swapscope(b)
+            edits_swapscope(b, untracked)
         elif args.mode == "reload":
             swapscope_mode(b, untracked, reload_only=True)
         elif args.mode == "memory":
             memory_mode(b, untracked, args.case)
         elif args.mode == "edits":
-            edits_swapscope(b)
+            edits_swapscope(b, untracked)
         elif args.mode == "alt-edits":
             edits_alternatives(b)
         else:
