@@ -1165,3 +1165,64 @@ fn assert_switched_keeping_count_through(steps: &[(String, u32)], versions: &[&s
     seen.dedup();
     assert_eq!(seen, versions, "{steps:?}");
 }
+
+/// A module body that prints during a reload does not let the script's thread run against the
+/// half-built module: captured output is sent without letting the GIL go while a reload runs.
+/// (Whole reloads empty the module's dict first: a thread let in misses `get` or `VALUE`.)
+#[test]
+fn a_body_that_prints_during_a_reload_keeps_other_threads_out() {
+    let module = "rt_printing_body";
+    let body = |version: u32| {
+        format!(
+            "import sys\nfor i in range(300):\n    sys.stdout.write(f'body line {{i}}\\n')\nVALUE = {version}\ndef get():\n    return VALUE\n"
+        )
+    };
+    let script = format!(
+        "{LOOP_PRELUDE}{}",
+        dedent(&format!(
+            r#"
+            import {module} as m
+            say("script started")
+            while running():
+                try:
+                    m.get()
+                except (NameError, AttributeError) as e:
+                    say(f"BROKE {{e}}")
+            "#
+        ))
+    );
+    let mut s = Session::start(
+        &[
+            (&format!("{module}.py"), &body(0)),
+            ("rt_printing_main.py", &script),
+        ],
+        "rt_printing_main.py",
+        captured(),
+    );
+    s.wait_stdout("script started\n", LONG);
+    s.send(Command::SetWholeReloads(true));
+    s.wait_for("the switch", LONG, |e| {
+        matches!(e, Event::WholeReloads(true))
+    });
+    for version in 1..=5 {
+        std::fs::write(s.path(&format!("{module}.py")), body(version)).expect("write");
+        s.send(reload_cmd(module));
+        let report = s.wait_report(module, LONG);
+        assert_eq!(report.outcome, Outcome::Applied, "{}", s.story());
+    }
+    assert_eq!(s.stop(), 0, "{}", s.story());
+    assert!(
+        !s.stdout.contains("BROKE"),
+        "a thread ran inside a reload:\n{}",
+        s.stdout
+            .lines()
+            .filter(|l| l.starts_with("BROKE"))
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(
+        s.stdout.matches("body line 299").count() >= 6,
+        "every body ran"
+    );
+}

@@ -499,6 +499,12 @@ fn wait_for_save(writing: &crate::watch::WritingFiles, module: &str) {
 /// Reloads running now (on any thread) and the switch interval to restore when the last ends.
 static RAISED: Mutex<(usize, Option<f64>)> = Mutex::new((0, None));
 
+/// Whether a reload (or hotfix) is running now, on any thread: code it runs must not let the GIL
+/// go (see `OutputWriter::write`).
+pub(crate) fn reloading() -> bool {
+    RAISED.lock().unwrap_or_else(PoisonError::into_inner).0 > 0
+}
+
 /// Runs `f` with the switch interval raised, so other Python threads do not run (and see a
 /// half-merged module) while the GIL is held by a reload. Reloads may overlap (the worker's and a
 /// safe point's hand the GIL over between them): the first raises, the last restores.

@@ -765,8 +765,14 @@ impl OutputWriter {
             stream: self.stream,
             text,
         };
-        // Sending may wait for a slow UI: let other Python threads run meanwhile.
-        py.detach(|| self.sink.send(event));
+        // Sending may wait for a slow UI: let other Python threads run meanwhile, except during
+        // a reload (a module body that prints): another thread would run against the module
+        // half-built. The UI never needs the GIL, so waiting with it only stalls.
+        if super::service::reloading() {
+            self.sink.send(event);
+        } else {
+            py.detach(|| self.sink.send(event));
+        }
         n
     }
 
