@@ -275,6 +275,15 @@ pub fn report_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
         clock(entry.at, local_offset(entry.at))
     ));
     ui.colored_label(theme::outcome_color(ui.visuals(), r.outcome), r.summary());
+    if !r.mode_note.is_empty() {
+        // Which statements ran: only those that changed and depend on them, or the whole
+        // module and why.
+        let mode = match r.mode {
+            crate::protocol::Mode::Incremental => format!("incremental: {}", r.mode_note),
+            crate::protocol::Mode::Full => format!("whole module: {}", r.mode_note),
+        };
+        ui.label(RichText::new(mode).color(theme::muted(ui.visuals())));
+    }
     egui::ScrollArea::vertical()
         .id_salt("report")
         .auto_shrink([false, false])

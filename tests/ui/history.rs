@@ -398,3 +398,28 @@ fn numbers_and_a_pinned_report_survive_a_long_session() {
         "the pinned report left the history: the panel follows again"
     );
 }
+
+/// The report says which statements ran: incrementally, how many; whole, and why.
+#[test]
+fn the_report_says_whether_the_reload_ran_part_or_all_of_the_module() {
+    let (mut h, fake) = app_harness();
+    started(&fake);
+    h.run_steps(2);
+    let mut part = report(2, "balance", Outcome::Applied, Vec::new());
+    part.mode = swapscope::protocol::Mode::Incremental;
+    part.mode_note = "1 of 40 statements ran (1 changed)".into();
+    fake.send(Event::ReloadFinished(part));
+    h.run_steps(3);
+    assert!(
+        h.query_by_label("incremental: 1 of 40 statements ran (1 changed)")
+            .is_some()
+    );
+    let mut whole = report(3, "balance", Outcome::Applied, Vec::new());
+    whole.mode_note = "line 3: it calls globals()".into();
+    fake.send(Event::ReloadFinished(whole));
+    h.run_steps(3);
+    assert!(
+        h.query_by_label("whole module: line 3: it calls globals()")
+            .is_some()
+    );
+}
