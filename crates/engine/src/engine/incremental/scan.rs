@@ -206,14 +206,7 @@ impl<'a> Scanner<'a> {
                 }
                 c if c == b'_' || c.is_ascii_alphabetic() || c >= 0x80 => {
                     let s = self.pos;
-                    while self
-                        .b
-                        .get(self.pos)
-                        .is_some_and(|&c| c == b'_' || c.is_ascii_alphanumeric() || c >= 0x80)
-                    {
-                        self.pos += 1;
-                    }
-                    let word = &self.text[s..self.pos];
+                    let word = self.name();
                     if matches!(self.b.get(self.pos), Some(b'\'' | b'"'))
                         && let Some(formatted) = prefix(word)
                     {
@@ -299,6 +292,19 @@ impl<'a> Scanner<'a> {
         any.then_some(line)
     }
 
+    /// Reads the name starting at `pos` (its first byte checked by the caller).
+    fn name(&mut self) -> &'a str {
+        let s = self.pos;
+        while self
+            .b
+            .get(self.pos)
+            .is_some_and(|&c| c == b'_' || c.is_ascii_alphanumeric() || c >= 0x80)
+        {
+            self.pos += 1;
+        }
+        &self.text[s..self.pos]
+    }
+
     fn peek_walrus(&self) -> bool {
         let mut p = self.pos;
         while matches!(self.b.get(p), Some(b' ' | b'\t')) {
@@ -345,16 +351,10 @@ impl<'a> Scanner<'a> {
                     b'\'' | b'"' => self.string(self.pos, false, words),
                     c if c == b'_' || c.is_ascii_alphabetic() || c >= 0x80 => {
                         let s = self.pos;
-                        while self
-                            .b
-                            .get(self.pos)
-                            .is_some_and(|&c| c == b'_' || c.is_ascii_alphanumeric() || c >= 0x80)
-                        {
-                            self.pos += 1;
-                        }
+                        let text = self.name();
                         let after_dot = s > 0 && self.b[s - 1] == b'.';
                         words.push(Word {
-                            text: &self.text[s..self.pos],
+                            text,
                             after_dot,
                             assign_before: usize::MAX,
                             walrus: false,
