@@ -609,21 +609,6 @@ def future_flags(texts):
     return flags
 
 
-_IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), range)
-
-
-def stable_data(value, depth=0):
-    """True for a value no statement can change in place: numbers, strings, bytes, None, and
-    tuples and frozensets of them."""
-    if depth > 8:
-        return False
-    if type(value) in _IMMUTABLE:
-        return True
-    if type(value) in (tuple, frozenset):
-        return all(stable_data(v, depth + 1) for v in value)
-    return False
-
-
 def _shift_code(code, delta):
     consts = tuple(
         _shift_code(c, delta) if isinstance(c, types.CodeType) else c for c in code.co_consts

@@ -70,8 +70,6 @@ pub struct Plan<'s> {
     pub run: Vec<bool>,
     /// Statements whose text changed (or that are new).
     pub changed: usize,
-    /// Statements gone from the source (or changed: their old text is gone).
-    pub removed: usize,
     pub undecorated: Vec<Undecorated<'s>>,
     /// Names taken out of the namespace before the statements run.
     pub delete: Vec<&'s str>,
@@ -310,7 +308,6 @@ pub fn plan<'s>(
         decorated_classes,
         imported,
         changed: changed.iter().filter(|c| **c).count(),
-        removed: removed.len(),
         run,
         undecorated,
         delete,
