@@ -203,9 +203,6 @@ pub fn toolbar_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
                 commands.push(UiCommand::ReplaceClasses(m.name.clone()));
             }
         }
-        if let Some(text) = selected.and_then(|m| hazard_text(state, &m.name)) {
-            ui.colored_label(theme::error(ui.visuals()), format!("⚠ {text}"));
-        }
         let changed = state.reloadable_changed().len();
         if ui
             .add_enabled(
@@ -228,37 +225,53 @@ pub fn toolbar_ui(ui: &mut Ui, state: &UiState, commands: &mut Vec<UiCommand>) {
         if ui.checkbox(&mut auto, "Auto-reload on save").changed() {
             commands.push(UiCommand::Send(Command::SetAutoReload(auto)));
         }
-        let mut closures = state.closure_scan;
-        if ui
-            .checkbox(&mut closures, "Update closures")
-            .on_hover_text(
-                "Reloads also give functions a changed factory made before the reload \
-                 (h = make_handler()) the new code. Scans every object Python's garbage \
-                 collector tracks: about 60 ms per million objects",
-            )
-            .changed()
-        {
-            commands.push(UiCommand::Send(Command::SetClosureScan(closures)));
-        }
-        let mut whole = state.whole_reloads;
-        if ui
-            .checkbox(&mut whole, "Whole modules")
-            .on_hover_text(
-                "Reloads run the whole module body, as importlib does, instead of only the \
-                 statements that changed and those that depend on them. The results are the \
-                 same; a reload of a big module takes longer, and every statement's side \
-                 effects (a decorator registering a function) happen again",
-            )
-            .changed()
-        {
-            commands.push(UiCommand::Send(Command::SetWholeReloads(whole)));
-        }
+        // The two rarer switches share one menu: beside the others they did not fit a
+        // 1024-pixel window at 150%.
+        let on = usize::from(state.closure_scan) + usize::from(state.whole_reloads);
+        let options = if on > 0 {
+            format!("Options ({on} on)")
+        } else {
+            "Options".to_string()
+        };
+        ui.menu_button(options, |ui| {
+            let mut closures = state.closure_scan;
+            if ui
+                .checkbox(&mut closures, "Update closures")
+                .on_hover_text(
+                    "Reloads also give functions a changed factory made before the reload \
+                     (h = make_handler()) the new code. Scans every object Python's garbage \
+                     collector tracks: about 60 ms per million objects",
+                )
+                .changed()
+            {
+                commands.push(UiCommand::Send(Command::SetClosureScan(closures)));
+            }
+            let mut whole = state.whole_reloads;
+            if ui
+                .checkbox(&mut whole, "Whole modules")
+                .on_hover_text(
+                    "Reloads run the whole module body, as importlib does, instead of only the \
+                     statements that changed and those that depend on them. The results are \
+                     the same; a reload of a big module takes longer, and every statement's \
+                     side effects (a decorator registering a function) happen again",
+                )
+                .changed()
+            {
+                commands.push(UiCommand::Send(Command::SetWholeReloads(whole)));
+            }
+        });
         if !state.busy.is_empty() {
             ui.add(egui::Spinner::new());
             let names: Vec<&str> = state.busy.iter().map(String::as_str).collect();
             ui.label(format!("reloading {}…", names.join(", ")));
         }
     });
+    // A reload that would break the program: on a line of its own, so that the buttons and
+    // switches keep their places (beside them it pushed the last ones out of a narrow window).
+    let selected = state.selected.as_deref().and_then(|s| state.module(s));
+    if let Some(text) = selected.and_then(|m| hazard_text(state, &m.name)) {
+        ui.colored_label(theme::error(ui.visuals()), format!("⚠ {text}"));
+    }
     // First steps, until the first reload: what to do, in one line.
     if state.history.is_empty() && state.worker_alive && state.project_listed() {
         let file = state

@@ -170,7 +170,13 @@ fn every_row_control_is_reachable_at_1024x640_and_at_150_percent() {
         h.get_by_label("Expand WEAPONS['rifle']").click();
         h.run_steps(4);
         for (label, qualname) in ROWS {
-            assert!(find_row(&mut h, label), "{label} laid out at zoom {zoom}");
+            assert!(
+                find_row(&mut h, label),
+                "{label} laid out at zoom {zoom}; takes {:?}; screen {screen:?}",
+                h.query_all_by_label("Take")
+                    .map(|n| n.rect())
+                    .collect::<Vec<_>>()
+            );
             h.get_by_label(label).scroll_to_me();
             h.run_steps(4);
             let y = h.get_by_label(label).rect().center().y;
@@ -668,4 +674,56 @@ fn attributes_order_by_name() {
     h.run();
     assert!(top(&h, "apple") < top(&h, "MIDDLE"));
     assert!(top(&h, "MIDDLE") < top(&h, "ZEBRA"));
+}
+
+/// With a hazard warning shown, every toolbar control still lies inside a 1024×640 window, at
+/// 100% and at 150% (the warning has its own line; the rarer switches are in Options), and a
+/// switch in Options works.
+#[test]
+fn every_toolbar_control_is_reachable_with_a_warning_at_1024x640_and_at_150_percent() {
+    for zoom in [1.0, 1.5] {
+        let (mut h, fake) = app([1024.0, 640.0], zoom);
+        started(&fake);
+        h.run_steps(3);
+        fake.send(Event::FilesChanged {
+            modules: vec![ModuleName("balance".into())],
+            paths: vec!["/game/balance.py".into()],
+        });
+        h.run_steps(3);
+        let mut removed = change("XP_PER_KILL", Kind::Data, Action::Removed, "30", "");
+        removed.note = format!(
+            "no longer in the source; {}game.py:35 reads balance.XP_PER_KILL; those reads will \
+             fail with AttributeError",
+            swapscope::protocol::STILL_USED
+        );
+        let mut preview = report(9, "balance", Outcome::Applied, vec![removed]);
+        preview.dry_run = true;
+        fake.send(Event::ReloadFinished(preview));
+        h.run_steps(4);
+        assert!(
+            h.query_by_label_contains("Reload would remove XP_PER_KILL")
+                .is_some(),
+            "the warning is shown"
+        );
+        let width = 1024.0 / zoom;
+        for label in [
+            "Reload balance",
+            "Undo",
+            "Reload all changed (1)",
+            "Auto-reload on save",
+            "Options",
+        ] {
+            let rect = h.get_by_label(label).rect();
+            assert!(
+                rect.min.x >= 0.0 && rect.max.x <= width,
+                "{label} at {zoom}: {rect:?} is not inside the {width}-point window"
+            );
+        }
+        fake.drain();
+        h.get_by_label("Options").click();
+        h.run_steps(2);
+        h.get_by_label("Whole modules").click();
+        h.run_steps(2);
+        assert!(fake.drain().contains(&Command::SetWholeReloads(true)));
+    }
 }

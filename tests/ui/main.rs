@@ -479,6 +479,8 @@ fn app_events_fill_history_and_changed_modules_get_a_dry_run() {
     h.get_by_label("Auto-reload on save").click();
     h.run_steps(2);
     assert!(fake.drain().contains(&Command::SetAutoReload(true)));
+    h.get_by_label("Options").click();
+    h.run_steps(2);
     h.get_by_label("Whole modules").click();
     h.run_steps(2);
     assert!(fake.drain().contains(&Command::SetWholeReloads(true)));
