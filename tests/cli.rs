@@ -786,8 +786,10 @@ fn ctrl_c_raises_keyboard_interrupt_in_the_script() {
         "cli_sigint.py",
         r#"
         import time
-        print("ready", flush=True)
+        # "ready" is printed inside the try: the test sends SIGINT as soon as it reads the line,
+        # which may be before print() has returned.
         try:
+            print("ready", flush=True)
             time.sleep(30)
         except KeyboardInterrupt:
             print("interrupted", flush=True)
