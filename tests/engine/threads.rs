@@ -68,9 +68,11 @@ fn thread_calling_in_loop_sees_new_code() {
 }
 
 /// A thread calls the module in a loop while it is reloaded 200 times, with no safe points: the
-/// raised switch interval keeps the thread out of each reload. That holds in all but rare runs:
-/// on `CPython` 3.9 and 3.12 a caller thread ran inside a reload in two of about 35 runs of this
-/// test (README, "Known limits"; not found yet). A failing run is therefore tried once
+/// raised switch interval keeps the thread out of each reload. Only that thread counts: the test
+/// thread checks the new code through `version()`, as two threads' `STATE['count'] += 1` can
+/// lose a count (the lost and "gone back" counts this test used to report were that, not a
+/// reload). Once, on `CPython` 3.9, a caller ran inside a whole reload and saw its emptied
+/// namespace (README, "Known limits"; not found yet): a failing run is therefore tried once
 /// more, on a module of its own, and only a second failure fails the test.
 #[test]
 fn thread_stress_200_reloads_while_calling() {
@@ -98,6 +100,9 @@ fn thread_stress(module: &str) {
             def work():
                 STATE['count'] += 1
                 return ({version}, STATE['count'])
+
+            def version():
+                return {version}
             "
         )
     };
@@ -119,8 +124,10 @@ fn thread_stress(module: &str) {
                 assert r['outcome'] == 'applied', show(r)
                 assert m.STATE is state, 'the state dict was replaced'
                 assert m.VERSION == {version}
-                v, count = m.work()
-                assert v == {version}, v
+                # Not work(): `STATE['count'] += 1` on two threads can lose an increment (a
+                # thread may be switched out between the read and the write), and the checks
+                # below count on the caller being the only one to count.
+                assert m.version() == {version}, m.version()
             except BaseException:
                 caller.finish()
                 raise
@@ -135,11 +142,153 @@ fn thread_stress(module: &str) {
             caller.finish()
         counts = [c for _, c in caller.results]
         assert counts == sorted(counts) and len(set(counts)) == len(counts), 'the count went back'
-        assert state['count'] >= len(caller.results) + 200, (state['count'], len(caller.results))
+        assert state['count'] == len(caller.results), (state['count'], len(caller.results))
         versions = [v for v, _ in caller.results]
         assert versions == sorted(versions), 'old code ran after new code'
         assert versions[-1] == 200, versions[-1]
         assert len(set(versions)) >= 20, ('the thread hardly ran between reloads', len(set(versions)))
+        ",
+    );
+}
+
+/// A module still being imported on another thread when tracking is installed for a new folder:
+/// the install's scan of `sys.modules` sees it before its load is recorded. The load's record
+/// (with its baseline) must win whichever finishes first; a scan that overwrote it left the
+/// module reloading as if loaded before tracking (no baseline: whole reloads, data compared by
+/// source text). The scan is held at that point by wrapping the finder's `tracks`.
+#[test]
+fn a_module_imported_while_tracking_is_installed_keeps_its_recorded_load() {
+    let p = project();
+    p.write(
+        "thr_scan_race_m",
+        r"
+        import threading
+        GO = threading.Event()
+        GO.wait(10)
+        LIVE = 1
+        ",
+    );
+    p.run(
+        r"
+        import sys
+        finder = next(f for f in sys.meta_path if type(f).__name__ == 'SwapscopeFinder')
+        importer = threading.Thread(target=__import__, args=('thr_scan_race_m',))
+        importer.start()
+        wait_for(lambda: hasattr(sys.modules.get('thr_scan_race_m'), 'GO'), 'the import to start')
+        module_file = sys.modules['thr_scan_race_m'].__file__
+        real_tracks = type(finder).tracks
+
+        def tracks(path):
+            if path == module_file:
+                # The scan has found the module still loading: let the load finish now.
+                sys.modules['thr_scan_race_m'].GO.set()
+                importer.join(10)
+            return real_tracks(finder, path)
+
+        finder.tracks = tracks
+        ",
+    );
+    // Another folder tracked: the install scans sys.modules again.
+    let other = project();
+    p.run(
+        r"
+        del finder.tracks
+        assert not importer.is_alive(), 'the import did not finish'
+        import thr_scan_race_m as m
+        m.LIVE = 5
+        ",
+    );
+    drop(other);
+    p.write(
+        "thr_scan_race_m",
+        r"
+        import threading
+        GO = threading.Event()
+        GO.set()
+        LIVE = 1
+        ADDED = 2
+        ",
+    );
+    p.run(
+        r"
+        r = swapscope.reload('thr_scan_race_m')
+        assert r['outcome'] == 'applied', show(r)
+        # With the load's record an incremental reload runs (and a whole one compares values).
+        assert 'not recorded' not in (r['mode_note'] or ''), show(r)
+        assert not [c for c in r['changes'] if 'no baseline' in c['note']], show(r)
+        assert m.LIVE == 5, 'live state was lost'
+        ",
+    );
+}
+
+/// The garbage collector runs finalizers of any object in a cycle, and a finalizer that blocks
+/// (closes a file, sleeps) lets the GIL go: a collection set off by the reload's allocations then
+/// let another thread run inside the reload, whatever the switch interval. A reload keeps the
+/// collector off until it ends. Here each finalizer that runs inside a reload (the raised switch
+/// interval tells) sleeps, and notes whether the caller thread moved meanwhile.
+#[test]
+fn finalizers_of_garbage_do_not_run_inside_a_reload() {
+    let p = project();
+    p.run(CALLER);
+    let module = "thr_gc_final_m";
+    let source = |version: u32| {
+        format!(
+            r"
+            VERSION = {version}
+            TABLE = [[i] for i in range(3000)]
+
+            def work():
+                return VERSION
+            "
+        )
+    };
+    p.write(module, &source(0));
+    p.run(&format!(
+        r"
+        import gc
+        import {module} as m
+
+        inside = []
+
+        class Litter:
+            def __init__(self):
+                self.cycle = self
+
+            def __del__(self):
+                if sys.getswitchinterval() < 1:
+                    return  # not inside a reload
+                calls = len(caller.results)
+                time.sleep(0.02)
+                inside.append(len(caller.results) - calls)
+
+        caller = Caller(m.work)
+        wait_for(lambda: len(caller.results) > 0, 'the thread to call work')
+        "
+    ));
+    for version in 1..=10 {
+        p.write(module, &source(version));
+        p.run(&format!(
+            r"
+            try:
+                gc.collect()
+                litter = [Litter() for _ in range(20)]
+                del litter
+                r = swapscope.reload('{module}', full=True)
+                assert r['outcome'] == 'applied', show(r)
+                assert m.VERSION == {version}
+            except BaseException:
+                caller.finish()
+                raise
+            "
+        ));
+    }
+    p.run(
+        r"
+        caller.finish()
+        gc.collect()
+        moved = [n for n in inside if n]
+        assert not moved, f'the caller ran inside {len(moved)} of {len(inside)} finalizers in a reload'
+        assert not inside, f'{len(inside)} finalizers ran inside a reload'
         ",
     );
 }

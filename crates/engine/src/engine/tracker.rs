@@ -94,10 +94,20 @@ pub fn names() -> Vec<String> {
     tracked().keys().cloned().collect()
 }
 
+static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 pub(crate) fn store(mut module: TrackedModule) {
-    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     module.loaded_seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     tracked().insert(module.name.clone(), Arc::new(module));
+}
+
+/// Stores `module` unless a record of its name is there already: the check and the insert
+/// under one lock, so a load recorded by another thread meanwhile is never replaced.
+fn store_if_absent(mut module: TrackedModule) {
+    module.loaded_seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tracked()
+        .entry(module.name.clone())
+        .or_insert_with(|| Arc::new(module));
 }
 
 /// The tracked modules other than `name` stored (loaded or reloaded) after `seq`.
@@ -236,7 +246,9 @@ fn register_loaded(py: Python<'_>) -> PyResult<()> {
             .ok()
             .and_then(|b| decode(py, &b, &path).ok())
             .map(Arc::from);
-        store(TrackedModule {
+        // Another thread may have finished importing it (and recorded its baseline) since the
+        // check above: `tracks` and `decode` run Python, which can switch threads.
+        store_if_absent(TrackedModule {
             name,
             mtime: mtime(&path),
             path,

@@ -496,55 +496,87 @@ fn wait_for_save(writing: &crate::watch::WritingFiles, module: &str) {
     }
 }
 
-/// Reloads running now (on any thread) and the switch interval to restore when the last ends.
-static RAISED: Mutex<(usize, Option<f64>)> = Mutex::new((0, None));
+/// What the reloads running now (on any thread) changed, for the last one to put back.
+struct Raised {
+    /// How many reloads are running.
+    count: usize,
+    /// The switch interval to restore.
+    interval: Option<f64>,
+    /// True when the first reload turned the garbage collector off (it was on).
+    collector_off: bool,
+}
+
+static RAISED: Mutex<Raised> = Mutex::new(Raised {
+    count: 0,
+    interval: None,
+    collector_off: false,
+});
+
+fn raised() -> std::sync::MutexGuard<'static, Raised> {
+    RAISED.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// Whether a reload (or hotfix) is running now, on any thread: code it runs must not let the GIL
 /// go (see `OutputWriter::write`).
 pub(crate) fn reloading() -> bool {
-    RAISED.lock().unwrap_or_else(PoisonError::into_inner).0 > 0
+    raised().count > 0
 }
 
-/// Runs `f` with the switch interval raised, so other Python threads do not run (and see a
-/// half-merged module) while the GIL is held by a reload. Reloads may overlap (the worker's and a
-/// safe point's hand the GIL over between them): the first raises, the last restores.
+/// Runs `f` so that other Python threads do not run (and see a half-merged module) while the
+/// GIL is held by a reload: the switch interval raised, and the garbage collector off (a
+/// collection runs the finalizers of whatever garbage the program left, and one that blocks
+/// (closes a file, sleeps) lets the GIL go; the collection runs after the reload instead).
+/// Reloads may overlap (the worker's and a safe point's hand the GIL over between them): the
+/// first raises, the last restores.
 pub fn with_switch_interval<T>(py: Python<'_>, f: impl FnOnce() -> T) -> T {
-    /// Ends this reload's share of the raised interval on every way out (a panic included).
-    struct Lowered<'a, F: Fn(&str, Option<f64>) -> Option<f64>>(&'a F);
-    impl<F: Fn(&str, Option<f64>) -> Option<f64>> Drop for Lowered<'_, F> {
+    /// Ends this reload's share on every way out (a panic included).
+    struct Lowered<'a, F: Fn(&str, Option<f64>) -> Option<Bound<'a, PyAny>>>(&'a F);
+    impl<'a, F: Fn(&str, Option<f64>) -> Option<Bound<'a, PyAny>>> Drop for Lowered<'a, F> {
         fn drop(&mut self) {
-            let mut raised = RAISED.lock().unwrap_or_else(PoisonError::into_inner);
-            raised.0 = raised.0.saturating_sub(1);
-            if raised.0 == 0
-                && let Some(previous) = raised.1.take()
-            {
-                // Restoring a value sys itself gave can only fail on a broken sys.
+            let mut raised = raised();
+            raised.count = raised.count.saturating_sub(1);
+            if raised.count > 0 {
+                return;
+            }
+            // Restoring what sys and gc gave can only fail on a broken interpreter.
+            if let Some(previous) = raised.interval.take() {
                 (self.0)("setswitchinterval", Some(previous));
+            }
+            if std::mem::take(&mut raised.collector_off) {
+                (self.0)("enable", None);
             }
         }
     }
     let sys = py.import("sys").ok();
-    let interval = |name: &str, value: Option<f64>| -> Option<f64> {
-        let sys = sys.as_ref()?;
-        let result = match value {
-            Some(v) => sys.call_method1(name, (v,)),
-            None => sys.call_method0(name),
+    let gc = py.import("gc").ok();
+    // Calls sys.<name> (the switch interval) or gc.<name> (the rest).
+    let call = |name: &str, value: Option<f64>| -> Option<Bound<'_, PyAny>> {
+        let module = if name.ends_with("switchinterval") {
+            sys.as_ref()?
+        } else {
+            gc.as_ref()?
         };
-        result.ok()?.extract::<f64>().ok()
+        match value {
+            Some(v) => module.call_method1(name, (v,)),
+            None => module.call_method0(name),
+        }
+        .ok()
     };
     let first = {
-        let mut raised = RAISED.lock().unwrap_or_else(PoisonError::into_inner);
-        raised.0 += 1;
-        if raised.0 == 1 {
-            raised.1 = interval("getswitchinterval", None);
+        let mut raised = raised();
+        raised.count += 1;
+        if raised.count == 1 {
+            raised.interval = call("getswitchinterval", None).and_then(|v| v.extract().ok());
             // Raising it can only fail on a broken sys; the reload then runs with the default.
-            if raised.1.is_some() {
-                interval("setswitchinterval", Some(RELOAD_SWITCH_INTERVAL));
+            if raised.interval.is_some() {
+                call("setswitchinterval", Some(RELOAD_SWITCH_INTERVAL));
             }
+            let on = call("isenabled", None).is_some_and(|v| v.is_truthy().unwrap_or(false));
+            raised.collector_off = on && call("disable", None).is_some();
         }
-        raised.0 == 1
+        raised.count == 1
     };
-    let _lowered = Lowered(&interval);
+    let _lowered = Lowered(&call);
     if first {
         // A thread already waiting for the GIL still waits with the old interval and would ask
         // for it back mid-reload. Hand the GIL over once: every waiter then waits anew, with the
