@@ -52,6 +52,11 @@ const WRITE_WAIT: Duration = Duration::from_millis(400);
 /// The switch interval during a reload, in seconds: long enough for any reload, short enough
 /// that a CPU-bound thread which takes the GIL at the hand-over delays the reload only this long.
 const RELOAD_SWITCH_INTERVAL: f64 = 2.0;
+/// The longest a reload lets the GIL go before it starts, whatever the program's switch
+/// interval: with a longer one, a thread waiting since before the reload may still interrupt it.
+const MAX_HANDOVER: Duration = Duration::from_millis(50);
+/// What a waiting thread gets beyond its wait to wake up and take the GIL.
+const HANDOVER_MARGIN: Duration = Duration::from_millis(1);
 
 /// Sources longer than this are not sent for the window's diff.
 const DIFF_SOURCE_MAX: usize = 2 * 1024 * 1024;
@@ -577,11 +582,38 @@ pub fn with_switch_interval<T>(py: Python<'_>, f: impl FnOnce() -> T) -> T {
         raised.count == 1
     };
     let _lowered = Lowered(&call);
-    if first {
-        // A thread already waiting for the GIL still waits with the old interval and would ask
-        // for it back mid-reload. Hand the GIL over once: every waiter then waits anew, with the
-        // raised interval, and a pending drop request is cleared.
-        py.detach(std::thread::yield_now);
+    if let Some(pause) = first.then(|| handover_pause(py)).flatten() {
+        // A thread already waiting for the GIL waits with the old interval: when that wait runs
+        // out and no other thread has taken the GIL since it began, it asks for the GIL back,
+        // mid-reload. So let the GIL go for as long as the old interval: each such wait ends
+        // meanwhile, and its thread either takes the GIL (every waiter then waits anew, with
+        // the raised interval) or finds it taken by another. A mere yield was not enough: the
+        // waiters had often not woken before this thread took the GIL back.
+        py.detach(|| std::thread::sleep(pause));
     }
     f()
+}
+
+/// How long a reload lets the GIL go before it starts (see [`with_switch_interval`]): the old
+/// switch interval (at most [`MAX_HANDOVER`]) and a margin for a waiter's wake-up, or `None`
+/// when no other thread runs Python.
+fn handover_pause(py: Python<'_>) -> Option<Duration> {
+    let frames = py
+        .import("sys")
+        .and_then(|sys| sys.call_method0("_current_frames"))
+        .ok()?;
+    let me = py
+        .import("_thread")
+        .and_then(|t| t.call_method0("get_ident"))
+        .ok()?;
+    let others = frames
+        .try_iter()
+        .ok()?
+        .flatten()
+        .any(|id| !id.eq(&me).unwrap_or(false));
+    if !others {
+        return None;
+    }
+    let old = raised().interval.unwrap_or(0.005);
+    Some(Duration::from_secs_f64(old.clamp(0.0, MAX_HANDOVER.as_secs_f64())) + HANDOVER_MARGIN)
 }
