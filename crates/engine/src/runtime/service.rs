@@ -52,11 +52,6 @@ const WRITE_WAIT: Duration = Duration::from_millis(400);
 /// The switch interval during a reload, in seconds: long enough for any reload, short enough
 /// that a CPU-bound thread which takes the GIL at the hand-over delays the reload only this long.
 const RELOAD_SWITCH_INTERVAL: f64 = 2.0;
-/// The longest a reload lets the GIL go before it starts, whatever the program's switch
-/// interval: with a longer one, a thread waiting since before the reload may still interrupt it.
-const MAX_HANDOVER: Duration = Duration::from_millis(50);
-/// What a waiting thread gets beyond its wait to wake up and take the GIL.
-const HANDOVER_MARGIN: Duration = Duration::from_millis(1);
 
 /// Sources longer than this are not sent for the window's diff.
 const DIFF_SOURCE_MAX: usize = 2 * 1024 * 1024;
@@ -582,38 +577,42 @@ pub fn with_switch_interval<T>(py: Python<'_>, f: impl FnOnce() -> T) -> T {
         raised.count == 1
     };
     let _lowered = Lowered(&call);
-    if let Some(pause) = first.then(|| handover_pause(py)).flatten() {
+    if first && others_run_python(py) {
         // A thread already waiting for the GIL waits with the old interval: when that wait runs
         // out and no other thread has taken the GIL since it began, it asks for the GIL back,
-        // mid-reload. So let the GIL go for as long as the old interval: each such wait ends
-        // meanwhile, and its thread either takes the GIL (every waiter then waits anew, with
-        // the raised interval) or finds it taken by another. A mere yield was not enough: the
-        // waiters had often not woken before this thread took the GIL back.
-        py.detach(|| std::thread::sleep(pause));
+        // mid-reload. So make another thread take the GIL once: every waiter then waits anew,
+        // with the raised interval. A waiter may take it first (a switch all the same); the
+        // helper thread then takes it after. A mere yield was not enough: the waiters had often
+        // not woken before this thread took the GIL back (3.9 saw it most).
+        py.detach(|| {
+            let helper = std::thread::Builder::new()
+                .name("swapscope-handover".into())
+                .spawn(|| Python::attach(|_| ()));
+            match helper {
+                Ok(helper) => {
+                    let _ = helper.join();
+                }
+                // No thread to be had: a yield, which often makes the switch too.
+                Err(_) => std::thread::yield_now(),
+            }
+        });
     }
     f()
 }
 
-/// How long a reload lets the GIL go before it starts (see [`with_switch_interval`]): the old
-/// switch interval (at most [`MAX_HANDOVER`]) and a margin for a waiter's wake-up, or `None`
-/// when no other thread runs Python.
-fn handover_pause(py: Python<'_>) -> Option<Duration> {
+/// Whether a thread other than this one has Python code running (or waiting for the GIL).
+fn others_run_python(py: Python<'_>) -> bool {
     let frames = py
         .import("sys")
-        .and_then(|sys| sys.call_method0("_current_frames"))
-        .ok()?;
+        .and_then(|sys| sys.call_method0("_current_frames"));
     let me = py
         .import("_thread")
-        .and_then(|t| t.call_method0("get_ident"))
-        .ok()?;
-    let others = frames
+        .and_then(|t| t.call_method0("get_ident"));
+    let (Ok(frames), Ok(me)) = (frames, me) else {
+        return true;
+    };
+    frames
         .try_iter()
-        .ok()?
-        .flatten()
-        .any(|id| !id.eq(&me).unwrap_or(false));
-    if !others {
-        return None;
-    }
-    let old = raised().interval.unwrap_or(0.005);
-    Some(Duration::from_secs_f64(old.clamp(0.0, MAX_HANDOVER.as_secs_f64())) + HANDOVER_MARGIN)
+        .map(|ids| ids.flatten().any(|id| !id.eq(&me).unwrap_or(false)))
+        .unwrap_or(true)
 }
