@@ -611,8 +611,7 @@ fn others_run_python(py: Python<'_>) -> bool {
     let (Ok(frames), Ok(me)) = (frames, me) else {
         return true;
     };
-    frames
-        .try_iter()
-        .map(|ids| ids.flatten().any(|id| !id.eq(&me).unwrap_or(false)))
-        .unwrap_or(true)
+    frames.try_iter().map_or(true, |ids| {
+        ids.flatten().any(|id| !id.eq(&me).unwrap_or(false))
+    })
 }
