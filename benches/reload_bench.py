@@ -9,6 +9,8 @@ Modes:
   --mode alternatives  in a plain (venv) python: the floor, importlib.reload, IPython's
                        autoreload (superreload and the default mode) and jurigged.
   --mode edits         inside `swapscope --headless`: only the one-edit table (below).
+  --mode imports       inside `swapscope --headless`, with SWAPSCOPE_EXCLUDE naming a folder:
+                       only the import overhead of tracking.
   --mode alt-edits     in the venv's python: only the alternatives' part of that table.
 
 The one-edit table (issue 14, incremental reload): at each size, one constant, one function
@@ -235,41 +237,30 @@ def swapscope_mode(b, untracked, reload_only=False):
     del live
     gc.collect()
 
-    # Import overhead: the same module imported from a tracked and an untracked folder.
-    def import_time(folder, base, lines, reps):
-        times = []
-        for i in range(reps):
-            nm = f"{base}_{i}"
-            with open(os.path.join(folder, nm + ".py"), "w") as f:
-                f.write(workload.source(lines, 1))
-            t0 = time.perf_counter()
-            importlib.import_module(nm)
-            times.append(time.perf_counter() - t0)
-        return times
+    import_overhead(b, untracked)
 
+
+def import_overhead(b, untracked):
+    """The same module imported from a tracked and an untracked folder: the two in turn, each
+    import after a `gc.collect()`, so that both see the same machine state."""
     def config_source(n):
         return "CONFIG = {\n" + "".join(f"    'key{i}': {{'v': {i}, 'tag': 't{i % 7}'}},\n" for i in range(n)) + "}\n"
 
     for size, lines in list(SIZES.items()) + [("cfg100k", None)]:
-        reps = 3 if size in ("50k", "cfg100k") else 7
-        if lines is None:
-            times = {}
+        reps = 5 if size in ("50k", "cfg100k") else 9
+        text = config_source(100_000) if lines is None else workload.source(lines, 1)
+        times = {"tracked": [], "untracked": []}
+        for i in range(reps):
             for label, folder in (("tracked", b.folder), ("untracked", untracked)):
-                ts = []
-                for i in range(reps):
-                    nm = f"imp_{label}_cfg_{i}"
-                    with open(os.path.join(folder, nm + ".py"), "w") as f:
-                        f.write(config_source(100_000))
-                    t0 = time.perf_counter()
-                    importlib.import_module(nm)
-                    ts.append(time.perf_counter() - t0)
-                times[label] = ts
-        else:
-            times = {label: import_time(folder, f"imp_{label}_{size}", lines, reps)
-                     for label, folder in (("tracked", b.folder), ("untracked", untracked))}
+                nm = f"imp_{label}_{size}_{i}"
+                with open(os.path.join(folder, nm + ".py"), "w") as f:
+                    f.write(text)
+                gc.collect()
+                t0 = time.perf_counter()
+                importlib.import_module(nm)
+                times[label].append(time.perf_counter() - t0)
         b.row("import", size, "import, untracked", times["untracked"])
         b.row("import", size, "import, tracked (swapscope)", times["tracked"])
-
 
 
 def edit_source(lines, edit, k):
@@ -500,7 +491,7 @@ def alternatives_mode(b):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mode", choices=["swapscope", "reload", "alternatives", "memory", "edits",
-                                       "alt-edits"],
+                                       "alt-edits", "imports"],
                     required=True)
     ap.add_argument("--case", default="")
     ap.add_argument("--out", required=True)
@@ -522,6 +513,8 @@ def main():
             memory_mode(b, untracked, args.case)
         elif args.mode == "edits":
             edits_swapscope(b, untracked)
+        elif args.mode == "imports":
+            import_overhead(b, untracked)
         elif args.mode == "alt-edits":
             edits_alternatives(b)
         else:
