@@ -152,7 +152,10 @@ fn read_events(stream: TcpStream, events: &Sender<Event>, waker: Option<&Waker>,
                     );
                 }
             },
-            Ok(None) => break format!("{who} ended or closed the connection"),
+            // A reset (the program killed) is `Closed` too.
+            Ok(None) | Err(WireError::Closed) => {
+                break format!("{who} ended or closed the connection");
+            }
             Err(e) => break format!("the connection to {who} failed: {e}"),
         }
     };

@@ -270,7 +270,6 @@ fn read_until_closed(
             {
                 panic!("the agent kept the connection open for {limit:?}; it sent {lines:?}")
             }
-            Err(WireError::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
             Err(e) => panic!("reading from the agent: {e}; it sent {lines:?}"),
         }
     }

@@ -107,8 +107,9 @@ pub struct AgentHello {
 /// Why a connection failed or a line could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {
+    /// Any other I/O failure (a time-out is `TimedOut` or `WouldBlock`).
     #[error("connection: {0}")]
-    Io(#[from] io::Error),
+    Io(io::Error),
     /// A line longer than `max`; the reader stopped after `max + 1` bytes.
     #[error(
         "a line is longer than {max} bytes; the other side is not a swapscope peer of this version"
@@ -125,9 +126,23 @@ pub enum WireError {
         "the other side does not know this agent's token; the agent file may be stale (list the agents again)"
     )]
     Unauthenticated,
-    /// The peer closed the connection during the handshake or in the middle of a line.
-    #[error("the other side closed the connection before finishing its line")]
+    /// The peer closed the connection (or reset it) during the handshake or in the middle of a
+    /// line; a reset or broken pipe is this, whenever it comes.
+    #[error("the other side closed the connection")]
     Closed,
+}
+
+impl From<io::Error> for WireError {
+    /// The peer gone (a reset, an abort, a broken pipe) is `Closed`, as a clean EOF is: which
+    /// one the OS reports depends on whether this side wrote after the peer closed.
+    fn from(e: io::Error) -> WireError {
+        match e.kind() {
+            io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe => WireError::Closed,
+            _ => WireError::Io(e),
+        }
+    }
 }
 
 /// Reads one '\n'-terminated line (without the newline; a trailing '\r' is stripped too), at most
@@ -827,6 +842,18 @@ mod tests {
     fn client_that_hangs_up_is_closed() {
         let (port, agent) = real_agent(token(1), HANDSHAKE_TIMEOUT);
         drop(raw_client(port));
+        let err = agent.join().unwrap().unwrap_err();
+        assert!(matches!(err, WireError::Closed), "{err:?}");
+    }
+
+    #[test]
+    fn client_that_resets_is_closed() {
+        let (port, agent) = real_agent(token(1), HANDSHAKE_TIMEOUT);
+        let client = raw_client(port);
+        // Closing with the agent's offer unread makes the kernel send a reset, not an EOF: the
+        // agent's read then fails with ECONNRESET, which is the client gone all the same.
+        client.peek(&mut [0; 1]).unwrap();
+        drop(client);
         let err = agent.join().unwrap().unwrap_err();
         assert!(matches!(err, WireError::Closed), "{err:?}");
     }
