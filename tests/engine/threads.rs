@@ -72,8 +72,9 @@ fn thread_calling_in_loop_sees_new_code() {
 /// thread checks the new code through `version()`, as two threads' `STATE['count'] += 1` can
 /// lose a count (the lost and "gone back" counts this test used to report were that, not a
 /// reload). Once, on `CPython` 3.9, a caller ran inside a whole reload and saw its emptied
-/// namespace (README, "Known limits"; not found yet): a failing run is therefore tried once
-/// more, on a module of its own, and only a second failure fails the test.
+/// namespace (README, "Known limits": two ways in were found and closed since, the collector's
+/// finalizers and the hand-over): a failing run is still tried once more, on a module of its
+/// own, and only a second failure fails the test.
 #[test]
 fn thread_stress_200_reloads_while_calling() {
     let first = std::panic::catch_unwind(|| thread_stress("thr_stress_m"));
