@@ -1,6 +1,8 @@
 //! Reloads while another Python thread runs the module's code: the thread picks up the new code
 //! through the reference it holds, and live state is never reset.
 
+use crate::common::Project;
+use crate::common::dedent;
 use crate::common::engine::project;
 
 /// Python: a thread calling `fn` in a loop, recording results and errors, until `stop` is set.
@@ -26,6 +28,15 @@ class Caller:
         assert not self.thread.is_alive(), 'caller thread did not stop'
         assert not self.errors, self.errors[:5]
 ";
+
+/// Runs `code` (Python statements); if they fail, stops the test's `caller` thread first, so
+/// that it does not go on calling the module after the test.
+fn run_or_stop(p: &Project, code: &str) {
+    let body = dedent(code).replace('\n', "\n    ");
+    p.run(&format!(
+        "try:\n    {body}\nexcept BaseException:\n    caller.finish()\n    raise\n"
+    ));
+}
 
 #[test]
 fn thread_calling_in_loop_sees_new_code() {
@@ -118,9 +129,10 @@ fn thread_stress(module: &str) {
     ));
     for version in 1..=200 {
         p.write(module, &source(version));
-        p.run(&format!(
-            r"
-            try:
+        run_or_stop(
+            &p,
+            &format!(
+                r"
                 r = swapscope.reload('{module}')
                 assert r['outcome'] == 'applied', show(r)
                 assert m.STATE is state, 'the state dict was replaced'
@@ -129,11 +141,9 @@ fn thread_stress(module: &str) {
                 # thread may be switched out between the read and the write), and the checks
                 # below count on the caller being the only one to count.
                 assert m.version() == {version}, m.version()
-            except BaseException:
-                caller.finish()
-                raise
-            "
-        ));
+                "
+            ),
+        );
     }
     p.run(
         r"
@@ -266,20 +276,19 @@ fn finalizers_of_garbage_do_not_run_inside_a_reload() {
     ));
     for version in 1..=10 {
         p.write(module, &source(version));
-        p.run(&format!(
-            r"
-            try:
+        run_or_stop(
+            &p,
+            &format!(
+                r"
                 gc.collect()
                 litter = [Litter() for _ in range(20)]
                 del litter
                 r = swapscope.reload('{module}', full=True)
                 assert r['outcome'] == 'applied', show(r)
                 assert m.VERSION == {version}
-            except BaseException:
-                caller.finish()
-                raise
-            "
-        ));
+                "
+            ),
+        );
     }
     // No NameError: the caller never ran while the body ran.
     p.run("caller.finish()");

@@ -530,8 +530,11 @@ pub(crate) fn reloading() -> bool {
 /// first raises, the last restores.
 pub fn with_switch_interval<T>(py: Python<'_>, f: impl FnOnce() -> T) -> T {
     /// Ends this reload's share on every way out (a panic included).
-    struct Lowered<'a, F: Fn(&str, Option<f64>) -> Option<Bound<'a, PyAny>>>(&'a F);
-    impl<'a, F: Fn(&str, Option<f64>) -> Option<Bound<'a, PyAny>>> Drop for Lowered<'a, F> {
+    struct Lowered<'py> {
+        sys: Option<Bound<'py, PyModule>>,
+        gc: Option<Bound<'py, PyModule>>,
+    }
+    impl Drop for Lowered<'_> {
         fn drop(&mut self) {
             let mut raised = raised();
             raised.count = raised.count.saturating_sub(1);
@@ -539,44 +542,44 @@ pub fn with_switch_interval<T>(py: Python<'_>, f: impl FnOnce() -> T) -> T {
                 return;
             }
             // Restoring what sys and gc gave can only fail on a broken interpreter.
-            if let Some(previous) = raised.interval.take() {
-                (self.0)("setswitchinterval", Some(previous));
+            if let (Some(previous), Some(sys)) = (raised.interval.take(), &self.sys) {
+                sys.call_method1("setswitchinterval", (previous,)).ok();
             }
-            if std::mem::take(&mut raised.collector_off) {
-                (self.0)("enable", None);
+            if let (true, Some(gc)) = (std::mem::take(&mut raised.collector_off), &self.gc) {
+                gc.call_method0("enable").ok();
             }
         }
     }
-    let sys = py.import("sys").ok();
-    let gc = py.import("gc").ok();
-    // Calls sys.<name> (the switch interval) or gc.<name> (the rest).
-    let call = |name: &str, value: Option<f64>| -> Option<Bound<'_, PyAny>> {
-        let module = if name.ends_with("switchinterval") {
-            sys.as_ref()?
-        } else {
-            gc.as_ref()?
-        };
-        match value {
-            Some(v) => module.call_method1(name, (v,)),
-            None => module.call_method0(name),
-        }
-        .ok()
+    let lowered = Lowered {
+        sys: py.import("sys").ok(),
+        gc: py.import("gc").ok(),
     };
     let first = {
         let mut raised = raised();
         raised.count += 1;
         if raised.count == 1 {
-            raised.interval = call("getswitchinterval", None).and_then(|v| v.extract().ok());
-            // Raising it can only fail on a broken sys; the reload then runs with the default.
-            if raised.interval.is_some() {
-                call("setswitchinterval", Some(RELOAD_SWITCH_INTERVAL));
+            if let Some(sys) = &lowered.sys {
+                raised.interval = sys
+                    .call_method0("getswitchinterval")
+                    .and_then(|v| v.extract())
+                    .ok();
+                // Raising it can only fail on a broken sys; the reload then runs with the
+                // default.
+                if raised.interval.is_some() {
+                    sys.call_method1("setswitchinterval", (RELOAD_SWITCH_INTERVAL,))
+                        .ok();
+                }
             }
-            let on = call("isenabled", None).is_some_and(|v| v.is_truthy().unwrap_or(false));
-            raised.collector_off = on && call("disable", None).is_some();
+            if let Some(gc) = &lowered.gc {
+                let on = gc
+                    .call_method0("isenabled")
+                    .and_then(|v| v.is_truthy())
+                    .unwrap_or(false);
+                raised.collector_off = on && gc.call_method0("disable").is_ok();
+            }
         }
         raised.count == 1
     };
-    let _lowered = Lowered(&call);
     if first && others_run_python(py) {
         // A thread already waiting for the GIL waits with the old interval: when that wait runs
         // out and no other thread has taken the GIL since it began, it asks for the GIL back,
